@@ -1,0 +1,261 @@
+"""Settings: the schema of newsletter.toml and its loader.
+
+Every setting has a one-line description (``doc``) that ``newsletter init``
+writes into new projects. Errors are collected as ``newsletter.toml:line:``
+problems; unknown keys are warnings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsletter.errors import Problems
+
+CONFIG_NAME = "newsletter.toml"
+
+
+def setting(default: Any, doc: str) -> Any:
+    """Declare one setting with its default and its description."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """[site]: the publication."""
+
+    title: str = setting("My Newsletter", "Name of the publication, used in feeds, pages and emails.")
+    url: str = setting("https://example.org/", "Public base URL of the site; every link is absolute under it.")
+    description: str = setting("", "One-line description (feed subtitle).")
+    author: str = setting("", "Default author of posts that name none.")
+    author_email: str = setting("", "Author e-mail shown in RSS (optional).")
+    language: str = setting("en", "Language tag of the content, e.g. en or en-GB.")
+    timezone: str = setting("UTC", "IANA time zone for post dates and digest weeks, e.g. Europe/Berlin.")
+    post_url: str = setting(
+        "", "Pattern for post links on an existing site, e.g. https://example.org/blog/{slug}/ (optional)."
+    )
+    logo: str = setting("", "Absolute URL of a logo image for feeds (optional).")
+    icon: str = setting("", "Absolute URL of a small icon (favicon) for feeds (optional).")
+
+    @property
+    def base_url(self) -> str:
+        """The site URL, always ending in ``/``."""
+        return self.url if self.url.endswith("/") else self.url + "/"
+
+    @property
+    def domain(self) -> str:
+        """The host name of the site URL."""
+        return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The site time zone."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """[email]: the digest message."""
+
+    sender: str = setting("My Newsletter <newsletter@example.org>", "From header of the digest.")
+    to: str = setting("Subscribers <subscribers@example.org>", "To header (a list address).")
+    reply_to: str = setting("", "Reply-To header (optional).")
+    list_id: str = setting("", "List-Id label, e.g. news.example.org (default: derived from site.url).")
+    postal_address: str = setting("", "Postal address shown in the footer (required for bulk mail).")
+    unsubscribe_url: str = setting("", "https URL for one-click unsubscribe (RFC 8058).")
+    unsubscribe_mailto: str = setting("", "Optional mailto: address also offered in List-Unsubscribe.")
+    subject: str = setting("{title}: {period}", "Subject pattern; {title}, {period}, {week}, {first} are filled in.")
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """[digest]: which posts go into a weekly digest and how."""
+
+    order: str = setting("oldest", "Order of posts in a digest: oldest or newest first.")
+    full_posts: bool = setting(True, "Show whole posts (true) or summaries with Read more links (false).")
+    size_budget: int = setting(90000, "Largest HTML part in bytes before falling back to summaries.")
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """[feed]: the RSS, Atom and JSON feeds."""
+
+    limit: int = setting(20, "Most entries in each feed, newest first.")
+    categories: bool = setting(True, "Write one RSS feed per category under public/categories/.")
+
+
+@dataclass(frozen=True)
+class CtaSettings:
+    """[cta]: the default call-to-action for posts that have none."""
+
+    text: str = setting("", "Sentence shown above the button.")
+    label: str = setting("", "Button label.")
+    url: str = setting("", "Where the button leads (absolute URL).")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one project, with the folder they resolve against."""
+
+    root: Path
+    site: SiteSettings = field(default_factory=SiteSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    feed: FeedSettings = field(default_factory=FeedSettings)
+    cta: CtaSettings = field(default_factory=CtaSettings)
+    raw_text: str = ""
+
+    @property
+    def posts_dir(self) -> Path:
+        """Folder of the post files."""
+        return self.root / "posts"
+
+    @property
+    def public_dir(self) -> Path:
+        """Folder of the web side."""
+        return self.root / "public"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Folder of the email side."""
+        return self.root / "outbox"
+
+    @property
+    def templates_dir(self) -> Path:
+        """Folder of the user's template overrides."""
+        return self.root / "templates"
+
+    @property
+    def list_id(self) -> str:
+        """The List-Id label (RFC 2919)."""
+        return self.email.list_id or f"newsletter.{self.site.domain}"
+
+
+SECTIONS: dict[str, type] = {
+    "site": SiteSettings,
+    "email": EmailSettings,
+    "digest": DigestSettings,
+    "feed": FeedSettings,
+    "cta": CtaSettings,
+}
+# TOML keys that differ from the attribute name ("from" is a Python keyword).
+KEY_ALIASES = {("email", "from"): "sender"}
+HEADER_SAFE = {("site", "title"), ("email", "sender"), ("email", "to"), ("email", "reply_to"), ("email", "list_id")}
+_ADDRESS = re.compile(r"^(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$")
+
+
+def _key_line(lines: list[str], section: str, key: str) -> int:
+    """Find the line of ``key`` in ``[section]`` (1-based), or of the section."""
+    current = ""
+    section_line = 1
+    for number, text in enumerate(lines, start=1):
+        stripped = text.strip()
+        m = re.match(r"^\[\s*([A-Za-z0-9_.-]+)\s*\]", stripped)
+        if m:
+            current = m.group(1)
+            if current == section:
+                section_line = number
+            continue
+        if current == section and re.match(rf"^[\"']?{re.escape(key)}[\"']?\s*=", stripped):
+            return number
+    return section_line
+
+
+def _check_value(section: str, key: str, value: Any, expected: type) -> str | None:
+    """Return an error message when ``value`` does not fit the setting."""
+    if expected is bool:
+        if not isinstance(value, bool):
+            return f"{section}.{key} must be true or false"
+        return None
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{section}.{key} must be a whole number"
+        if value < 1:
+            return f"{section}.{key} must be at least 1"
+        return None
+    if not isinstance(value, str):
+        return f"{section}.{key} must be a string"
+    if (section, key) in HEADER_SAFE and ("\r" in value or "\n" in value):
+        return f"{section}.{key} must be one line (no line breaks)"
+    if key in ("url", "unsubscribe_url", "logo", "icon") and value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return f"{section}.{key} must be an absolute http(s) URL, not {value!r}"
+        if key == "unsubscribe_url" and parts.scheme != "https":
+            return f"{section}.{key} must be an https URL (RFC 8058)"
+    if section == "site" and key == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            return f"site.timezone: unknown time zone {value!r}"
+    if section == "site" and key == "post_url" and value and "{slug}" not in value:
+        return "site.post_url must contain {slug}"
+    if section == "email" and key in ("sender", "to", "reply_to") and value and not _ADDRESS.match(value):
+        return f"email.{'from' if key == 'sender' else key} is not an e-mail address: {value!r}"
+    if section == "email" and key == "unsubscribe_mailto" and value and not value.startswith("mailto:"):
+        return "email.unsubscribe_mailto must start with mailto:"
+    if section == "digest" and key == "order" and value not in ("oldest", "newest"):
+        return "digest.order must be oldest or newest"
+    return None
+
+
+def load_settings(root: Path, problems: Problems) -> Settings:
+    """Read ``newsletter.toml`` in ``root``; problems go to ``problems``.
+
+    A missing file is an error: a folder without it is not a project.
+    """
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        problems.error(path, 1, f"no {CONFIG_NAME} here: run 'newsletter init' or pass -C DIR")
+        return Settings(root=root)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        problems.error(path, line, "not UTF-8 text")
+        return Settings(root=root)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(m.group(1)) if m else 1
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+        problems.error(path, line, f"invalid TOML: {message}")
+        return Settings(root=root)
+    lines = text.splitlines()
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in SECTIONS:
+            problems.warn(path, _key_line(lines, name, ""), f"unknown section [{name}] is ignored")
+            continue
+        if not isinstance(value, dict):
+            problems.error(path, _key_line(lines, "", name), f"{name} must be a [{name}] table")
+            continue
+        cls = SECTIONS[name]
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, item in value.items():
+            attr = KEY_ALIASES.get((name, key), key)
+            if attr not in types or (name, key) == ("email", "sender"):
+                problems.warn(path, _key_line(lines, name, key), f"unknown setting {name}.{key} is ignored")
+                continue
+            expected = {"str": str, "int": int, "bool": bool}[str(types[attr])]
+            message = _check_value(name, attr, item, expected)
+            if message:
+                problems.error(path, _key_line(lines, name, key), message)
+            else:
+                kwargs[attr] = item
+        sections[name] = cls(**kwargs)
+    settings = Settings(root=root, raw_text=text, **sections)
+    cta = settings.cta
+    if any((cta.text, cta.label, cta.url)) and not (cta.label and cta.url):
+        problems.error(path, _key_line(lines, "cta", ""), "cta needs both label and url")
+    return settings

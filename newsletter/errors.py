@@ -1,0 +1,82 @@
+"""Source errors: every problem carries the file and line it comes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class SourceError:
+    """One problem in one input file, shown as ``path:line: message``."""
+
+    path: str
+    line: int
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.warning else ""
+        return f"{self.path}:{self.line}: {prefix}{self.message}"
+
+
+@dataclass
+class Problems:
+    """Collects every problem of one run so that all are reported at once."""
+
+    root: Path | None = None
+    items: list[SourceError] = field(default_factory=list)
+
+    def display(self, path: Path | str) -> str:
+        """Return ``path`` as the user should see it: relative to the project."""
+        p = Path(path)
+        if self.root is not None:
+            try:
+                return p.resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                pass
+        return p.as_posix() if isinstance(path, Path) else str(path)
+
+    def error(self, path: Path | str, line: int, message: str) -> None:
+        """Record an error (the run will fail)."""
+        self.items.append(SourceError(self.display(path), max(line, 1), message))
+
+    def warn(self, path: Path | str, line: int, message: str) -> None:
+        """Record a warning (reported, but the run goes on)."""
+        self.items.append(SourceError(self.display(path), max(line, 1), message, warning=True))
+
+    @property
+    def errors(self) -> list[SourceError]:
+        """The problems that stop the run, in file and line order."""
+        return sorted(e for e in self.items if not e.warning)
+
+    @property
+    def warnings(self) -> list[SourceError]:
+        """The problems that do not stop the run."""
+        return sorted(e for e in self.items if e.warning)
+
+    def raise_if_errors(self) -> None:
+        """Raise :class:`InputError` when any error was collected."""
+        if self.errors:
+            raise InputError(self.errors, self.warnings)
+
+
+class NewsletterError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(NewsletterError):
+    """Bad input: one or more ``path:line: message`` problems."""
+
+    def __init__(self, errors: list[SourceError], warnings: list[SourceError] | None = None):
+        self.errors = errors
+        self.warnings = warnings or []
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class UsageError(NewsletterError):
+    """The command was called wrongly (exit status 2)."""
+
+    exit_code = 2

@@ -1,0 +1,169 @@
+"""Import plain-text posts (the seed's shape) as post files.
+
+The shape: first line the title; a line ``Posted and filed under A, B, C.``
+gives the categories; paragraphs; a paragraph starting ``Reference:`` or
+``References:`` (one citation per line, or per following paragraph) gives the
+references; short paragraphs after the references are the call-to-action.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+_FILED = re.compile(r"^(?:Posted and )?filed under\s+(.+?)\.?\s*$", re.IGNORECASE)
+_REFS = re.compile(r"^References?\s*:\s*", re.IGNORECASE)
+_CITATION_LIKE = re.compile(r"\(\d{4}[a-z]?\)|\b10\.\d{4,9}/|https?://|\d+\(\d+\)")
+_MD_SPECIAL = re.compile(r"([\\`*_{}<>]|\[(?![1-9][0-9]{0,3}\]))")
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])(\s)")
+
+
+class ImportProblem(ValueError):
+    """A plain-text file that cannot be imported, with its line."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class PlainPost:
+    """What was read from a plain-text post."""
+
+    title: str
+    categories: list[str] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    cta_text: str = ""
+
+
+def escape_markdown(text: str) -> str:
+    """Escape characters that would turn plain text into Markdown markup.
+
+    Citation markers such as ``[1]`` are kept: they link to references.
+    """
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return "\n".join(_LINE_START.sub(r"\1\\\2\3", line) for line in text.split("\n"))
+
+
+def _paragraphs(lines: list[str], start: int) -> list[tuple[int, list[str]]]:
+    """Group lines into paragraphs, each with the line number it starts on."""
+    result: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    first = 0
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if line.strip():
+            if not current:
+                first = number
+            current.append(line.strip())
+        elif current:
+            result.append((first, current))
+            current = []
+    if current:
+        result.append((first, current))
+    return result
+
+
+def parse_plain(text: str) -> PlainPost:
+    """Read the plain-text shape into its parts."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    index = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if index is None:
+        raise ImportProblem(1, "empty file: the first line must be the title")
+    post = PlainPost(title=" ".join(lines[index].split()))
+    in_references = False
+    for line_no, para in _paragraphs(lines, index + 1):
+        joined = " ".join(para)
+        filed = _FILED.match(joined)
+        if filed and not post.paragraphs and not post.categories:
+            post.categories = [c.strip() for c in re.split(r",|\band\b", filed.group(1)) if c.strip()]
+            continue
+        if _REFS.match(para[0]):
+            in_references = True
+            first = _REFS.sub("", para[0])
+            items = ([first] if first else []) + para[1:]
+            post.references.extend(" ".join(item.split()) for item in items if item.strip())
+            continue
+        if in_references:
+            if _CITATION_LIKE.search(joined) and not post.cta_text:
+                post.references.extend(" ".join(item.split()) for item in para)
+            else:
+                post.cta_text = (post.cta_text + " " + joined).strip()
+            continue
+        post.paragraphs.append("\n".join(para))
+    if not post.paragraphs:
+        raise ImportProblem(index + 1, "no body paragraphs after the title")
+    return post
+
+
+def to_post_file(post: PlainPost, date: str) -> str:
+    """The text of a post file (front matter + Markdown body)."""
+    data: dict[str, object] = {"title": post.title, "date": date}
+    if post.categories:
+        data["categories"] = post.categories
+    if post.references:
+        data["references"] = post.references
+    if post.cta_text:
+        data["cta"] = {"text": post.cta_text}
+    front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100000, default_flow_style=None)
+    body = "\n\n".join(escape_markdown(p) for p in post.paragraphs)
+    return f"---\n{front}---\n{body}\n"
+
+
+def read_plain_file(path: Path) -> str:
+    """Read a plain-text file as UTF-8 (a BOM is tolerated)."""
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise ImportProblem(raw[: raw.index(b"\x00")].count(b"\n") + 1, "file contains a NUL byte")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportProblem(raw[: exc.start].count(b"\n") + 1, "not UTF-8 text (save the file as UTF-8)") from None
+
+
+def run_import(root: Path, files: list[Path], date: str) -> list[Path]:
+    """Import ``files`` into ``root/posts``; all or nothing.
+
+    Every file is read and checked first; nothing is written when any file
+    has a problem or a target exists already.
+    """
+    from newsletter.config import load_settings
+    from newsletter.errors import Problems, UsageError
+    from newsletter.load import parse_date
+    from newsletter.slugs import make_slug
+    from newsletter.write import write_atomic
+
+    problems = Problems(root=root)
+    settings = load_settings(root, problems)
+    problems.raise_if_errors()
+    try:
+        when = parse_date(date, settings.site.tz)
+    except (ValueError, TypeError):
+        raise UsageError(f"--date: cannot read {date!r}; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'") from None
+    date_text = date.strip() if len(date.strip()) > 10 else when.strftime("%Y-%m-%d 09:00")
+    planned: dict[Path, str] = {}
+    for source in files:
+        if not source.is_file():
+            problems.error(source, 1, "no such file")
+            continue
+        try:
+            post = parse_plain(read_plain_file(source))
+        except ImportProblem as exc:
+            problems.error(source, exc.line, exc.message)
+            continue
+        target = settings.posts_dir / f"{when:%Y-%m-%d}-{make_slug(post.title) or source.stem}.md"
+        if target.exists():
+            problems.error(source, 1, f"{problems.display(target)} exists already; nothing was overwritten")
+        elif target in planned:
+            problems.error(source, 1, f"another file imports to {problems.display(target)}")
+        else:
+            planned[target] = to_post_file(post, date_text)
+    problems.raise_if_errors()
+    for target, text in planned.items():
+        write_atomic(target, text)
+    return list(planned)

@@ -1,0 +1,342 @@
+"""Load a project: settings and posts, validated, every problem collected."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from newsletter import clock, frontmatter
+from newsletter.config import Settings, load_settings
+from newsletter.errors import Problems
+from newsletter.markdown import absolute, is_external, render_markdown, summarize
+from newsletter.models import CallToAction, Image, Post, Reference
+from newsletter.slugs import category_slug, make_slug
+
+MAX_POST_BYTES = 5 * 1024 * 1024
+MAX_REFERENCES = 500
+KNOWN_KEYS = {
+    "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft",
+    "references", "cta",
+}  # fmt: skip
+_SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+
+
+@dataclass
+class Project:
+    """A loaded project: settings, every post, and the published ones."""
+
+    settings: Settings
+    posts: list[Post]
+    warnings: list[Any]
+    now: datetime
+
+    @property
+    def published(self) -> list[Post]:
+        """Posts that are not drafts and not dated in the future, newest first."""
+        return [p for p in self.posts if not p.draft and p.date <= self.now]
+
+
+def parse_date(value: Any, tz: Any) -> datetime:
+    """Parse a front-matter date; naive values are local to the site."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}", text):
+            text += ":00"
+        result = datetime.fromisoformat(text.replace("z", "Z"))
+    else:
+        raise ValueError("not a date")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=tz)
+    return result
+
+
+def _text(value: Any) -> str | None:
+    """A scalar as text; None for lists, mappings and null."""
+    if value is None or isinstance(value, (list, dict)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()
+
+
+def _string_list(value: Any) -> tuple[str, ...] | None:
+    """A list of strings, or a single comma-separated string."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(s.strip() for s in value.split(",") if s.strip())
+    if isinstance(value, list) and all(_text(v) for v in value):
+        return tuple(_text(v) or "" for v in value)
+    return None
+
+
+class _PostLoader:
+    """Turns one file into a Post, recording problems."""
+
+    def __init__(self, settings: Settings, problems: Problems):
+        self.settings = settings
+        self.problems = problems
+
+    def load(self, path: Path) -> Post | None:
+        problems = self.problems
+        raw = path.read_bytes()
+        if len(raw) > MAX_POST_BYTES:
+            problems.error(path, 1, f"file is larger than {MAX_POST_BYTES // (1024 * 1024)} MB")
+            return None
+        if b"\x00" in raw:
+            problems.error(path, raw[: raw.index(b"\x00")].count(b"\n") + 1, "file contains a NUL byte")
+            return None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            problems.error(path, raw[: exc.start].count(b"\n") + 1, "not UTF-8 text (save the file as UTF-8)")
+            return None
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        try:
+            doc = frontmatter.read(text)
+        except frontmatter.FrontMatterError as exc:
+            problems.error(path, exc.line, exc.message)
+            return None
+        return self._build(path, doc)
+
+    def _build(self, path: Path, doc: frontmatter.Document) -> Post | None:
+        problems, data, lines, site = self.problems, doc.data, doc.lines, self.settings.site
+        before = len(problems.errors)
+
+        def err(key: str, message: str) -> None:
+            problems.error(path, lines.get(key, 2), message)
+
+        for key in data:
+            if str(key) not in KNOWN_KEYS:
+                problems.warn(path, lines.get(str(key), 2), f"unknown front-matter key {key!r} is ignored")
+        title = _text(data.get("title"))
+        if not title:
+            err("title", "missing title")
+        elif "\n" in title or "\r" in title:
+            err("title", "title must be one line")
+        when: datetime | None = None
+        if data.get("date") in (None, ""):
+            err("date", "missing date")
+        else:
+            try:
+                when = parse_date(data["date"], site.tz)
+            except (ValueError, TypeError):
+                err("date", f"cannot read date {data['date']!r}: use YYYY-MM-DD HH:MM, optionally with an offset")
+        updated = None
+        if data.get("updated") not in (None, ""):
+            try:
+                updated = parse_date(data["updated"], site.tz)
+            except (ValueError, TypeError):
+                err("updated", f"cannot read updated date {data['updated']!r}")
+        author = _text(data.get("author")) or site.author
+        categories = _string_list(data.get("categories"))
+        if categories is None:
+            err("categories", "categories must be a list of names")
+            categories = ()
+        for name in categories:
+            if not category_slug(name):
+                err("categories", f"category {name!r} has no letters or digits to name its feed")
+            if "\n" in name or "\r" in name:
+                err("categories", "a category must be one line")
+        tags = _string_list(data.get("tags"))
+        if tags is None:
+            err("tags", "tags must be a list of names")
+            tags = ()
+        draft = data.get("draft", False)
+        if not isinstance(draft, bool):
+            err("draft", "draft must be true or false")
+            draft = True
+        slug = _text(data.get("slug"))
+        if slug is not None and not _SLUG_OK.match(slug):
+            err("slug", f"slug {slug!r} may only hold lower-case letters, digits, '-', '_' and '.'")
+            slug = None
+        if slug is None and "slug" not in data:
+            slug = make_slug(title or "")
+            if title and not slug:
+                err("title", "cannot derive a slug from this title: set 'slug:'")
+        references = self._references(path, data.get("references"), lines)
+        cta = self._cta(data.get("cta"), err)
+        summary_given = _text(data.get("summary"))
+        if len(problems.errors) > before or when is None or not slug or not title:
+            return None
+        url = site.post_url.format(slug=slug) if site.post_url else f"{site.base_url}posts/{slug}/"
+        stable = _text(data.get("slug")) or path.stem
+        post_id = f"tag:{site.domain},{when.date().isoformat()}:{stable}"
+        images: list[Image] = []
+        rendered = render_markdown(doc.body, self._resolver(path, url, doc, images))
+        for number, offset in rendered.citations:
+            if number > len(references):
+                problems.error(
+                    path,
+                    doc.body_line + offset,
+                    f"citation [{number}] has no reference (the post has {len(references)})",
+                )
+        if len(problems.errors) > before:
+            return None
+        return Post(
+            path=path,
+            display_path=problems.display(path),
+            title=title,
+            date=when,
+            updated=updated,
+            author=author,
+            categories=categories,
+            tags=tags,
+            summary=summary_given or summarize(rendered.first_paragraph),
+            slug=slug,
+            draft=draft,
+            references=references,
+            cta=cta,
+            body_markdown=doc.body,
+            body_html=rendered.html,
+            url=url,
+            id=post_id,
+            images=tuple(images),
+            lines=lines,
+            body_line=doc.body_line,
+        )
+
+    def _references(self, path: Path, value: Any, lines: dict[str, int]) -> tuple[Reference, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, (str, dict)):
+            value = [value]
+        if not isinstance(value, list):
+            self.problems.error(path, lines.get("references", 2), "references must be a list")
+            return ()
+        if len(value) > MAX_REFERENCES:
+            self.problems.error(path, lines.get("references", 2), f"more than {MAX_REFERENCES} references")
+            return ()
+        result = []
+        for index, item in enumerate(value):
+            line = lines.get(f"references.{index}", lines.get("references", 2))
+            if isinstance(item, dict):
+                text = _text(item.get("text"))
+                doi = (_text(item.get("doi")) or "").removeprefix("https://doi.org/").removeprefix("doi:")
+                url = _text(item.get("url")) or ""
+                unknown = set(map(str, item)) - {"text", "doi", "url"}
+                if unknown:
+                    self.problems.warn(path, line, f"unknown reference key(s) {', '.join(sorted(unknown))}")
+            else:
+                text, doi, url = _text(item), "", ""
+            if not text:
+                self.problems.error(path, line, f"reference {index + 1} has no text")
+                continue
+            if doi and not _DOI.match(doi):
+                self.problems.error(path, line, f"reference {index + 1}: {doi!r} is not a DOI (10.xxxx/...)")
+                continue
+            if url and urlsplit(url).scheme not in ("http", "https"):
+                self.problems.error(path, line, f"reference {index + 1}: url must be an absolute http(s) URL")
+                continue
+            result.append(Reference(text=" ".join(text.split()), doi=doi, url=url, line=line))
+        return tuple(result)
+
+    def _cta(self, value: Any, err: Any) -> CallToAction | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            err("cta", "cta must be a mapping with text, label and url")
+            return None
+        default = self.settings.cta
+        text, label, url = (_text(value.get(k)) or "" for k in ("text", "label", "url"))
+        url = url or default.url
+        if not url:
+            err("cta", "cta needs a url (or set url under [cta] in newsletter.toml)")
+            return None
+        if urlsplit(url).scheme not in ("http", "https", "mailto"):
+            err("cta", "cta url must be absolute (https://... or mailto:)")
+            return None
+        return CallToAction(text=text, label=label or default.label or "Learn more", url=url)
+
+    def _resolver(self, path: Path, post_url: str, doc: frontmatter.Document, images: list[Image]):  # type: ignore[no-untyped-def]
+        """Make the href/src callback that absolutizes URLs and finds images."""
+        settings, problems = self.settings, self.problems
+        root = settings.root.resolve()
+
+        def line_of(value: str) -> int:
+            for offset, text in enumerate(doc.body.split("\n")):
+                if value in text:
+                    return doc.body_line + offset
+            return doc.body_line
+
+        def resolve(tag: str, attribute: str, value: str) -> str | None:
+            value = value.strip()
+            if is_external(value) or value.startswith("//"):
+                scheme = urlsplit(value).scheme
+                if scheme and scheme not in ("http", "https", "mailto"):
+                    return None
+                return absolute(value, post_url)
+            if value.startswith("#"):
+                return post_url + value
+            if value.startswith("/"):
+                return urljoin(settings.site.base_url, value.lstrip("/"))
+            file_part = unquote(urlsplit(value).path)
+            target = (path.parent / file_part).resolve()
+            try:
+                inside = target.relative_to(root)
+            except ValueError:
+                problems.error(path, line_of(value), f"{value!r} points outside the project")
+                return None
+            if target.is_file():
+                base = settings.posts_dir.resolve()
+                relative = target.relative_to(base) if target.is_relative_to(base) else inside
+                published = "media/" + relative.as_posix()
+                images.append(Image(source=target, target=published))
+                return settings.site.base_url + quote(published)
+            if tag == "img":
+                problems.error(path, line_of(value), f"image not found: {value}")
+                return None
+            return urljoin(post_url, value)
+
+        return resolve
+
+
+def load_project(root: Path, problems: Problems | None = None) -> Project:
+    """Load settings and every post under ``root``; raise InputError on errors."""
+    problems = problems or Problems(root=root)
+    settings = load_settings(root, problems)
+    if problems.errors:
+        problems.raise_if_errors()
+    posts: list[Post] = []
+    loader = _PostLoader(settings, problems)
+    real_root = root.resolve()
+    for path in sorted(settings.posts_dir.rglob("*.md")) if settings.posts_dir.is_dir() else []:
+        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            problems.error(path, 1, "symbolic link to a file outside the project")
+            continue
+        if not path.is_file():
+            continue
+        post = loader.load(path)
+        if post is not None:
+            posts.append(post)
+    seen: dict[str, Post] = {}
+    for post in posts:
+        other = seen.get(post.slug)
+        if other is not None:
+            problems.error(
+                post.path,
+                post.line_of("slug") if "slug" in post.lines else post.line_of("title"),
+                f"duplicate slug {post.slug!r} (also used by {other.display_path})",
+            )
+        seen[post.slug] = post
+    problems.raise_if_errors()
+    posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
+    return Project(settings=settings, posts=posts, warnings=problems.warnings, now=clock.now())
+
+
+def week_bounds(week: str, tz: Any) -> tuple[datetime, datetime]:
+    """Start (inclusive) and end (exclusive) of an ISO week like 2026-W47."""
+    m = re.fullmatch(r"(\d{4})-W(\d{2})", week)
+    if not m:
+        raise ValueError(f"not an ISO week: {week!r} (expected e.g. 2026-W47)")
+    start = datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1).replace(tzinfo=tz)
+    return start, start + timedelta(days=7)

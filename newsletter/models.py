@@ -1,0 +1,86 @@
+"""Plain data: posts, references, calls to action. No I/O here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One cited work: free text, optionally a DOI and a URL."""
+
+    text: str
+    doi: str = ""
+    url: str = ""
+    line: int = 0
+
+    @property
+    def link(self) -> str:
+        """The best link for the work: its DOI resolver URL, else its URL."""
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        return self.url
+
+    @property
+    def key(self) -> str:
+        """Identity used to merge the same work cited by two posts."""
+        if self.doi:
+            return "doi:" + self.doi.lower()
+        if self.url:
+            return "url:" + self.url.rstrip("/").lower()
+        return "text:" + re.sub(r"[^a-z0-9]+", " ", self.text.lower()).strip()
+
+
+@dataclass(frozen=True)
+class CallToAction:
+    """A sentence and a button leading to a URL."""
+
+    text: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image file a post refers to, and where it is published."""
+
+    source: Path
+    target: str  # path under public/, e.g. "media/images/x.png"
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post, loaded and validated, with the lines it came from."""
+
+    path: Path
+    display_path: str
+    title: str
+    date: datetime
+    updated: datetime | None
+    author: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    summary: str
+    slug: str
+    draft: bool
+    references: tuple[Reference, ...]
+    cta: CallToAction | None
+    body_markdown: str
+    body_html: str
+    url: str
+    id: str
+    images: tuple[Image, ...] = ()
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    body_line: int = 1
+
+    @property
+    def modified(self) -> datetime:
+        """When the post last changed: ``updated`` or else ``date``."""
+        return self.updated or self.date
+
+    def line_of(self, key: str) -> int:
+        """Line of a front-matter key (1 when unknown)."""
+        return self.lines.get(key, 1)

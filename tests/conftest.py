@@ -1,0 +1,69 @@
+"""Shared fixtures: sample projects in tmp_path, the CLI, outside judges."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SEED = next((SHARED / "seeds").glob("*.txt"), None) if (SHARED / "seeds").is_dir() else None
+# A fixed "now" after every sample post: Tuesday 2026-11-24 12:00 UTC.
+SAMPLE_EPOCH = "1795521600"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs at the same "now" unless it sets its own."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", SAMPLE_EPOCH)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A copy of the repo's sample project."""
+    target = tmp_path / "sample"
+    target.mkdir()
+    shutil.copy(REPO / "newsletter.toml", target / "newsletter.toml")
+    shutil.copytree(REPO / "posts", target / "posts")
+    if (REPO / "templates").is_dir():
+        shutil.copytree(REPO / "templates", target / "templates")
+    return target
+
+
+def write_post(project: Path, name: str, text: str) -> Path:
+    """Write a post file (``text`` is the whole file) and return its path."""
+    path = project / "posts" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def empty_project(tmp_path: Path) -> Path:
+    """A project with the sample settings and no posts."""
+    target = tmp_path / "proj"
+    (target / "posts").mkdir(parents=True)
+    shutil.copy(REPO / "newsletter.toml", target / "newsletter.toml")
+    return target
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process: cli(args...) -> Result (exit_code, stdout, stderr)."""
+    from newsletter.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return run
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes (for equality checks)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -1,0 +1,48 @@
+"""Markdown rendering: CommonMark, tables, citation markers."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsletter.markdown import render_markdown, rewrite_citations, summarize
+
+
+def keep(tag: str, attribute: str, value: str) -> str:
+    return value
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Hello *you*", "<p>Hello <em>you</em></p>\n"),
+        ("See [1].", '<p>See <sup class="cite"><a href="#ref-1">[1]</a></sup>.</p>\n'),
+        ("Code `[1]` stays", "<p>Code <code>[1]</code> stays</p>\n"),
+        ("A [link](https://x.example/) [2](https://y.example/)", None),
+        ("[0] and [x] stay text", "<p>[0] and [x] stay text</p>\n"),
+        ("| a | b |\n|---|---|\n| 1 | 2 |", None),
+    ],
+)
+def test_render(source: str, expected: str | None) -> None:
+    html = render_markdown(source, keep).html
+    if expected is not None:
+        assert html == expected
+    if "link" in source:
+        assert '<a href="https://y.example/">2</a>' in html
+    if "|" in source:
+        assert "<table>" in html and "<td>1</td>" in html
+
+
+def test_citation_lines() -> None:
+    body = render_markdown("One.\n\nTwo [1]\nthree [2].\n", keep)
+    assert body.citations == [(1, 2), (2, 3)]
+
+
+def test_rewrite_citations() -> None:
+    html = render_markdown("a [1] b [2]", keep).html
+    out = rewrite_citations(html, lambda n: (f"#r{n + 10}", n + 10))
+    assert '<a href="#r11">[11]</a>' in out and '<a href="#r12">[12]</a>' in out
+
+
+def test_summarize() -> None:
+    assert summarize("word " * 100, 30) == "word word word word word word…"
+    assert summarize("Short [1].") == "Short."
