@@ -156,6 +156,149 @@ def check(project: Project = Path(".")) -> None:
     typer.echo(f"ok: {len(loaded.posts)} posts ({published} published), no errors.")
 
 
+Week = Annotated[
+    str,
+    typer.Option("--week", "-w", help="ISO week (2026-W47), 'last' (the last complete week) or 'this'."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")]
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    """A progress callback: a bar on a terminal, silence otherwise."""
+    if quiet or not sys.stderr.isatty():
+        return lambda stage, done, total: None
+    state = {"last": -1}
+
+    def show(stage: str, done: int, total: int) -> None:
+        if total < 200:
+            return
+        percent = done * 100 // total
+        if percent != state["last"]:
+            state["last"] = percent
+            bar = "#" * (percent // 4)
+            sys.stderr.write(f"\r{stage:>6} [{bar:<25}] {done}/{total}")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return show
+
+
+def _run_build(project: Path, quiet: bool, **options: object):  # type: ignore[no-untyped-def]
+    from newsletter.build import build
+    from newsletter.errors import NewsletterError
+
+    try:
+        result = build(project, progress=_progress(quiet), **options)  # type: ignore[arg-type]
+    except NewsletterError as exc:
+        fail(exc)
+    _warnings(result.project.warnings)
+    return result
+
+
+def _say_digest(result, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    week = result.week
+    if week is None:
+        return
+    if result.digest_status == "no posts":
+        typer.echo(f"{week.label} ({week.period}) has no published posts: no digest written.")
+    elif result.digest_status == "sent":
+        typer.echo(f"{week.label} was sent already: its message is left as it is.")
+    elif not quiet and result.digest is not None:
+        size = len(result.digest.eml)
+        typer.echo(
+            f"digest {week.label}: {result.digest.subject!r}, {size:,} bytes ({result.digest_status}) "
+            f"-> outbox/{week.label}/"
+        )
+
+
+@app.command()
+def feed(project: Project = Path("."), quiet: Quiet = False) -> None:
+    """Write the RSS, Atom and JSON feeds (and per-category feeds) into public/.
+
+    Example: newsletter feed -C my-newsletter
+    """
+    result = _run_build(project, quiet, digest=False, site=False)
+    if not quiet:
+        typer.echo(f"feeds: {len(result.written)} files written, {result.unchanged} unchanged, in public/")
+
+
+@app.command()
+def digest(project: Project = Path("."), week: Week = "last", quiet: Quiet = False) -> None:
+    """Write one weekly digest (message.eml, .html, .txt, meta.json) into the outbox.
+
+    Example: newsletter digest --week 2026-W47
+    """
+    result = _run_build(project, quiet, week=week, feeds=False, site=False, sent_is_error=True)
+    _say_digest(result, quiet)
+
+
+@app.command()
+def build(project: Project = Path("."), week: Week = "last", quiet: Quiet = False) -> None:
+    """The main job: feeds, the week's digest and the web side (pages, archive).
+
+    Example: newsletter build --week 2026-W47
+    """
+    result = _run_build(project, quiet, week=week)
+    _say_digest(result, quiet)
+    for note in result.notes:
+        typer.echo(note)
+    if not quiet:
+        typer.echo(
+            f"built {len(result.project.published)} posts: {len(result.written)} files written, "
+            f"{result.unchanged} unchanged (public/, outbox/)."
+        )
+
+
+@app.command()
+def outbox(project: Project = Path(".")) -> None:
+    """List what the outbox holds: week, status, subject, posts, size.
+
+    Example: newsletter outbox -C my-newsletter
+    """
+    from newsletter.config import load_settings
+    from newsletter.errors import NewsletterError, Problems
+    from newsletter.outbox import list_messages
+
+    problems = Problems(root=project)
+    settings = load_settings(project, problems)
+    try:
+        problems.raise_if_errors()
+        messages = list_messages(settings.outbox_dir)
+    except NewsletterError as exc:
+        fail(exc)
+    if not messages:
+        typer.echo("The outbox is empty: run 'newsletter digest' or 'newsletter build'.")
+        return
+    typer.echo(f"{'week':<9}  {'status':<6}  {'posts':>5}  {'html':>8}  {'eml':>8}  subject")
+    for m in messages:
+        typer.echo(
+            f"{m.week:<9}  {m.status:<6}  {len(m.posts):>5}  {m.sizes.get('html', 0):>8,}  "
+            f"{m.sizes.get('eml', 0):>8,}  {m.subject}"
+        )
+
+
+@app.command()
+def preview(
+    project: Project = Path("."),
+    port: Annotated[
+        int, typer.Option("--port", "-p", help="Port on 127.0.0.1 (default 8025, or the next free one).")
+    ] = 0,
+    week: Week = "last",
+) -> None:
+    """Serve the outbox on 127.0.0.1 with live reload while you edit.
+
+    Example: newsletter preview --port 8025
+    """
+    from newsletter.errors import NewsletterError
+    from newsletter.preview import serve
+
+    try:
+        serve(project, port=port, week=week)
+    except NewsletterError as exc:
+        fail(exc)
+
+
 def main() -> None:
     """Entry point: run the app; never show a traceback to a user."""
     try:

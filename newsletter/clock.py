@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
@@ -11,7 +11,7 @@ def now() -> datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
-            return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+            return datetime.fromtimestamp(int(epoch), tz=UTC)
         except (ValueError, OverflowError, OSError):
             pass
-    return datetime.now(tz=timezone.utc).replace(microsecond=0)
+    return datetime.now(tz=UTC).replace(microsecond=0)

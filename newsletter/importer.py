@@ -77,7 +77,7 @@ def parse_plain(text: str) -> PlainPost:
         raise ImportProblem(1, "empty file: the first line must be the title")
     post = PlainPost(title=" ".join(lines[index].split()))
     in_references = False
-    for line_no, para in _paragraphs(lines, index + 1):
+    for _line_no, para in _paragraphs(lines, index + 1):
         joined = " ".join(para)
         filed = _FILED.match(joined)
         if filed and not post.paragraphs and not post.categories:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -331,12 +331,3 @@ def load_project(root: Path, problems: Problems | None = None) -> Project:
     problems.raise_if_errors()
     posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
     return Project(settings=settings, posts=posts, warnings=problems.warnings, now=clock.now())
-
-
-def week_bounds(week: str, tz: Any) -> tuple[datetime, datetime]:
-    """Start (inclusive) and end (exclusive) of an ISO week like 2026-W47."""
-    m = re.fullmatch(r"(\d{4})-W(\d{2})", week)
-    if not m:
-        raise ValueError(f"not an ISO week: {week!r} (expected e.g. 2026-W47)")
-    start = datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1).replace(tzinfo=tz)
-    return start, start + timedelta(days=7)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -35,10 +36,8 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
         os.chmod(temp, 0o644)
         os.replace(temp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise
     return True
 

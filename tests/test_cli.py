@@ -53,8 +53,9 @@ def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_every_command_has_help_with_example(cli) -> None:  # type: ignore[no-untyped-def]
-    from newsletter.cli import app
     from typer.main import get_command
+
+    from newsletter.cli import app
 
     for name in get_command(app).commands:  # type: ignore[attr-defined]
         result = cli(name, "--help")

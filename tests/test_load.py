@@ -29,8 +29,16 @@ BROKEN = [
         "---\ntitle: Marker\ndate: 2026-11-01\nreferences: [one]\n---\nFirst.\n\nSee [1] and [3].\n",
         "posts/marker.md:8: citation [3] has no reference (the post has 1)",
     ),
-    ("image.md", "---\ntitle: Img\ndate: 2026-11-01\n---\n\n![a](images/none.png)\n", "posts/image.md:6: image not found"),
-    ("dup.md", "---\ntitle: Good post\ndate: 2026-11-03\n---\nx\n", "posts/good.md:2: duplicate slug 'good-post' (also used by posts/dup.md)"),
+    (
+        "image.md",
+        "---\ntitle: Img\ndate: 2026-11-01\n---\n\n![a](images/none.png)\n",
+        "posts/image.md:6: image not found",
+    ),
+    (
+        "dup.md",
+        "---\ntitle: Good post\ndate: 2026-11-03\n---\nx\n",
+        "posts/good.md:2: duplicate slug 'good-post' (also used by posts/dup.md)",
+    ),
     ("alias.md", "---\ntitle: &a A\ndate: 2026-11-01\nsummary: *a\n---\nx\n", "posts/alias.md:4: YAML aliases"),
 ]
 
@@ -130,7 +138,9 @@ def test_raw_html_is_sanitized(empty_project: Path) -> None:
 
 
 def test_summary_from_body(empty_project: Path) -> None:
-    write_post(empty_project, "s.md", "---\ntitle: S\ndate: 2026-11-01\nreferences: [r]\n---\nFirst *para* [1].\n\nTwo\n")
+    write_post(
+        empty_project, "s.md", "---\ntitle: S\ndate: 2026-11-01\nreferences: [r]\n---\nFirst *para* [1].\n\nTwo\n"
+    )
     (post,) = load_project(empty_project).posts
     assert post.summary == "First para."
 

@@ -1,0 +1,150 @@
+"""The pipeline: load -> render -> write. Short on purpose.
+
+``build`` is the one function behind ``newsletter feed``, ``digest``,
+``build`` and the preview server's rebuilds. Everything is loaded and
+rendered in memory first; files are written only when all of it worked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from newsletter.errors import NewsletterError
+from newsletter.load import Project, load_project
+from newsletter.weeks import Week, posts_in_week, resolve_week
+from newsletter.write import write_atomic
+
+if TYPE_CHECKING:
+    from newsletter.render.email import RenderedDigest
+
+
+class OutputClash(NewsletterError):
+    """Two outputs claim the same path."""
+
+
+@dataclass
+class Outputs:
+    """Files to write under public/, by path relative to it."""
+
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    copies: dict[str, Path] = field(default_factory=dict)  # target -> source file
+
+    def add(self, path: str, data: str | bytes) -> None:
+        """Plan one file; refuse a second claim on the same path."""
+        if path in self.files or path in self.copies:
+            raise OutputClash(f"two outputs would write public/{path}")
+        self.files[path] = data
+
+    def update(self, files: dict[str, str | bytes]) -> None:
+        """Plan several files."""
+        for path, data in files.items():
+            self.add(path, data)
+
+    def copy(self, path: str, source: Path) -> None:
+        """Plan a copy of a file (media); the same source twice is fine."""
+        if path in self.files or (path in self.copies and self.copies[path] != source):
+            raise OutputClash(f"two outputs would write public/{path}")
+        self.copies[path] = source
+
+
+@dataclass
+class BuildResult:
+    """What a build did, for the summary line and for tests."""
+
+    project: Project
+    written: list[str] = field(default_factory=list)  # paths relative to the project
+    unchanged: int = 0
+    week: Week | None = None
+    digest: RenderedDigest | None = None
+    digest_status: str = ""  # "written", "unchanged", "no posts", "sent", ""
+    notes: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def build(
+    root: Path,
+    *,
+    week: str = "last",
+    feeds: bool = True,
+    digest: bool = True,
+    site: bool = True,
+    sent_is_error: bool = False,
+    progress: Progress = _noop,
+) -> BuildResult:
+    """Load the project, render what is asked for, then write it all.
+
+    A week already marked ``sent`` in the outbox is left alone: an error
+    when ``sent_is_error`` (``newsletter digest``), a note otherwise.
+    """
+    project = load_project(root)
+    result = BuildResult(project=project)
+    settings = project.settings
+    published = project.published
+    outputs = Outputs()
+
+    rendered_digest = None
+    if digest:
+        from newsletter import outbox
+
+        result.week = resolve_week(week, project.now, settings.site.tz)
+        chosen = posts_in_week(published, result.week, settings.digest.order)
+        if not chosen:
+            result.digest_status = "no posts"
+        elif outbox.status_of(settings.outbox_dir, result.week.label) == "sent":
+            if sent_is_error:
+                raise outbox.SentError(f"{result.week.label} is marked sent in the outbox; it is never overwritten")
+            result.digest_status = "sent"
+            result.notes.append(f"{result.week.label} was sent already; its message is left as it is")
+        else:
+            from newsletter.render.email import render_digest
+
+            rendered_digest = render_digest(project, result.week, chosen)
+            result.digest = rendered_digest
+    if feeds or site:
+        for post in published:
+            for image in post.images:
+                outputs.copy(image.target, image.source)
+    if feeds:
+        from newsletter.render.feeds import render_feeds
+
+        outputs.update(render_feeds(project))
+
+    # Everything rendered: now write. The outbox first, since the web side
+    # publishes each outbox message as the digest's web version.
+    if rendered_digest is not None:
+        from newsletter import outbox
+
+        status, paths = outbox.write_digest(settings.outbox_dir, rendered_digest)
+        result.digest_status = status
+        result.written += [p.relative_to(root).as_posix() for p in paths]
+    if site:
+        from newsletter import outbox
+        from newsletter.render.site import render_site
+
+        messages = outbox.list_messages(settings.outbox_dir)
+        outputs.update(render_site(project, messages))
+    _write_public(settings.public_dir, outputs, result, progress)
+    return result
+
+
+def _write_public(public: Path, outputs: Outputs, result: BuildResult, progress: Progress) -> None:
+    """Write every planned file under public/, skipping unchanged ones."""
+    total = len(outputs.files) + len(outputs.copies)
+    jobs: list[tuple[str, Callable[[], str | bytes]]] = [
+        (path, (lambda data=data: data)) for path, data in sorted(outputs.files.items())
+    ] + [(path, source.read_bytes) for path, source in sorted(outputs.copies.items())]
+    for done, (path, data) in enumerate(jobs, start=1):
+        if write_atomic(public / path, data()):
+            result.written.append(f"public/{path}")
+        else:
+            result.unchanged += 1
+        progress("write", done, total)

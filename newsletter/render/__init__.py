@@ -1,0 +1,1 @@
+"""Renderers: models in, strings out. No file I/O here."""
