@@ -132,6 +132,9 @@ def build(
 
         messages = outbox.list_messages(settings.outbox_dir)
         outputs.update(render_site(project, messages))
+        for message in messages:  # each digest's web version is its message.html
+            if (message.folder / "message.html").is_file():
+                outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
     _write_public(settings.public_dir, outputs, result, progress)
     return result
 

@@ -1,0 +1,76 @@
+"""The web side: post pages, the site index, the post archive, the digest archive.
+
+Every page uses the same URLs as the feeds and the digests link to. The
+digests' web versions themselves (``digests/<week>.html``) are the outbox
+messages' HTML, published by the build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from newsletter.load import Project
+from newsletter.render.content import post_cta
+from newsletter.slugs import category_slug
+from newsletter.templates import environment
+
+if TYPE_CHECKING:
+    from newsletter.outbox import OutboxEntry
+
+INDEX_POSTS = 30
+
+
+def longdate(value: datetime) -> str:
+    """``18 November 2026`` (no locale, no platform-specific strftime)."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def render_site(project: Project, messages: Sequence[OutboxEntry]) -> dict[str, str]:
+    """Render every page of the web side, by path relative to public/."""
+    settings = project.settings
+    env = environment(settings.templates_dir)
+    env.filters.setdefault("longdate", longdate)
+    common: dict[str, Any] = {
+        "site": settings.site,
+        "base": settings.site.base_url,
+        "postal_address": settings.email.postal_address,
+    }
+    published = project.published
+    pages: dict[str, str] = {}
+    if not settings.site.post_url:
+        template = env.get_template("site/post.html")
+        for post in published:
+            pages[f"posts/{post.slug}/index.html"] = template.render(
+                common,
+                post=post,
+                canonical=post.url,
+                categories=[(name, category_slug(name)) for name in post.categories],
+                cta=post_cta(post, settings),
+            )
+    listing = env.get_template("site/index.html")
+    pages["index.html"] = listing.render(
+        common,
+        heading="Recent posts",
+        intro="",
+        posts=published[:INDEX_POSTS],
+        show_summaries=True,
+        more=len(published) > INDEX_POSTS,
+        total=len(published),
+        canonical=settings.site.base_url,
+    )
+    pages["posts/index.html"] = listing.render(
+        common,
+        heading="All posts",
+        intro=f"{len(published)} posts, newest first.",
+        posts=published,
+        show_summaries=False,
+        more=False,
+        total=len(published),
+        canonical=settings.site.base_url + "posts/",
+    )
+    pages["digests/index.html"] = env.get_template("site/digests.html").render(
+        common, messages=messages, canonical=settings.site.base_url + "digests/"
+    )
+    return pages
