@@ -328,6 +328,18 @@ def load_project(root: Path, problems: Problems | None = None) -> Project:
                 f"duplicate slug {post.slug!r} (also used by {other.display_path})",
             )
         seen[post.slug] = post
+    # Two files with one stem on one date (posts/a/x.md, posts/b/x.md) would
+    # share a feed id, and readers would merge them into one entry.
+    ids: dict[str, Post] = {}
+    for post in posts:
+        other = ids.get(post.id)
+        if other is not None and other.slug != post.slug:
+            problems.error(
+                post.path,
+                post.line_of("date"),
+                f"post id {post.id!r} is also used by {other.display_path}: set a distinct 'slug:'",
+            )
+        ids[post.id] = post
     problems.raise_if_errors()
     posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
     return Project(settings=settings, posts=posts, warnings=problems.warnings, now=clock.now())

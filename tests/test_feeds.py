@@ -396,7 +396,7 @@ def test_empty_project_has_valid_empty_feeds(empty_project: Path) -> None:
     for name, data in xml_feeds(files).items():
         parsed = feedparser.parse(data)
         assert parsed.bozo == 0 and parsed.entries == [], name
-    assert b"1970" in files["atom.xml"]  # type: ignore[operator]  # a fixed date, not "now"
+    assert b"<updated>2000-01-01T00:00:00+00:00</updated>" in files["atom.xml"]  # type: ignore[operator]  # not "now"
     assert json_feed(files)["items"] == []
 
 
@@ -463,3 +463,17 @@ def test_logo_and_icon_when_configured(empty_project: Path, settings: str, keys:
     atom = feedparser.parse(files["atom.xml"]).feed
     assert ("icon" in atom) is bool(keys)
     assert (ET.fromstring(files["feed.xml"]).find("channel/image") is not None) is bool(keys)
+
+
+def test_two_posts_never_share_an_id(empty_project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    write_post(empty_project, "a/x.md", post_text("First", "2026-11-18 09:30"))
+    write_post(empty_project, "b/x.md", post_text("Second", "2026-11-18 10:30"))
+    result = cli("feed", "-C", empty_project)
+    assert result.exit_code == 1
+    assert (
+        "posts/b/x.md:3: post id 'tag:news.northbridge-care.example.org,2026-11-18:x' "
+        "is also used by posts/a/x.md: set a distinct 'slug:'"
+    ) in result.stderr
+    assert not (empty_project / "public").exists()
+    write_post(empty_project, "b/x.md", post_text("Second", "2026-11-18 10:30", slug="second"))
+    assert cli("feed", "-C", empty_project).exit_code == 0

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter import __version__
@@ -40,8 +41,9 @@ if TYPE_CHECKING:
     from newsletter.load import Project
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-# A feed with no posts still needs an Atom <updated>; never the clock.
-NOTHING_PUBLISHED = datetime(1970, 1, 1, tzinfo=UTC)
+# A feed with no posts still needs an Atom <updated>: a fixed date, never the
+# clock (the W3C validator calls dates before 1990 implausible).
+NOTHING_PUBLISHED = datetime(2000, 1, 1, tzinfo=UTC)
 # Characters XML 1.0 cannot hold at all; lxml refuses them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Elements read as plain text. The W3C validator warns (CharacterData,
@@ -94,15 +96,15 @@ def render_feeds(project: Project) -> dict[str, str | bytes]:
     settings = project.settings
     limit = settings.feed.limit
     published = project.published  # a property that filters: read it once
-    prepared: dict[str, FeedItem] = {}
+    prepared: dict[Path, FeedItem] = {}  # by file: a post's one true identity
 
     def items(posts: Iterable[Post]) -> list[FeedItem]:
         # A post in several feeds is rendered to HTML once.
         result = []
         for post in posts:
-            item = prepared.get(post.id)
+            item = prepared.get(post.path)
             if item is None:
-                item = prepared[post.id] = feed_item(post, settings)
+                item = prepared[post.path] = feed_item(post, settings)
             result.append(item)
         return result
 
@@ -173,13 +175,14 @@ class _RssWriter:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.email = settings.site.author_email
-        self.entries: dict[str, FeedEntry] = {}
+        # Keyed by the item's identity; holding the item keeps that key unique.
+        self.entries: dict[int, tuple[FeedItem, FeedEntry]] = {}
 
     def entry(self, item: FeedItem) -> FeedEntry:
         """The item's RSS entry, built once and reused by every RSS feed."""
-        cached = self.entries.get(item.id)
+        cached = self.entries.get(id(item))
         if cached is not None:
-            return cached
+            return cached[1]
         from feedgen.entry import FeedEntry
 
         entry = FeedEntry()
@@ -199,9 +202,10 @@ class _RssWriter:
                 # feedgen drops an RSS author without e-mail: use dc:creator.
                 entry.load_extension("dc", atom=False, rss=True)
                 entry.dc.dc_creator(item.author)
-        for name in item.categories:
-            entry.category(term=name)
-        self.entries[item.id] = entry
+        if item.categories:
+            # One call: feedgen rebuilds its RSS list on every category() call.
+            entry.category([{"term": name} for name in item.categories])
+        self.entries[id(item)] = (item, entry)
         return entry
 
     def render(self, items: Sequence[FeedItem], path: str, title: str, description: str) -> bytes:
@@ -272,8 +276,8 @@ def render_atom(items: Sequence[FeedItem], settings: Settings) -> bytes:
             entry.summary(escape(item.summary, quote=False), type="html")
         elif item.summary:
             entry.summary(item.summary, type="text")
-        for name in item.categories:
-            entry.category(term=name)
+        if item.categories:
+            entry.category([{"term": name} for name in item.categories])
         fg.add_entry(entry, order="append")
     return _hex_refs(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
