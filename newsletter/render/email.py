@@ -1,0 +1,322 @@
+"""The weekly digest: one message (HTML part, text part, .eml) and its meta.json.
+
+References are renumbered across the week's posts: the same work cited by
+two posts (same DOI, URL or text, see ``Reference.key``) is listed once,
+and every citation marker links to its ``#ref-N`` entry in the message.
+When whole posts would make the HTML part too big for Gmail (it clips at
+102 KB), the digest falls back to summaries, then to plain links.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from newsletter.load import Project
+from newsletter.markdown import rewrite_citations
+from newsletter.models import CallToAction, Post, Reference
+from newsletter.render.content import reference_html
+from newsletter.render.email_html import email_body_html, image_width, render_html, vml_width
+from newsletter.render.email_mime import Envelope, build_message, message_id
+from newsletter.render.email_text import render_text
+from newsletter.weeks import Week
+
+EML_LIMIT = 102_000  # Gmail clips a message past about 102 KB
+WARN_BYTES = 80_000
+RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """One week's message, ready for the outbox."""
+
+    week: Week
+    subject: str
+    html: str  # the CSS-inlined HTML part (message.html)
+    text: str  # the plain-text part (message.txt)
+    eml: bytes  # the whole message (message.eml)
+    meta: dict[str, Any]  # meta.json
+    notes: tuple[str, ...] = ()  # warnings for the user (size, fallback)
+
+
+@dataclass(frozen=True)
+class ButtonView:
+    """A call-to-action as the templates show it."""
+
+    text: str
+    label: str
+    url: str
+
+    @property
+    def vml_width(self) -> int:
+        """Width of the Outlook (VML) button."""
+        return vml_width(self.label)
+
+
+@dataclass(frozen=True)
+class RefView:
+    """One entry of the digest's reference section."""
+
+    number: int
+    reference: Reference
+
+    @property
+    def html(self) -> Markup:
+        """The entry's text with its DOI and URL links."""
+        return reference_html(self.reference)
+
+
+@dataclass(frozen=True)
+class PostView:
+    """One post as the digest shows it: whole, as a summary, or as a link."""
+
+    slug: str
+    title: str
+    url: str
+    date: str
+    categories: tuple[str, ...]
+    full: bool
+    html: Markup
+    summary: str
+    cta: ButtonView | None
+
+
+@dataclass
+class DigestView:
+    """Everything the HTML template and the text renderer show."""
+
+    site: Any
+    lang: str
+    dir: str
+    subject: str
+    preheader: str
+    period: str
+    week: str
+    browser_url: str
+    site_url: str
+    site_host: str
+    unsubscribe_url: str
+    postal_address: str
+    posts: list[PostView] = field(default_factory=list)
+    links: list[PostView] = field(default_factory=list)
+    references: list[RefView] = field(default_factory=list)
+    closing_cta: ButtonView | None = None
+
+
+def _button(cta: CallToAction) -> ButtonView:
+    return ButtonView(text=cta.text, label=cta.label, url=cta.url)
+
+
+def number_references(posts: list[Post]) -> tuple[list[RefView], dict[str, list[int]]]:
+    """Number every reference of ``posts`` once, in order of first appearance.
+
+    Returns the entries and, per post slug, the digest number of each of the
+    post's own references.
+    """
+    entries: list[RefView] = []
+    by_key: dict[str, int] = {}
+    numbers: dict[str, list[int]] = {}
+    for post in posts:
+        mine = []
+        for ref in post.references:
+            if ref.key not in by_key:
+                by_key[ref.key] = len(entries) + 1
+                entries.append(RefView(by_key[ref.key], ref))
+            mine.append(by_key[ref.key])
+        numbers[post.slug] = mine
+    return entries, numbers
+
+
+def longdate(when: datetime) -> str:
+    """``18 November 2026``."""
+    return f"{when.day} {when:%B %Y}"
+
+
+def preheader(posts: list[Post]) -> str:
+    """The visible "In this issue" line that inbox previews show first."""
+    titles = [p.title for p in posts[:3]]
+    text = "In this issue: " + "; ".join(titles)
+    if len(posts) > 3:
+        text += f"; and {len(posts) - 3} more"
+    return textwrap.shorten(text, 180, placeholder="…")
+
+
+def message_date(week: Week, posts: list[Post], now: datetime) -> datetime:
+    """The Date header: when the week ended, or (for the current week) its newest post.
+
+    Derived from the content, not the wall clock, so that rebuilding an
+    unchanged week gives the same bytes; ``send`` stamps the real time.
+    """
+    if week.end <= now:
+        return week.end
+    return max(p.date for p in posts).astimezone(week.start.tzinfo)
+
+
+def _view(project: Project, week: Week, posts: list[Post], shown: int, full: bool, subject: str) -> DigestView:
+    """The digest with the first ``shown`` posts whole (``full``) or summarized, the rest as links."""
+    settings = project.settings
+    site, tz = settings.site, settings.site.tz
+    lang = site.language or "en"
+    view = DigestView(
+        site=site,
+        lang=lang,
+        dir="rtl" if lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr",
+        subject=subject,
+        preheader=preheader(posts),
+        period=week.period,
+        week=week.label,
+        browser_url=f"{site.base_url}digests/{week.label}.html",
+        site_url=site.base_url,
+        site_host=urlsplit(site.base_url).hostname or site.base_url,
+        unsubscribe_url=settings.email.unsubscribe_url,
+        postal_address=settings.email.postal_address,
+    )
+    view.references, numbers = number_references(posts[:shown])
+    for post in posts[:shown]:
+        html = Markup("")
+        if full:
+            mapping = numbers[post.slug]
+            body = rewrite_citations(post.body_html, lambda n, m=mapping: (f"#ref-{m[n - 1]}", m[n - 1]))
+            widths = {settings.site.base_url + image.target: image_width(image.source) for image in post.images}
+            html = Markup(email_body_html(body, widths))
+        view.posts.append(_post_view(post, tz, full, html, _button(post.cta) if post.cta else None))
+    view.links = [_post_view(post, tz, False, Markup(""), None) for post in posts[shown:]]
+    default = _default_cta(project)
+    if default and not any(p.cta and p.cta.url == default.url for p in view.posts):
+        view.closing_cta = default
+    return view
+
+
+def _default_cta(project: Project) -> ButtonView | None:
+    cta = project.settings.cta
+    return ButtonView(cta.text, cta.label, cta.url) if cta.url and cta.label else None
+
+
+def _post_view(post: Post, tz: Any, full: bool, html: Markup, cta: ButtonView | None) -> PostView:
+    return PostView(
+        slug=post.slug,
+        title=post.title,
+        url=post.url,
+        date=longdate(post.date.astimezone(tz)),
+        categories=post.categories,
+        full=full,
+        html=html,
+        summary=post.summary,
+        cta=cta,
+    )
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    html: str
+    text: str
+    eml: bytes
+    html_part: int  # transfer-encoded bytes of the HTML part
+
+    def fits(self, budget: int) -> bool:
+        return self.html_part <= budget and len(self.eml) <= EML_LIMIT
+
+
+def subject_line(project: Project, week: Week, posts: list[Post]) -> str:
+    """The Subject from the ``email.subject`` pattern, on one line."""
+    settings = project.settings
+    subject = settings.email.subject.format(
+        title=settings.site.title, period=week.period, week=week.label, first=posts[0].title
+    )
+    return " ".join(subject.split())
+
+
+def render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:
+    """Render one week's digest: HTML (CSS inlined), text, .eml and meta.
+
+    Whole posts when they fit the size budget (and ``digest.full_posts``),
+    else summaries with "Read more" links, else as many summaries as fit and
+    the rest as links.
+    """
+    settings = project.settings
+    budget = settings.digest.size_budget
+    subject = subject_line(project, week, posts)
+    list_id = settings.list_id
+    envelope = Envelope(
+        sender=settings.email.sender,
+        to=settings.email.to,
+        reply_to=settings.email.reply_to,
+        subject=subject,
+        date=message_date(week, posts, project.now),
+        message_id=message_id(week.label, list_id),
+        list_title=settings.site.title,
+        list_id=list_id,
+        unsubscribe_url=settings.email.unsubscribe_url,
+        unsubscribe_mailto=settings.email.unsubscribe_mailto,
+    )
+
+    def render(shown: int, full: bool) -> tuple[DigestView, _Rendered]:
+        view = _view(project, week, posts, shown, full, subject)
+        html = render_html(settings.templates_dir, {"view": view, **vars(view)})
+        text = render_text(view)
+        eml, html_part = build_message(envelope, text, html, week.label)
+        return view, _Rendered(html, text, eml, html_part)
+
+    notes: list[str] = []
+    mode = "full" if settings.digest.full_posts else "summaries"
+    view, result = render(len(posts), mode == "full")
+    if not result.fits(budget) and mode == "full":
+        notes.append(
+            f"{week.label}: whole posts make the HTML part {result.html_part:,} bytes "
+            f"(budget {budget:,}): showing summaries with Read more links"
+        )
+        mode = "summaries"
+        view, result = render(len(posts), False)
+    if not result.fits(budget):
+        mode = "links"
+        low, high = 0, len(posts) - 1  # the most summaries that fit, the rest as links
+        best = render(0, False)
+        while low < high:
+            middle = (low + high + 1) // 2
+            attempt = render(middle, False)
+            if attempt[1].fits(budget):
+                low, best = middle, attempt
+            else:
+                high = middle - 1
+        view, result = best
+        notes.append(f"{week.label}: {len(posts) - len(view.posts)} posts are listed as links only, to fit the budget")
+    if result.html_part > WARN_BYTES or not result.fits(budget):
+        notes.append(
+            f"{week.label}: the HTML part is {result.html_part:,} bytes and the message {len(result.eml):,}; "
+            f"Gmail clips messages over {EML_LIMIT:,}"
+        )
+    meta = {
+        "id": envelope.message_id,
+        "week": week.label,
+        "subject": subject,
+        "preheader": view.preheader,
+        "period": week.period,
+        "status": "draft",
+        "mode": mode,
+        "created": project.now.isoformat(),
+        "posts": [p.slug for p in posts],
+        "references": [
+            {"number": r.number, "text": r.reference.text, "doi": r.reference.doi, "url": r.reference.url}
+            for r in view.references
+        ],
+        "sizes": {
+            "html": len(result.html.encode("utf-8")),
+            "text": len(result.text.encode("utf-8")),
+            "eml": len(result.eml),
+            "html_part": result.html_part,
+        },
+    }
+    return RenderedDigest(
+        week=week,
+        subject=subject,
+        html=result.html,
+        text=result.text,
+        eml=result.eml,
+        meta=meta,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,139 @@
+"""The digest's HTML part: post bodies adapted for email, the template, CSS inlining.
+
+premailer (and cssutils under it) is imported only when a digest is
+rendered: it costs about 160 ms of import time, which ``newsletter check``
+and ``feed`` should not pay.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from premailer import Premailer
+
+# Attributes premailer would copy from inlined CSS that the HTML checker
+# rejects (height="auto" on images, bgcolor and width on links, ...). The
+# template writes the width attributes email clients need itself.
+DISABLED_BASIC_ATTRIBUTES = ["align", "valign", "bgcolor", "width", "height"]
+CONTENT_WIDTH = 536  # 600 px column minus 2 x 32 px padding
+_IMG = re.compile(r"<img\b([^>]*)>")
+_ATTRIBUTE = re.compile(r'([a-zA-Z-]+)="([^"]*)"')
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+_SVG_SIZE = re.compile(rb"<svg\b[^>]*?\swidth=[\"']\s*([0-9.]+)(?:px)?\s*[\"']", re.S)
+_SVG_VIEWBOX = re.compile(rb"<svg\b[^>]*?\sviewBox=[\"']\s*[-0-9.]+[ ,]+[-0-9.]+[ ,]+([0-9.]+)", re.S)
+
+
+@lru_cache(maxsize=1)
+def inliner() -> Premailer:
+    """The one premailer configuration, built once and reused.
+
+    cssutils reports every ``mso-*`` and ``-webkit-*`` property as unknown;
+    its log goes to a logger of ours that prints nothing, so stderr stays
+    clean.
+    """
+    import cssutils
+    from premailer import Premailer
+
+    quiet = logging.getLogger("newsletter.cssutils")
+    quiet.propagate = False
+    quiet.setLevel(logging.CRITICAL)
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
+    cssutils.log.setLog(quiet)
+    return Premailer(
+        allow_network=False,
+        allow_loading_external_files=False,
+        keep_style_tags=False,  # the data-premailer="ignore" block keeps @media as written
+        strip_important=False,
+        remove_classes=False,  # the @media rules select by class
+        disable_basic_attributes=DISABLED_BASIC_ATTRIBUTES,
+        disable_link_rewrites=True,
+        exclude_pseudoclasses=True,
+        align_floating_images=False,
+        cache_css_parsing=True,
+    )
+
+
+def inline_css(html: str) -> str:
+    """Move the template's CSS into style attributes; keep the ignored block."""
+    out = inliner().transform(html, pretty_print=False)
+    return out if out.endswith("\n") else out + "\n"
+
+
+def image_width(path: Path) -> int | None:
+    """The intrinsic width in pixels of a PNG, GIF, JPEG or SVG file, if it can be read."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return None
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+        return int(struct.unpack(">I", head[16:20])[0])
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return int(struct.unpack("<H", head[6:8])[0])
+    if head.startswith(b"\xff\xd8"):
+        return _jpeg_width(head)
+    m = _SVG_SIZE.search(head) or _SVG_VIEWBOX.search(head)
+    if m:
+        try:
+            return round(float(m.group(1)))
+        except ValueError:
+            return None
+    return None
+
+
+def _jpeg_width(data: bytes) -> int | None:
+    """Walk the JPEG segments to the first start-of-frame marker."""
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int(struct.unpack(">H", data[i + 7 : i + 9])[0])
+        i += 2 + length
+    return None
+
+
+def email_body_html(html: str, widths: dict[str, int | None]) -> str:
+    """Adapt a post body for the digest.
+
+    Headings move below the post title (h2) so the outline stays sound, and
+    every image gets ``alt`` and a ``width`` attribute (its own width,
+    at most the column's), which Outlook needs to size it.
+    """
+    html = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(max(int(m.group(2)) + 1, 3), 6)}>", html)
+
+    def image(m: re.Match[str]) -> str:
+        attributes = dict(_ATTRIBUTE.findall(m.group(1)))
+        attributes.setdefault("alt", "")
+        width = attributes.get("width", "")
+        known = int(width) if width.isdigit() else widths.get(attributes.get("src", ""))
+        attributes["width"] = str(min(known or CONTENT_WIDTH, CONTENT_WIDTH))
+        attributes.pop("height", None)  # scaled by CSS: height:auto
+        return "<img " + " ".join(f'{k}="{v}"' for k, v in attributes.items()) + ">"
+
+    return _IMG.sub(image, html)
+
+
+def vml_width(label: str) -> int:
+    """Width of the Outlook (VML) button: fixed there, so estimated from the label."""
+    return max(200, min(CONTENT_WIDTH, 9 * len(label) + 56))
+
+
+def render_html(templates_dir: Path, context: dict[str, Any]) -> str:
+    """Render ``email/digest.html`` (the project's, else the default) and inline its CSS."""
+    from newsletter.templates import environment
+
+    template = environment(templates_dir).get_template("email/digest.html")
+    return inline_css(template.render(context))
