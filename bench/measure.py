@@ -1,0 +1,151 @@
+"""Run a command several times: wall time, CPU time and peak memory of each run.
+
+Each run is one child process reaped with ``os.wait4``, whose resource usage
+covers the child and every descendant it waited for, so ``ru_maxrss`` is the
+peak resident memory of that run alone (not the maximum over the whole
+benchmark, which ``RUSAGE_CHILDREN`` would give).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Sample:
+    """One run."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_mb: float
+
+
+@dataclass
+class Row:
+    """One benchmark case: several runs of one command, or why it failed or was skipped."""
+
+    tool: str
+    case: str
+    command: str
+    samples: list[Sample] = field(default_factory=list)
+    status: str = "ok"  # "ok", "failed: <first line>", "skipped: <why>"
+
+    @property
+    def ok(self) -> bool:
+        """True when every run succeeded."""
+        return self.status == "ok" and bool(self.samples)
+
+    def stat(self, name: str = "seconds") -> dict[str, float] | None:
+        """Median, min and max of one measure over the runs."""
+        values = [getattr(s, name) for s in self.samples]
+        if not self.ok:
+            return None
+        return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+    @property
+    def median(self) -> float | None:
+        """Median wall time in seconds, or None when the case did not run."""
+        stat = self.stat()
+        return stat["median"] if stat else None
+
+    @property
+    def peak_mb(self) -> float | None:
+        """Largest peak RSS over the runs, in MB."""
+        return max(s.peak_mb for s in self.samples) if self.ok else None
+
+    def to_json(self) -> dict[str, object]:
+        """The row as plain data for results.json."""
+        return {
+            "tool": self.tool,
+            "case": self.case,
+            "command": self.command,
+            "status": self.status,
+            "runs": len(self.samples),
+            "seconds": self.stat("seconds"),
+            "cpu_seconds": self.stat("cpu_seconds"),
+            "peak_mb": self.peak_mb,
+            "samples": [asdict(s) for s in self.samples],
+        }
+
+
+class RunFailed(Exception):
+    """A run exited non-zero; the message is the first line of its output."""
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of a command's error output, shortened (a traceback's last line)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "(no output)"
+    return (lines[-1] if lines[0].startswith("Traceback") else lines[0])[:200]
+
+
+def run_once(argv: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> tuple[Sample, str]:
+    """Run ``argv`` once; return its sample and its standard output. Raise RunFailed on a non-zero exit."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise RunFailed(first_line(stderr) if stderr.strip() else first_line(stdout))
+    # Linux reports ru_maxrss in KiB.
+    sample = Sample(
+        seconds=seconds, cpu_seconds=usage.ru_utime + usage.ru_stime, peak_mb=round(usage.ru_maxrss / 1024, 1)
+    )
+    return sample, stdout
+
+
+def measure(
+    tool: str,
+    case: str,
+    argv: Sequence[str],
+    *,
+    runs: int,
+    env: dict[str, str],
+    before_each: Callable[[], None] | None = None,
+    before_all: Callable[[], None] | None = None,
+    inner_timing: bool = False,
+    label: str | None = None,
+    cwd: Path | None = None,
+) -> Row:
+    """Time ``runs`` runs of ``argv``; a failure ends the row with "failed: <first line of error>".
+
+    ``before_all`` runs once (untimed, e.g. a priming build); ``before_each``
+    runs before every timed run (e.g. deleting outputs). With
+    ``inner_timing`` the command prints its own measurement (seconds) as the
+    last line of its output, and that replaces the wall time.
+    """
+    row = Row(tool=tool, case=case, command=label or " ".join(str(a) for a in argv))
+    try:
+        if before_all:
+            before_all()
+        for _ in range(runs):
+            if before_each:
+                before_each()
+            sample, stdout = run_once(argv, env=env, cwd=cwd)
+            if inner_timing:
+                sample.seconds = float(stdout.strip().splitlines()[-1])
+            row.samples.append(sample)
+    except RunFailed as exc:
+        row.status = f"failed: {exc}"
+    except (OSError, ValueError, IndexError) as exc:
+        row.status = f"failed: {type(exc).__name__}: {first_line(str(exc))}"
+    return row
+
+
+def skipped(tool: str, case: str, why: str) -> Row:
+    """A row for a case that was not run."""
+    return Row(tool=tool, case=case, command="", status=f"skipped: {why}")
