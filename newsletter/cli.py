@@ -139,8 +139,11 @@ def import_(
 
 
 @app.command()
-def check(project: Project = Path(".")) -> None:
-    """Validate settings and every post; write nothing. Exit 1 on any problem.
+def check(
+    project: Project = Path("."),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show notes (sizes, client support).")] = False,
+) -> None:
+    """Validate settings and every post, then check the outbox drafts; write nothing. Exit 1 on any problem.
 
     Example: newsletter check -C my-newsletter
     """
@@ -154,6 +157,33 @@ def check(project: Project = Path(".")) -> None:
     _warnings(loaded.warnings)
     published = len(loaded.published)
     typer.echo(f"ok: {len(loaded.posts)} posts ({published} published), no errors.")
+    if _check_outbox(loaded.settings, verbose):
+        raise typer.Exit(1)
+
+
+def _check_outbox(settings, verbose: bool) -> int:  # type: ignore[no-untyped-def]
+    """Print the checks of every draft in the outbox; return how many errors they hold."""
+    from newsletter.checks import check_message, summarize
+    from newsletter.errors import NewsletterError
+    from newsletter.outbox import list_messages
+
+    try:
+        drafts = [m for m in list_messages(settings.outbox_dir) if m.status == "draft"]
+    except NewsletterError as exc:
+        fail(exc)
+    errors = 0
+    for message in drafts:
+        results = check_message(message.folder, settings, settings.public_dir)
+        counts = summarize(results)
+        errors += counts["error"]
+        for result in results:
+            if verbose or result.level != "info":
+                (typer.echo if result.level == "info" else _err)(f"outbox/{message.week}: {result}")
+        typer.echo(
+            f"outbox/{message.week} (draft): {counts['error']} errors, {counts['warning']} warnings, "
+            f"{counts['info']} notes{'' if verbose else ' (-v shows them)'}."
+        )
+    return errors
 
 
 Week = Annotated[
