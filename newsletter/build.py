@@ -109,6 +109,7 @@ def build(
 
             rendered_digest = render_digest(project, result.week, chosen)
             result.digest = rendered_digest
+            result.notes += rendered_digest.notes
     if feeds or site:
         for post in published:
             for image in post.images:

@@ -261,6 +261,8 @@ def digest(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fal
     """
     result = _run_build(project, quiet, week=week, feeds=False, site=False, sent_is_error=True)
     _say_digest(result, quiet)
+    for note in result.notes:
+        typer.echo(note)
 
 
 @app.command()

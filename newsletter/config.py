@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import Problems
+from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 
 CONFIG_NAME = "newsletter.toml"
 
@@ -149,7 +151,33 @@ SECTIONS: dict[str, type] = {
 # TOML keys that differ from the attribute name ("from" is a Python keyword).
 KEY_ALIASES = {("email", "from"): "sender"}
 HEADER_SAFE = {("site", "title"), ("email", "sender"), ("email", "to"), ("email", "reply_to"), ("email", "list_id")}
+HEADER_SAFE |= {("email", "subject"), ("email", "unsubscribe_url"), ("email", "unsubscribe_mailto")}
+SUBJECT_FIELDS = ("title", "period", "week", "first")
+_LIST_ID = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _ADDRESS = re.compile(r"^(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$")
+# Every other string setting ends up in a header, a URL or an attribute: one line.
+MULTILINE_OK = {("site", "description"), ("email", "postal_address"), ("cta", "text")}
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+_PLAIN_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def _only_placeholders(pattern: str, allowed: set[str]) -> bool:
+    """True when every ``{...}`` in ``pattern`` is a bare allowed name (no ``.attr``, ``!r`` or ``:spec``)."""
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(pattern) if name is not None]
+    except ValueError:  # a lone { or }
+        return False
+    return all(name in allowed and not spec and conv is None for name, spec, conv in fields)
+
+
+def _absolute_http(value: str) -> bool:
+    """True for an absolute http(s) URL without spaces (urlsplit drops tabs and newlines silently)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:  # e.g. "http://[oops": an unclosed IPv6 host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in value)
 
 
 def _key_line(lines: list[str], section: str, key: str) -> int:
@@ -183,25 +211,44 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
         return None
     if not isinstance(value, str):
         return f"{section}.{key} must be a string"
-    if (section, key) in HEADER_SAFE and ("\r" in value or "\n" in value):
-        return f"{section}.{key} must be one line (no line breaks)"
+    name = f"{section}.{'from' if key == 'sender' else key}"
+    bad = CONTROL_CHARS.search(value)
+    if bad:
+        return f"{name} holds a control character (U+{ord(bad.group()):04X})"
+    if (section, key) not in MULTILINE_OK and LINE_BREAKS.search(value):
+        return f"{name} must be one line (no line breaks)"
     if key in ("url", "unsubscribe_url", "logo", "icon") and value:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if not _absolute_http(value):
             return f"{section}.{key} must be an absolute http(s) URL, not {value!r}"
-        if key == "unsubscribe_url" and parts.scheme != "https":
+        if key == "unsubscribe_url" and not value.startswith("https:"):
             return f"{section}.{key} must be an https URL (RFC 8058)"
     if section == "site" and key == "timezone":
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            return f"site.timezone: unknown time zone {value!r}"
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
+            return f"site.timezone: unknown time zone {value[:100]!r}"
+    if section == "site" and key == "language" and not _LANGUAGE.match(value):
+        return f"site.language must be a language tag such as en or en-GB, not {value!r}"
+    if section == "site" and key == "author_email" and value and not _PLAIN_ADDRESS.match(value):
+        return f"site.author_email is not an e-mail address: {value!r}"
     if section == "site" and key == "post_url" and value and "{slug}" not in value:
         return "site.post_url must contain {slug}"
+    if section == "site" and key == "post_url" and value:
+        if not _only_placeholders(value, {"slug"}):
+            return "site.post_url: use only the placeholder {slug}"
+        if not _absolute_http(value.format(slug="a-post")):
+            return f"site.post_url must be an absolute http(s) URL, not {value!r}"
     if section == "email" and key in ("sender", "to", "reply_to") and value and not _ADDRESS.match(value):
         return f"email.{'from' if key == 'sender' else key} is not an e-mail address: {value!r}"
     if section == "email" and key == "unsubscribe_mailto" and value and not value.startswith("mailto:"):
         return "email.unsubscribe_mailto must start with mailto:"
+    if section == "email" and key == "subject":
+        try:
+            value.format(**dict.fromkeys(SUBJECT_FIELDS, ""))
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return f"email.subject: use only the placeholders {', '.join('{' + f + '}' for f in SUBJECT_FIELDS)}"
+    if section == "email" and key == "list_id" and value and not _LIST_ID.match(value):
+        return f"email.list_id must be a label like news.example.org, not {value!r}"
     if section == "digest" and key == "order" and value not in ("oldest", "newest"):
         return "digest.order must be oldest or newest"
     return None
@@ -217,20 +264,28 @@ def load_settings(root: Path, problems: Problems) -> Settings:
         problems.error(path, 1, f"no {CONFIG_NAME} here: run 'newsletter init' or pass -C DIR")
         return Settings(root=root)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.error(path, 1, f"cannot read the file: {exc.strerror or exc}")
+        return Settings(root=root)
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         problems.error(path, line, "not UTF-8 text")
         return Settings(root=root)
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per nested [ or {
+        problems.error(path, 1, "invalid TOML: arrays or tables nested too deeply")
+        return Settings(root=root)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(m.group(1)) if m else 1
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         problems.error(path, line, f"invalid TOML: {message}")
         return Settings(root=root)
-    lines = text.splitlines()
+    lines = text.split("\n")  # as TOML counts lines (splitlines() also breaks at U+2028)
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in SECTIONS:

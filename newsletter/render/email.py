@@ -27,7 +27,6 @@ from newsletter.render.email_text import render_text
 from newsletter.weeks import Week
 
 EML_LIMIT = 102_000  # Gmail clips a message past about 102 KB
-WARN_BYTES = 80_000
 RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
 
 
@@ -143,7 +142,7 @@ def preheader(posts: list[Post]) -> str:
     text = "In this issue: " + "; ".join(titles)
     if len(posts) > 3:
         text += f"; and {len(posts) - 3} more"
-    return textwrap.shorten(text, 180, placeholder="…")
+    return textwrap.shorten(text, 250, placeholder="…")
 
 
 def message_date(week: Week, posts: list[Post], now: datetime) -> datetime:
@@ -285,10 +284,10 @@ def render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDi
                 high = middle - 1
         view, result = best
         notes.append(f"{week.label}: {len(posts) - len(view.posts)} posts are listed as links only, to fit the budget")
-    if result.html_part > WARN_BYTES or not result.fits(budget):
+    if result.html_part > budget * 8 // 9 or not result.fits(budget):
         notes.append(
-            f"{week.label}: the HTML part is {result.html_part:,} bytes and the message {len(result.eml):,}; "
-            f"Gmail clips messages over {EML_LIMIT:,}"
+            f"{week.label}: the HTML part is {result.html_part:,} bytes, close to the {budget:,} budget "
+            f"(the message is {len(result.eml):,} bytes; Gmail clips at {EML_LIMIT:,})"
         )
     meta = {
         "id": envelope.message_id,

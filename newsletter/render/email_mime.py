@@ -22,6 +22,10 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 BOUNDARY = "=_newsletter-{week}"
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+# Quoted-printable lines may hold at most 76 characters (RFC 2045); the
+# email package encodes body lines to the policy's max_line_length.
+_BUILD = SMTP.clone(max_line_length=76)
+_OUTPUT = SMTP.clone(refold_source="none")  # raw headers (set_raw) go out as folded here
 
 
 class HeaderError(NewsletterError):
@@ -65,12 +69,13 @@ def _phrase(text: str) -> str:
 
 
 def list_unsubscribe(url: str, mailto: str) -> str:
-    """``<https://...>`` and optionally ``, <mailto:...>`` (RFC 2369, RFC 8058)."""
+    """``<https://...>`` and optionally ``, <mailto:...>`` (RFC 2369, RFC 8058),
+    folded after the comma."""
     if not url.startswith("https://"):
         raise HeaderError("email.unsubscribe_url must be set to an https URL: List-Unsubscribe needs it (RFC 8058)")
-    value = f"<{quote(url, safe=_URL_SAFE)}>"
+    value = f"<{quote(one_line('List-Unsubscribe', url), safe=_URL_SAFE)}>"
     if mailto:
-        value += f", <{quote(mailto, safe=_URL_SAFE)}>"
+        value += f",\n <{quote(one_line('List-Unsubscribe', mailto), safe=_URL_SAFE)}>"
     return value
 
 
@@ -78,7 +83,7 @@ def build_message(envelope: Envelope, text: str, html: str, week_label: str) -> 
     """The whole message (text/plain then text/html, UTF-8, quoted-printable,
     CRLF) and the size of its transfer-encoded HTML part, which Gmail clips."""
     e = envelope
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=_BUILD)
     headers = [
         ("From", e.sender),
         ("To", e.to),
@@ -87,14 +92,18 @@ def build_message(envelope: Envelope, text: str, html: str, week_label: str) -> 
         ("Date", format_datetime(e.date)),
         ("Message-ID", e.message_id),
         ("List-Id", f"{_phrase(e.list_title)} <{e.list_id}>"),
-        ("List-Unsubscribe", list_unsubscribe(e.unsubscribe_url, e.unsubscribe_mailto)),
-        ("List-Unsubscribe-Post", ONE_CLICK),
     ]
     for name, value in headers:
         if value:
             msg[name] = one_line(name, value)
+    # Stored as written: Python would fold a long URL into RFC 2047 encoded
+    # words, which no mail provider decodes in List-Unsubscribe. The https
+    # URL stays on the header's first line even past 78 characters (the
+    # hard limit is 998), for the simple parsers of bulk-mail tools.
+    msg.set_raw("List-Unsubscribe", list_unsubscribe(e.unsubscribe_url, e.unsubscribe_mailto))
+    msg["List-Unsubscribe-Post"] = ONE_CLICK
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     msg.set_boundary(BOUNDARY.format(week=week_label))
     encoded = msg.get_payload()[1].get_payload()
-    return msg.as_bytes(), len(re.sub(r"\r?\n", "\r\n", encoded))
+    return msg.as_bytes(policy=_OUTPUT), len(re.sub(r"\r?\n", "\r\n", encoded))

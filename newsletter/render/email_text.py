@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from newsletter.render.email import ButtonView, DigestView
 
 WIDTH = 78
+RULE = "_" * WIDTH  # between sections; "=" would cost three bytes each in quoted-printable
 _BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "li", "table", "tr", "hr"}
 _BLOCKS |= {"figure", "figcaption", "dl", "dt", "dd"}
 _SKIP = {"script", "style", "head", "title"}
@@ -90,71 +91,82 @@ def wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
 
 
 class _TextWriter(HTMLParser):
-    """Turns sanitized post HTML into wrapped paragraphs."""
+    """Turns sanitized post HTML into wrapped paragraphs.
+
+    Blocks are separated by a blank line, except list items of one list,
+    rows of one table and the lines after a ``<br>``, which follow each
+    other directly.
+    """
 
     def __init__(self, links: Links) -> None:
         super().__init__(convert_charrefs=True)
         self.links = links
         self.lines: list[str] = []
         self.buffer: list[str] = []
-        self.lists: list[list[int]] = []  # one counter per open list ([0] for ul)
+        self.lists: list[int] = []  # per open list: the item counter (-1 for ul)
         self.quote = 0
         self.pre = 0
         self.skip = 0
         self.href: list[str | None] = []
         self.row: list[str] | None = None
-        self.bullet: str | None = None
-        self.last_was_item = False
-
-    # -- blocks -----------------------------------------------------------------
+        self.bullet: str | None = None  # waiting for the item's first text
+        self.hang = 0  # width of the current item's bullet
+        self.kind = "block"  # of the next text: block, item, row or line
+        self.last = ""  # kind of the last text written
+        self.last_quote = 0
 
     def _indent(self) -> str:
         return "> " * self.quote + "   " * max(len(self.lists) - 1, 0)
 
-    def flush(self) -> None:
-        text = "".join(self.buffer)
-        self.buffer = []
+    def _gap(self, kind: str) -> None:
+        """A blank line before a block, none inside a list, a table or after <br>."""
+        tight = kind == "line" or (kind in ("item", "row") and self.last == kind)
+        if self.lines and not tight:
+            self.lines.append(("> " * min(self.quote, self.last_quote)).rstrip())
+        self.last, self.last_quote = kind, self.quote
+
+    def flush(self, then: str = "block") -> None:
+        """Write the buffered text as one block; ``then`` is the kind of the next one."""
+        text, self.buffer = "".join(self.buffer), []
+        kind, self.kind = self.kind, then
         if self.pre:
-            self._gap(item=False)
-            for raw in text.strip("\n").split("\n"):
-                self.lines += [raw[i : i + WIDTH] for i in range(0, len(raw), WIDTH)] or [""]
+            if text.strip("\n"):
+                self._gap("block")
+                for raw in text.strip("\n").split("\n"):
+                    self.lines += [raw[i : i + WIDTH] for i in range(0, len(raw), WIDTH)] or [""]
             return
         if not text.strip():
+            self.kind = kind if then == "line" else then
             return
         indent = self._indent()
         if self.bullet is not None:
-            self._gap(item=True)
             bullet, self.bullet = self.bullet, None
+            self._gap("item" if kind != "line" else "line")
             self.lines += wrap(text, indent + " " * len(bullet), indent + bullet)
         else:
-            self._gap(item=False)
-            self.lines += wrap(text, indent)
-
-    def _gap(self, item: bool) -> None:
-        """A blank line between blocks; none between the items of a list."""
-        if self.lines and not (item and self.last_was_item):
-            self.lines.append(("> " * self.quote).rstrip())
-        self.last_was_item = item
+            self._gap(kind)
+            self.lines += wrap(text, indent + " " * self.hang)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         if tag in _SKIP:
             self.skip += 1
             return
-        if tag in _BLOCKS:
-            self.flush()
         if tag == "br":
+            self.flush(then="line")
+        elif tag in _BLOCKS:
             self.flush()
-        elif tag in ("ul", "ol"):
-            self.last_was_item = bool(self.lists)  # a nested list hugs its item
-            self.lists.append([0 if tag == "ol" else -1])
+        if tag in ("ul", "ol"):
+            self.lists.append(0 if tag == "ol" else -1)
+            self.hang = 0
+            self.last = "item" if len(self.lists) > 1 else "block"  # a nested list hugs its item
         elif tag == "li" and self.lists:
-            counter = self.lists[-1]
-            if counter[0] >= 0:
-                counter[0] += 1
-                self.bullet = f"{counter[0]}. "
+            if self.lists[-1] >= 0:
+                self.lists[-1] += 1
+                self.bullet = f"{self.lists[-1]}. "
             else:
                 self.bullet = "- "
+            self.hang, self.kind = len(self.bullet), "item"
         elif tag == "blockquote":
             self.quote += 1
         elif tag == "pre":
@@ -179,14 +191,11 @@ class _TextWriter(HTMLParser):
             self.buffer = []
             return
         if tag == "tr" and self.row is not None:
-            self.buffer = [" | ".join(self.row)]
-            self.row = None
+            self.buffer, self.row, self.kind = [" | ".join(self.row)], None, "row"
             self.flush()
             return
         if tag == "a" and self.href:
             href = self.href.pop()
-            if href and href.startswith("#ref-"):
-                return  # the citation marker's text was written already
             if href and not href.startswith("#"):
                 self.buffer.append(f" [{self.links.number(href)}]")
             return
@@ -194,6 +203,9 @@ class _TextWriter(HTMLParser):
             self.flush()
         if tag in ("ul", "ol") and self.lists:
             self.lists.pop()
+            self.hang = 0
+        elif tag == "li":
+            self.hang = 0
         elif tag == "blockquote":
             self.quote = max(self.quote - 1, 0)
         elif tag == "pre":
@@ -202,10 +214,8 @@ class _TextWriter(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skip:
             return
-        if self.href and self.href[-1] and self.href[-1].startswith("#ref-"):
-            m = re.fullmatch(r"\[(\d+)\]", data.strip())
-            if m:
-                data = f"[ref. {m.group(1)}]"
+        if self.href and (self.href[-1] or "").startswith("#ref-"):
+            data = re.sub(r"^\[(\d+)\]$", r"[ref. \1]", data.strip())
         self.buffer.append(data)
 
     def close(self) -> None:
@@ -242,7 +252,7 @@ def render_text(view: DigestView) -> str:
     out += [*wrap(view.preheader), ""]
     out += [*labelled("View this email in your browser", view.browser_url), ""]
     for post in view.posts:
-        out += ["", "=" * WIDTH, ""]
+        out += ["", RULE, ""]
         out += heading(f"{post.title} [{links.number(post.url)}]")
         meta = post.date + (" · " + ", ".join(post.categories) if post.categories else "")
         out += [*wrap(meta), ""]
@@ -253,13 +263,13 @@ def render_text(view: DigestView) -> str:
         if post.cta:
             out += ["", *_button_lines(post.cta)]
     if view.links:
-        out += ["", "=" * WIDTH, "", *heading("More this week")]
+        out += ["", RULE, "", *heading("More this week")]
         for post in view.links:
             out += wrap(f"{post.title}, {post.date} [{links.number(post.url)}]", "  ", "- ")
     if view.closing_cta:
-        out += ["", "=" * WIDTH, "", *_button_lines(view.closing_cta)]
+        out += ["", RULE, "", *_button_lines(view.closing_cta)]
     if view.references:
-        out += ["", "=" * WIDTH, "", *heading("References")]
+        out += ["", RULE, "", *heading("References")]
         for entry in view.references:
             ref = entry.reference
             label = f"{entry.number}. "
