@@ -5,6 +5,7 @@ Outside judges: Python's email parser (modern policy) and html5lib.
 
 from __future__ import annotations
 
+import dataclasses
 import email.policy
 import json
 import re
@@ -20,8 +21,11 @@ import html5lib
 import pytest
 from conftest import REPO, SEED, tree, write_post
 
+from newsletter.load import load_project
+from newsletter.render.email import preheader, render_digest
 from newsletter.render.email_mime import HeaderError, list_unsubscribe, one_line
 from newsletter.render.email_text import WIDTH, Links, html_to_text
+from newsletter.weeks import parse_week, posts_in_week
 
 WEEK = "2026-W47"
 BASE = "https://news.northbridge-care.example.org/"
@@ -142,6 +146,22 @@ def test_header_injection_is_refused() -> None:
         list_unsubscribe("https://example.org/u\nBcc: x", "")
     with pytest.raises(HeaderError, match="unsubscribe_url"):
         list_unsubscribe("", "mailto:u@example.org")
+
+
+def test_a_line_break_in_a_header_setting_never_reaches_the_message(sample: Path) -> None:
+    loaded = load_project(sample)
+    email_settings = dataclasses.replace(loaded.settings.email, sender="News <news@example.org>\r\nBcc: x@example.org")
+    loaded.settings = dataclasses.replace(loaded.settings, email=email_settings)
+    week = parse_week(WEEK, loaded.settings.site.tz)
+    with pytest.raises(HeaderError, match="From"):
+        render_digest(loaded, week, posts_in_week(loaded.published, week))
+
+
+def test_preheader_names_what_fits_then_counts_the_rest(sample: Path) -> None:
+    posts = load_project(sample).published
+    assert preheader(posts[:1]) == f"In this issue: {posts[0].title}"
+    line = preheader(posts)
+    assert line.startswith("In this issue: ") and line.endswith(" more") and len(line) <= 160
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from newsletter.render.email_text import render_text
 from newsletter.weeks import Week
 
 EML_LIMIT = 102_000  # Gmail clips a message past about 102 KB
+PREHEADER_LIMIT = 120  # about what inbox previews show
 RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
 
 
@@ -136,13 +137,22 @@ def longdate(when: datetime) -> str:
     return f"{when.day} {when:%B %Y}"
 
 
-def preheader(posts: list[Post]) -> str:
-    """The visible "In this issue" line that inbox previews show first."""
-    titles = [p.title for p in posts[:3]]
+def preheader(posts: list[Post], limit: int = PREHEADER_LIMIT) -> str:
+    """The visible "In this issue" line that inbox previews show first.
+
+    Whole titles while they fit in about ``limit`` characters, then how many
+    more; a visible line rather than hidden text, which spam filters score
+    (FONT_INVIS, HTML_FONT_LOW_CONTRAST).
+    """
+    titles = [posts[0].title]
+    for post in posts[1:]:
+        if len("; ".join([*titles, post.title])) > limit:
+            break
+        titles.append(post.title)
     text = "In this issue: " + "; ".join(titles)
-    if len(posts) > 3:
-        text += f"; and {len(posts) - 3} more"
-    return textwrap.shorten(text, 250, placeholder="…")
+    if len(posts) > len(titles):
+        text += f"; and {len(posts) - len(titles)} more"
+    return textwrap.shorten(text, limit + 40, placeholder="…")
 
 
 def message_date(week: Week, posts: list[Post], now: datetime) -> datetime:
