@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from newsletter.config import SiteSettings
 from newsletter.load import Project
 from newsletter.markdown import rewrite_citations
 from newsletter.models import CallToAction, Post, Reference
@@ -90,7 +91,7 @@ class PostView:
 class DigestView:
     """Everything the HTML template and the text renderer show."""
 
-    site: Any
+    site: SiteSettings
     lang: str
     dir: str
     subject: str
@@ -206,7 +207,7 @@ def _default_cta(project: Project) -> ButtonView | None:
     return ButtonView(cta.text, cta.label, cta.url) if cta.url and cta.label else None
 
 
-def _post_view(post: Post, tz: Any, full: bool, html: Markup, cta: ButtonView | None) -> PostView:
+def _post_view(post: Post, tz: tzinfo, full: bool, html: Markup, cta: ButtonView | None) -> PostView:
     return PostView(
         slug=post.slug,
         title=post.title,
@@ -276,8 +277,9 @@ def render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDi
     view, result = render(len(posts), mode == "full")
     if not result.fits(budget) and mode == "full":
         notes.append(
-            f"{week.label}: whole posts make the HTML part {result.html_part:,} bytes "
-            f"(budget {budget:,}): showing summaries with Read more links"
+            f"{week.label}: whole posts make the HTML part {result.html_part:,} bytes (budget {budget:,}) "
+            f"and the message {len(result.eml):,} (Gmail clips at {EML_LIMIT:,}): "
+            "showing summaries with Read more links"
         )
         mode = "summaries"
         view, result = render(len(posts), False)
@@ -294,9 +296,10 @@ def render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDi
                 high = middle - 1
         view, result = best
         notes.append(f"{week.label}: {len(posts) - len(view.posts)} posts are listed as links only, to fit the budget")
-    if result.html_part > budget * 8 // 9 or not result.fits(budget):
+    if not result.fits(budget) or result.html_part > budget * 8 // 9:
         notes.append(
-            f"{week.label}: the HTML part is {result.html_part:,} bytes, close to the {budget:,} budget "
+            f"{week.label}: the HTML part is {result.html_part:,} bytes, "
+            f"{'over' if result.html_part > budget else 'close to'} the {budget:,} budget "
             f"(the message is {len(result.eml):,} bytes; Gmail clips at {EML_LIMIT:,})"
         )
     meta = {
