@@ -1,18 +1,20 @@
 """Run a command several times: wall time, CPU time and peak memory of each run.
 
-Each run is one child process reaped with ``os.wait4``, whose resource usage
-covers the child and every descendant it waited for, so ``ru_maxrss`` is the
-peak resident memory of that run alone (not the maximum over the whole
-benchmark, which ``RUSAGE_CHILDREN`` would give).
+Each run goes through a tiny wrapper (``python -I -S``, only ``os`` and
+``time``) that spawns the command, times it and reaps it with ``os.wait4``:
+that resource usage covers the command and every descendant it waited for,
+so ``ru_maxrss`` is the peak resident memory of that run alone. The wrapper
+matters: Linux starts a child's ``ru_maxrss`` at the RSS of the process that
+spawned it, so spawning straight from this (large) harness would report its
+size, not the command's. Through the wrapper the floor is about 10 MB.
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
+import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -87,24 +89,33 @@ def first_line(text: str) -> str:
     return (lines[-1] if lines[0].startswith("Traceback") else lines[0])[:200]
 
 
+WRAPPER = """\
+import os, sys, time
+result, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.posix_spawnp(argv[0], argv, os.environ)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+with open(result, "w") as f:
+    f.write(f"{seconds} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss} {code}")
+sys.exit(0 if code == 0 else 1)
+"""
+
+
 def run_once(argv: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> tuple[Sample, str]:
     """Run ``argv`` once; return its sample and its standard output. Raise RunFailed on a non-zero exit."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode("utf-8", "replace")
-        stderr = err.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        result = Path(tmp) / "rusage"
+        wrapped = [sys.executable, "-I", "-S", "-c", WRAPPER, str(result), *argv]
+        done = subprocess.run(wrapped, capture_output=True, stdin=subprocess.DEVNULL, env=env, cwd=cwd, check=False)
+        measured = result.read_text().split() if result.exists() else []
+    stdout = done.stdout.decode("utf-8", "replace")
+    stderr = done.stderr.decode("utf-8", "replace")
+    if done.returncode != 0 or len(measured) != 4:
         raise RunFailed(first_line(stderr) if stderr.strip() else first_line(stdout))
-    # Linux reports ru_maxrss in KiB.
-    sample = Sample(
-        seconds=seconds, cpu_seconds=usage.ru_utime + usage.ru_stime, peak_mb=round(usage.ru_maxrss / 1024, 1)
-    )
+    seconds, cpu, maxrss_kib, _ = measured
+    sample = Sample(seconds=float(seconds), cpu_seconds=float(cpu), peak_mb=round(int(maxrss_kib) / 1024, 1))
     return sample, stdout
 
 

@@ -116,6 +116,8 @@ def markdown(meta: dict[str, object], sizes: dict[int, list[Row]], startup: list
         f"Python {m['python']}; corpus on {meta['scratch']}; SOURCE_DATE_EPOCH={meta['now_epoch']}; "  # type: ignore[index]
         f"started {meta['started']}."
     )
+    loads = ", ".join(f"{k} {v[0]:.2f}" for k, v in meta["load_average"].items())  # type: ignore[attr-defined]
+    lines.append(f"Load average (1 min; other work on the machine skews the figures): {loads}.")
     lines.append("")
     for n, rows in sizes.items():
         corpus = meta["corpora"][n]  # type: ignore[index]

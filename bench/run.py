@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "scratch": str(scratch),
         "machine": tools.machine(),
         "corpora": {},
+        "load_average": {},  # 1, 5, 15 minutes: other work on the machine skews the figures
         "tools": {"newsletter": tools.newsletter_version(cmd)},
         "notes": [
             "Peak MB: ru_maxrss of each run's process tree (os.wait4); the row shows the largest over its runs.",
@@ -228,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             pelican_runs = args.pelican_runs or (1 if n >= 5000 else runs)
             root = scratch / f"corpus-{n}"
             summary = corpus.generate(root, n)
+            meta["load_average"][f"before {n}"] = os.getloadavg()  # type: ignore[index]
             meta["corpora"][n] = summary  # type: ignore[index]
             print(f"{n:,} posts, {summary['bytes_per_post']:,} bytes each, in {root}", flush=True)
             newest = root / "newsletter" / str(summary["newest_post"])
@@ -244,12 +246,14 @@ def main(argv: list[str] | None = None) -> int:
         startup: list[Row] = []
         if not args.skip_startup:
             print("cold start and digest", flush=True)
+            meta["load_average"]["before start-up"] = os.getloadavg()  # type: ignore[index]
             startup, _ = bench_startup(cmd, scratch, args.startup_runs, env)
             for row in startup:
                 _print_row(row)
     finally:
         if not args.keep:
             _rm(scratch)
+    meta["load_average"]["end"] = os.getloadavg()  # type: ignore[index]
     print()
     print(report.write(args.out, meta, sizes, startup))
     print(f"wrote {args.out / 'results.json'} and {args.out / 'results.md'}")
