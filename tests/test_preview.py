@@ -439,3 +439,9 @@ def test_browser_path_traversal_is_refused(page, served) -> None:  # type: ignor
         response = page.goto(url + path)
         assert response.status == 404, path
         assert "[site]" not in page.content()
+
+
+def test_preview_outside_a_project_is_an_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("preview", "-C", tmp_path)
+    assert result.exit_code == 1
+    assert "no newsletter.toml" in result.output

@@ -39,10 +39,14 @@ class Preview:
         self._thread: threading.Thread | None = None
 
     def open(self, port: int = 0, watch: bool = True) -> str:
-        """Build once, bind the server and start watching; return the URL (not serving yet)."""
+        """Bind the server, build once and start watching; return the URL (not serving yet)."""
+        from newsletter.config import CONFIG_NAME
+        from newsletter.errors import NewsletterError
         from newsletter.preview.server import bind
         from newsletter.preview.watch import Watcher
 
+        if not (self.state.root / CONFIG_NAME).is_file():  # not a project: nothing to preview
+            raise NewsletterError(f"no {CONFIG_NAME} in {self.state.root}: run 'newsletter init' or pass -C DIR")
         self.server = bind(self.state, port)  # first: a taken port fails before any build
         self.state.rebuild()
         if watch:

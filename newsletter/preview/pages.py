@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from newsletter.checks import LEVELS, summarize
 from newsletter.checks.clients import client_table, html_features
 from newsletter.checks.html import scan_html
+from newsletter.preview.state import MESSAGE_FILES
 from newsletter.templates import PACKAGE_TEMPLATES
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def render_index(state: PreviewState) -> str:
     )
 
 
-def render_message(state: PreviewState, entry: OutboxEntry, view: str) -> str | None:
+def render_message(state: PreviewState, entry: OutboxEntry, view: str) -> str:
     """``/message/<week>/<view>``: the rendered frames, plain text, headers, source or checks."""
     from newsletter.checks import parse_message
 
@@ -99,7 +100,7 @@ def render_message(state: PreviewState, entry: OutboxEntry, view: str) -> str | 
         context["raw_headers"] = head.decode("utf-8", "replace")
     elif view == "source":
         context["source"] = raw.decode("utf-8", "replace")
-        context["files"] = [n for n in ("message.eml", "message.html", "message.txt", "meta.json")]
+        context["files"] = MESSAGE_FILES
     elif view == "checks":
         context["results"] = sorted(results, key=lambda r: LEVELS.index(r.level))
         context["clients"], context["matrix"] = client_matrix(state, entry)
@@ -119,7 +120,7 @@ def client_matrix(state: PreviewState, entry: OutboxEntry) -> tuple[dict[str, st
     return table["clients"], rows
 
 
-def render_not_found(state: PreviewState | None, path: str) -> str:
+def render_not_found(path: str) -> str:
     """A short 404 page (no listing of anything)."""
     return (
         "<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Not found</title>"

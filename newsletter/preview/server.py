@@ -18,6 +18,7 @@ give 404 as well. Requests naming another host are refused (DNS rebinding).
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import re
 from http import HTTPStatus
@@ -82,10 +83,20 @@ class Handler(BaseHTTPRequestHandler):
         return  # quiet: the console shows builds, not requests
 
     def do_GET(self) -> None:
-        self._route(head=False)
+        self._answer(head=False)
 
     def do_HEAD(self) -> None:
-        self._route(head=True)
+        self._answer(head=True)
+
+    def _answer(self, head: bool) -> None:
+        try:
+            self._route(head)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the browser went away
+        except Exception as exc:  # noqa: BLE001 - one bad page must not stop the preview
+            self.server.state.log(f"preview: {self.path[:200]}: {type(exc).__name__}: {exc}")
+            with contextlib.suppress(OSError):
+                self._send(HTTPStatus.INTERNAL_SERVER_ERROR, f"500: {type(exc).__name__}\n".encode(), "text/plain")
 
     def _not_allowed(self) -> None:
         self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"405 Method Not Allowed\n", "text/plain", {"Allow": "GET, HEAD"})
@@ -130,8 +141,7 @@ class Handler(BaseHTTPRequestHandler):
         if not rest:  # /message/<week> -> /message/<week>/
             return self._send(HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain", {"Location": f"/message/{week}/"})
         if len(rest) == 1 and rest[0] in pages.VIEWS:
-            body = pages.render_message(state, entry, rest[0])
-            return self._page(body) if body is not None else self._not_found()
+            return self._page(pages.render_message(state, entry, rest[0]))
         if len(rest) == 2 and rest[0] == "frame" and rest[1] in SCHEMES:
             html = (state.read(entry, "message.html") or b"").decode("utf-8", "replace")
             body = frame_html(html, rest[1], self._local_url)
@@ -180,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, body.encode("utf-8"), "text/html; charset=utf-8")
 
     def _not_found(self) -> None:
-        body = pages.render_not_found(None, self.path[:200]).encode("utf-8")
+        body = pages.render_not_found(self.path[:200]).encode("utf-8")
         self._send(HTTPStatus.NOT_FOUND, body, "text/html; charset=utf-8")
 
     def _send(
