@@ -33,7 +33,7 @@ class Problems:
         if self.root is not None:
             try:
                 return p.resolve().relative_to(self.root.resolve()).as_posix()
-            except ValueError:
+            except (ValueError, OSError, RuntimeError):  # outside, or a symbolic link loop
                 pass
         return p.as_posix() if isinstance(path, Path) else str(path)
 

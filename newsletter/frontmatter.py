@@ -2,7 +2,9 @@
 
 YAML is read with PyYAML's C loader when available. Timestamps are left as
 strings (dates are parsed by the loader with the site's time zone), aliases
-are refused (billion laughs) and nesting is bounded.
+are refused (billion laughs), nesting is bounded and control characters
+(raw or written as escapes such as ``"\\0"``) are refused: feeds are XML.
+Lines are counted in ``\\n`` only, although YAML also breaks lines at U+2028.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from typing import Any
 import yaml
 
 MAX_DEPTH = 20
+# Characters no feed (XML 1.0) or e-mail header may hold; tab, LF, CR are fine.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Everything str.splitlines() and e-mail header folding treat as a line break.
+LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -62,70 +68,79 @@ def split(text: str) -> tuple[str, int, str, int]:
     raise FrontMatterError(1, "front matter is not closed: add a '---' line after it")
 
 
-def _check_depth_and_aliases(node: yaml.Node, first_line: int) -> None:
-    """Refuse deep nesting and repeated (aliased) nodes, without recursion."""
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(node, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise FrontMatterError(first_line + current.start_mark.line, f"nesting deeper than {MAX_DEPTH} levels")
-        if isinstance(current, (yaml.MappingNode, yaml.SequenceNode)):
-            if id(current) in seen:
-                raise FrontMatterError(first_line + current.start_mark.line, "YAML aliases are not allowed")
-            seen.add(id(current))
-            children = (
-                [n for pair in current.value for n in pair]
-                if isinstance(current, yaml.MappingNode)
-                else list(current.value)
-            )
-            stack.extend((child, depth + 1) for child in children)
+def _scan_events(front: str, line_at: Any) -> None:
+    """Refuse aliases, deep nesting and control characters from the event stream.
+
+    The events come from a loop, not a recursion, so this runs before any
+    node tree is built: a billion-laughs file or ``[[[[...`` never gets that far.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(front, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise FrontMatterError(line_at(event.start_mark), "YAML aliases are not allowed")
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise FrontMatterError(line_at(event.start_mark), f"nesting deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, yaml.ScalarEvent):
+                bad = CONTROL_CHARS.search(event.value)
+                if bad:
+                    raise FrontMatterError(
+                        line_at(event.start_mark), f"control character U+{ord(bad.group()):04X} in a value"
+                    )
+    except yaml.YAMLError:
+        pass  # reported with its line by the compose step
 
 
 def parse(front: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse front matter YAML into data and a map of key lines."""
-    if "&" in front or "*" in front:
-        try:
-            for event in yaml.parse(front, Loader=_Loader):
-                if isinstance(event, yaml.AliasEvent):
-                    raise FrontMatterError(first_line + event.start_mark.line, "YAML aliases are not allowed")
-        except yaml.YAMLError:
-            pass  # reported with its line by the compose step below
+
+    def line_at(mark: Any) -> int:
+        # Count "\n" only: YAML's own mark.line also counts U+2028, U+0085...
+        return first_line + front.count("\n", 0, mark.index) if mark is not None else first_line
+
+    _scan_events(front, line_at)
     loader = _Loader(front)
     try:
         try:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            past_end = mark is not None and mark.line >= front.count("\n") + (0 if front.endswith("\n") else 1)
-            if past_end and exc.context_mark is not None:
+            if mark is not None and mark.index >= len(front.rstrip()) and exc.context_mark is not None:
                 mark = exc.context_mark  # e.g. an unclosed [ : point at where it opened
-            line = first_line + (mark.line if mark else 0)
             problem = exc.problem or exc.context or "invalid YAML"
-            raise FrontMatterError(line, f"invalid YAML: {problem}") from None
+            raise FrontMatterError(line_at(mark), f"invalid YAML: {problem}") from None
+        except yaml.reader.ReaderError as exc:
+            line = first_line + front.count("\n", 0, max(exc.position, 0))
+            raise FrontMatterError(line, f"invalid YAML: {exc.reason}") from None
         except yaml.YAMLError as exc:
-            raise FrontMatterError(first_line, f"invalid YAML: {exc}") from None
+            raise FrontMatterError(first_line, f"invalid YAML: {str(exc).splitlines()[0]}") from None
         except RecursionError:
             raise FrontMatterError(first_line, f"nesting deeper than {MAX_DEPTH} levels") from None
         if node is None:
             return {}, {}
-        _check_depth_and_aliases(node, first_line)
         if not isinstance(node, yaml.MappingNode):
             raise FrontMatterError(first_line, "front matter must be a mapping of keys to values")
         lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            lines[key] = first_line + key_node.start_mark.line
+            lines[key] = line_at(key_node.start_mark)
             if isinstance(value_node, yaml.SequenceNode):
                 for index, item in enumerate(value_node.value):
-                    lines[f"{key}.{index}"] = first_line + item.start_mark.line
+                    lines[f"{key}.{index}"] = line_at(item.start_mark)
         try:
             data = loader.construct_document(node)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise FrontMatterError(first_line + (mark.line if mark else 0), f"invalid YAML: {exc}") from None
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise FrontMatterError(first_line, f"invalid YAML value: {exc}") from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            raise FrontMatterError(line_at(mark), f"invalid YAML: {exc.problem or exc.context}") from None
+        except (ValueError, TypeError, OverflowError) as exc:  # e.g. an int of 5,000 digits
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise FrontMatterError(first_line, f"invalid YAML value: {message}") from None
+        except Exception:  # noqa: BLE001 - e.g. "!!timestamp nope" makes PyYAML raise AttributeError
+            raise FrontMatterError(first_line, "invalid YAML value: check values written with a !!tag") from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):

@@ -17,8 +17,13 @@ import yaml
 _FILED = re.compile(r"^(?:Posted and )?filed under\s+(.+?)\.?\s*$", re.IGNORECASE)
 _REFS = re.compile(r"^References?\s*:\s*", re.IGNORECASE)
 _CITATION_LIKE = re.compile(r"\(\d{4}[a-z]?\)|\b10\.\d{4,9}/|https?://|\d+\(\d+\)")
-_MD_SPECIAL = re.compile(r"([\\`*_{}<>]|\[(?![1-9][0-9]{0,3}\]))")
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])(\s)")
+# Markup characters; "[" unless it opens a citation marker [n] (not a link "[n](").
+# "&" only where it starts an entity (&copy; would become a symbol).
+_MD_SPECIAL = re.compile(r"([\\`*_{}<>~]|\[(?![1-9][0-9]{0,3}\](?!\())|&(?=#?[A-Za-z0-9]+;))")
+# At a line start: headings, quotes, list items, setext and table lines ("---", "==", "|-|").
+_LINE_START = re.compile(r"^(\s*(?:[0-9]+(?=[.)]))?)([#>+=|:-]|(?<=[0-9])[.)])")  # "1." -> "1\."
+_DEFINITION = re.compile(r"^\[(?=[1-9][0-9]{0,3}\]:)")  # "[1]: x" opening a paragraph defines a link
+_MARKER = re.compile(r"\[([1-9][0-9]{0,3})\]")
 
 
 class ImportProblem(ValueError):
@@ -46,8 +51,8 @@ def escape_markdown(text: str) -> str:
 
     Citation markers such as ``[1]`` are kept: they link to references.
     """
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return "\n".join(_LINE_START.sub(r"\1\\\2\3", line) for line in text.split("\n"))
+    text = _DEFINITION.sub(r"\\[", _MD_SPECIAL.sub(r"\\\1", text))
+    return "\n".join(_LINE_START.sub(r"\1\\\2", line) for line in text.split("\n"))
 
 
 def _paragraphs(lines: list[str], start: int) -> list[tuple[int, list[str]]]:
@@ -75,13 +80,19 @@ def parse_plain(text: str) -> PlainPost:
     index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if index is None:
         raise ImportProblem(1, "empty file: the first line must be the title")
+    from newsletter.slugs import category_slug
+
     post = PlainPost(title=" ".join(lines[index].split()))
     in_references = False
-    for _line_no, para in _paragraphs(lines, index + 1):
+    body_lines: list[int] = []
+    for line_no, para in _paragraphs(lines, index + 1):
         joined = " ".join(para)
         filed = _FILED.match(joined)
         if filed and not post.paragraphs and not post.categories:
             post.categories = [c.strip() for c in re.split(r",|\band\b", filed.group(1)) if c.strip()]
+            for name in post.categories:
+                if not category_slug(name):
+                    raise ImportProblem(line_no, f"category {name!r} has no letters or digits to name its feed")
             continue
         if _REFS.match(para[0]):
             in_references = True
@@ -96,14 +107,24 @@ def parse_plain(text: str) -> PlainPost:
                 post.cta_text = (post.cta_text + " " + joined).strip()
             continue
         post.paragraphs.append("\n".join(para))
+        body_lines.append(line_no)
     if not post.paragraphs:
         raise ImportProblem(index + 1, "no body paragraphs after the title")
+    for line_no, paragraph in zip(body_lines, post.paragraphs, strict=True):
+        for offset, line in enumerate(paragraph.split("\n")):
+            for m in _MARKER.finditer(line):
+                if int(m.group(1)) > len(post.references):
+                    count = len(post.references)
+                    message = f"citation [{m.group(1)}] has no reference (the text has {count})"
+                    raise ImportProblem(line_no + offset, message)
     return post
 
 
-def to_post_file(post: PlainPost, date: str) -> str:
-    """The text of a post file (front matter + Markdown body)."""
+def to_post_file(post: PlainPost, date: str, slug: str = "") -> str:
+    """The text of a post file (front matter + Markdown body); ``slug`` when the title gives none."""
     data: dict[str, object] = {"title": post.title, "date": date}
+    if slug:
+        data["slug"] = slug
     if post.categories:
         data["categories"] = post.categories
     if post.references:
@@ -116,14 +137,27 @@ def to_post_file(post: PlainPost, date: str) -> str:
 
 
 def read_plain_file(path: Path) -> str:
-    """Read a plain-text file as UTF-8 (a BOM is tolerated)."""
-    raw = path.read_bytes()
+    """Read a plain-text file as UTF-8 (a BOM is tolerated), with the post loader's limits."""
+    from newsletter.frontmatter import CONTROL_CHARS
+    from newsletter.load import MAX_POST_BYTES
+
+    try:
+        if path.stat().st_size > MAX_POST_BYTES:
+            raise ImportProblem(1, f"file is larger than {MAX_POST_BYTES // (1024 * 1024)} MB")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportProblem(1, f"cannot read the file: {exc.strerror or exc}") from None
     if b"\x00" in raw:
         raise ImportProblem(raw[: raw.index(b"\x00")].count(b"\n") + 1, "file contains a NUL byte")
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportProblem(raw[: exc.start].count(b"\n") + 1, "not UTF-8 text (save the file as UTF-8)") from None
+    bad = CONTROL_CHARS.search(text)
+    if bad:
+        line = text[: bad.start()].replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+        raise ImportProblem(line, f"file contains a control character (U+{ord(bad.group()):04X})")
+    return text
 
 
 def run_import(root: Path, files: list[Path], date: str) -> list[Path]:
@@ -156,13 +190,14 @@ def run_import(root: Path, files: list[Path], date: str) -> list[Path]:
         except ImportProblem as exc:
             problems.error(source, exc.line, exc.message)
             continue
-        target = settings.posts_dir / f"{when:%Y-%m-%d}-{make_slug(post.title) or source.stem}.md"
+        name = make_slug(post.title) or make_slug(source.stem) or "post"  # a stem may be 250 characters
+        target = settings.posts_dir / f"{when:%Y-%m-%d}-{name}.md"
         if target.exists():
             problems.error(source, 1, f"{problems.display(target)} exists already; nothing was overwritten")
         elif target in planned:
             problems.error(source, 1, f"another file imports to {problems.display(target)}")
         else:
-            planned[target] = to_post_file(post, date_text)
+            planned[target] = to_post_file(post, date_text, "" if make_slug(post.title) else name)
     problems.raise_if_errors()
     for target, text in planned.items():
         write_atomic(target, text)

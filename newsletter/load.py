@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -12,7 +13,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from newsletter import clock, frontmatter
 from newsletter.config import Settings, load_settings
 from newsletter.errors import Problems
-from newsletter.markdown import absolute, is_external, render_markdown, summarize
+from newsletter.markdown import BodyTooComplex, absolute, is_external, render_markdown, summarize
 from newsletter.models import CallToAction, Image, Post, Reference
 from newsletter.slugs import category_slug, make_slug
 
@@ -56,7 +57,19 @@ def parse_date(value: Any, tz: Any) -> datetime:
         raise ValueError("not a date")
     if result.tzinfo is None:
         result = result.replace(tzinfo=tz)
+    try:
+        result.astimezone(UTC)  # 0001-01-01 00:00+05:00 has no UTC time
+    except OverflowError:
+        raise ValueError("date out of range") from None
     return result
+
+
+def _scheme(url: str) -> str | None:
+    """The scheme of ``url`` ("" for a relative one); None when it is no URL at all."""
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # e.g. "http://[oops": an unclosed IPv6 host
+        return None
 
 
 def _text(value: Any) -> str | None:
@@ -88,8 +101,13 @@ class _PostLoader:
 
     def load(self, path: Path) -> Post | None:
         problems = self.problems
-        raw = path.read_bytes()
-        if len(raw) > MAX_POST_BYTES:
+        try:
+            too_big = path.stat().st_size > MAX_POST_BYTES  # before reading it all into memory
+            raw = b"" if too_big else path.read_bytes()
+        except OSError as exc:
+            problems.error(path, 1, f"cannot read the file: {exc.strerror or exc}")
+            return None
+        if too_big or len(raw) > MAX_POST_BYTES:
             problems.error(path, 1, f"file is larger than {MAX_POST_BYTES // (1024 * 1024)} MB")
             return None
         if b"\x00" in raw:
@@ -101,6 +119,11 @@ class _PostLoader:
             problems.error(path, raw[: exc.start].count(b"\n") + 1, "not UTF-8 text (save the file as UTF-8)")
             return None
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+        bad = frontmatter.CONTROL_CHARS.search(text)
+        if bad:
+            line = text.count("\n", 0, bad.start()) + 1
+            problems.error(path, line, f"file contains a control character (U+{ord(bad.group()):04X})")
+            return None
         try:
             doc = frontmatter.read(text)
         except frontmatter.FrontMatterError as exc:
@@ -121,7 +144,7 @@ class _PostLoader:
         title = _text(data.get("title"))
         if not title:
             err("title", "missing title")
-        elif "\n" in title or "\r" in title:
+        elif frontmatter.LINE_BREAKS.search(title):
             err("title", "title must be one line")
         when: datetime | None = None
         if data.get("date") in (None, ""):
@@ -145,7 +168,7 @@ class _PostLoader:
         for name in categories:
             if not category_slug(name):
                 err("categories", f"category {name!r} has no letters or digits to name its feed")
-            if "\n" in name or "\r" in name:
+            if frontmatter.LINE_BREAKS.search(name):
                 err("categories", "a category must be one line")
         tags = _string_list(data.get("tags"))
         if tags is None:
@@ -156,7 +179,9 @@ class _PostLoader:
             err("draft", "draft must be true or false")
             draft = True
         slug = _text(data.get("slug"))
-        if slug is not None and not _SLUG_OK.match(slug):
+        if slug is None and "slug" in data:  # null, a list or a mapping
+            err("slug", "slug must be a name such as my-first-post")
+        elif slug is not None and not _SLUG_OK.match(slug):
             err("slug", f"slug {slug!r} may only hold lower-case letters, digits, '-', '_' and '.'")
             slug = None
         if slug is None and "slug" not in data:
@@ -172,7 +197,11 @@ class _PostLoader:
         stable = _text(data.get("slug")) or path.stem
         post_id = f"tag:{site.domain},{when.date().isoformat()}:{stable}"
         images: list[Image] = []
-        rendered = render_markdown(doc.body, self._resolver(path, url, doc, images))
+        try:
+            rendered = render_markdown(doc.body, self._resolver(path, url, doc, images))
+        except BodyTooComplex as exc:
+            problems.error(path, doc.body_line, str(exc))
+            return None
         for number, offset in rendered.citations:
             if number > len(references):
                 problems.error(
@@ -225,7 +254,7 @@ class _PostLoader:
                 url = _text(item.get("url")) or ""
                 unknown = set(map(str, item)) - {"text", "doi", "url"}
                 if unknown:
-                    self.problems.warn(path, line, f"unknown reference key(s) {', '.join(sorted(unknown))}")
+                    self.problems.warn(path, line, f"unknown reference key(s) {', '.join(map(repr, sorted(unknown)))}")
             else:
                 text, doi, url = _text(item), "", ""
             if not text:
@@ -234,7 +263,7 @@ class _PostLoader:
             if doi and not _DOI.match(doi):
                 self.problems.error(path, line, f"reference {index + 1}: {doi!r} is not a DOI (10.xxxx/...)")
                 continue
-            if url and urlsplit(url).scheme not in ("http", "https"):
+            if url and _scheme(url) not in ("http", "https"):
                 self.problems.error(path, line, f"reference {index + 1}: url must be an absolute http(s) URL")
                 continue
             result.append(Reference(text=" ".join(text.split()), doi=doi, url=url, line=line))
@@ -252,7 +281,7 @@ class _PostLoader:
         if not url:
             err("cta", "cta needs a url (or set url under [cta] in newsletter.toml)")
             return None
-        if urlsplit(url).scheme not in ("http", "https", "mailto"):
+        if _scheme(url) not in ("http", "https", "mailto"):
             err("cta", "cta url must be absolute (https://... or mailto:)")
             return None
         return CallToAction(text=text, label=label or default.label or "Learn more", url=url)
@@ -270,6 +299,14 @@ class _PostLoader:
 
         def resolve(tag: str, attribute: str, value: str) -> str | None:
             value = value.strip()
+            try:
+                return resolve_address(tag, value)
+            except (ValueError, OSError, RuntimeError):  # bad IPv6 host, NUL, name too long, link loop
+                what = "image" if tag == "img" else "link"
+                problems.error(path, line_of(value), f"{value!r} is not a usable {what} address")
+                return None
+
+        def resolve_address(tag: str, value: str) -> str | None:
             if is_external(value) or value.startswith("//"):
                 scheme = urlsplit(value).scheme
                 if scheme and scheme not in ("http", "https", "mailto"):
@@ -293,11 +330,44 @@ class _PostLoader:
                 images.append(Image(source=target, target=published))
                 return settings.site.base_url + quote(published)
             if tag == "img":
-                problems.error(path, line_of(value), f"image not found: {value}")
+                problems.error(path, line_of(value), f"image not found: {value!r}")
                 return None
             return urljoin(post_url, value)
 
         return resolve
+
+
+def _outside(path: Path, real_root: Path, problems: Problems) -> bool:
+    """True (and an error) when ``path`` resolves to a place outside the project."""
+    try:
+        if path.resolve().is_relative_to(real_root):
+            return False
+        kind = "folder" if path.is_dir() else "file"
+        problems.error(path, 1, f"symbolic link to a {kind} outside the project")
+    except (OSError, RuntimeError):  # RuntimeError: a link loop on Python < 3.13
+        problems.error(path, 1, "symbolic link loop")
+    return True
+
+
+def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[Path]:
+    """Every ``*.md`` file under ``folder``, refusing links that leave the project.
+
+    Linked folders are never followed (a link to a parent would loop); one
+    that leads outside the project is an error, like a linked file that does.
+    """
+    if not folder.is_dir() or _outside(folder, real_root, problems):
+        return []
+    found: list[Path] = []
+    for current, folders, files in os.walk(folder):
+        here = Path(current)
+        for name in folders:
+            if (here / name).is_symlink():
+                _outside(here / name, real_root, problems)
+        for name in files:
+            path = here / name
+            if name.endswith(".md") and not (path.is_symlink() and _outside(path, real_root, problems)):
+                found.append(path)
+    return sorted(found)
 
 
 def load_project(root: Path, problems: Problems | None = None) -> Project:
@@ -308,11 +378,7 @@ def load_project(root: Path, problems: Problems | None = None) -> Project:
         problems.raise_if_errors()
     posts: list[Post] = []
     loader = _PostLoader(settings, problems)
-    real_root = root.resolve()
-    for path in sorted(settings.posts_dir.rglob("*.md")) if settings.posts_dir.is_dir() else []:
-        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-            problems.error(path, 1, "symbolic link to a file outside the project")
-            continue
+    for path in _post_files(settings.posts_dir, root.resolve(), problems):
         if not path.is_file():
             continue
         post = loader.load(path)

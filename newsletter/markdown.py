@@ -43,6 +43,29 @@ ALLOWED_ATTRIBUTES = {
     "blockquote": {"cite"},
 }
 DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "form", "textarea", "select", "template"}
+# The HTML5 parser behind nh3 slows down with the square of the nesting of
+# block elements (100,000 nested <div> take a minute): refuse such bodies.
+MAX_HTML_DEPTH = 10_000
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# XML 1.0 cannot hold these; a character reference such as &#1; in raw HTML makes them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class BodyTooComplex(ValueError):
+    """A body whose raw HTML nests deeper than :data:`MAX_HTML_DEPTH`."""
+
+
+def _html_depth(html: str) -> int:
+    """The deepest nesting of start tags (an overestimate: implied end tags count as open)."""
+    depth = deepest = 0
+    for m in _TAG.finditer(html):
+        if m.group(1):
+            depth = max(depth - 1, 0)
+        elif not m.group(3) and m.group(2).lower() not in _VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def _citation_rule(state: StateInline, silent: bool) -> bool:
@@ -109,6 +132,8 @@ def _walk_inline(tokens) -> tuple[str, list[tuple[int, int]]]:  # type: ignore[n
                 citations.append((child.meta["n"], start + offset))
             elif child.type in ("text", "code_inline"):
                 text_parts.append(child.content)
+            elif child.type == "html_inline":
+                offset += child.content.count("\n")  # a tag written over several lines
         if in_paragraph and not first:
             first = "".join(text_parts).strip()
     return first, citations
@@ -119,7 +144,8 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
 
     ``resolve(tag, attribute, value)`` returns the absolute URL for a link
     or image address (or None to drop it); it is called for every ``href``
-    and ``src`` that survives sanitizing, raw HTML included.
+    and ``src`` that survives sanitizing, raw HTML included. Raises
+    :class:`BodyTooComplex` for raw HTML nested deeper than MAX_HTML_DEPTH.
     """
     import nh3
 
@@ -127,11 +153,18 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
     tokens = md.parse(text)
     first, citations = _walk_inline(tokens)
     raw = md.renderer.render(tokens, md.options, {})
+    if _html_depth(raw) > MAX_HTML_DEPTH:
+        raise BodyTooComplex(f"HTML nested deeper than {MAX_HTML_DEPTH:,} levels")
+    failures: list[BaseException] = []
 
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
-        if attribute in ("href", "src"):
+        if attribute not in ("href", "src"):
+            return value
+        try:
             return resolve(tag, attribute, value)
-        return value
+        except BaseException as exc:  # nh3 would print it as "ignored" and drop the attribute
+            failures.append(exc)
+            return None
 
     html = nh3.clean(
         raw,
@@ -143,20 +176,25 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
         link_rel=None,
         strip_comments=True,
     )
-    return RenderedBody(html=html, first_paragraph=first, citations=citations)
+    if failures:
+        raise failures[0]
+    return RenderedBody(html=_NOT_XML.sub("", html), first_paragraph=first, citations=citations)
 
 
 def sanitize_fragment(html: str) -> str:
     """Sanitize a small HTML fragment with the same rules as post bodies."""
     import nh3
 
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        clean_content_tags=DROP_WITH_CONTENT,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=SAFE_SCHEMES,
-        link_rel=None,
+    return _NOT_XML.sub(
+        "",
+        nh3.clean(
+            html,
+            tags=ALLOWED_TAGS,
+            clean_content_tags=DROP_WITH_CONTENT,
+            attributes=ALLOWED_ATTRIBUTES,
+            url_schemes=SAFE_SCHEMES,
+            link_rel=None,
+        ),
     )
 
 
