@@ -180,6 +180,11 @@ def _absolute_http(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in value)
 
 
+def _shown(key: str) -> str:
+    """A TOML key as a message shows it: quoted when it holds line breaks or control characters."""
+    return key if key.isprintable() else repr(key)
+
+
 def _key_line(lines: list[str], section: str, key: str) -> int:
     """Find the line of ``key`` in ``[section]`` (1-based), or of the section."""
     current = ""
@@ -289,7 +294,7 @@ def load_settings(root: Path, problems: Problems) -> Settings:
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in SECTIONS:
-            problems.warn(path, _key_line(lines, name, ""), f"unknown section [{name}] is ignored")
+            problems.warn(path, _key_line(lines, name, ""), f"unknown section [{_shown(name)}] is ignored")
             continue
         if not isinstance(value, dict):
             problems.error(path, _key_line(lines, "", name), f"{name} must be a [{name}] table")
@@ -300,7 +305,7 @@ def load_settings(root: Path, problems: Problems) -> Settings:
         for key, item in value.items():
             attr = KEY_ALIASES.get((name, key), key)
             if attr not in types or (name, key) == ("email", "sender"):
-                problems.warn(path, _key_line(lines, name, key), f"unknown setting {name}.{key} is ignored")
+                problems.warn(path, _key_line(lines, name, key), f"unknown setting {name}.{_shown(key)} is ignored")
                 continue
             expected = {"str": str, "int": int, "bool": bool}[str(types[attr])]
             message = _check_value(name, attr, item, expected)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -254,10 +256,12 @@ def _toml_value(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _toml_containers(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+
+
 TOML_VALUES = st.recursive(
-    SETTING_TEXT | st.integers(-(2**70), 2**70) | st.booleans() | st.floats(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=6,
+    SETTING_TEXT | st.integers(-(2**70), 2**70) | st.booleans() | st.floats(), _toml_containers, max_leaves=6
 )
 SECTION_NAMES = st.sampled_from([*KNOWN, "extra"])
 
@@ -413,3 +417,28 @@ def test_imported_text_survives(text: str) -> None:
         assert loaded is not None, written.read_text(encoding="utf-8")
         expected = " ".join(" ".join(parse_plain(text).paragraphs).split())
         assert _text_of(loaded.posts[0].body_html) == expected
+
+
+def test_the_installed_command_reports_instead_of_crashing(tmp_path: Path) -> None:
+    """The real entry point, run in the project folder, on a mix of broken files."""
+    root = tmp_path / "proj"
+    (root / "posts").mkdir(parents=True)
+    (root / "newsletter.toml").write_bytes(SETTINGS)
+    broken = {
+        "nul.md": b"---\ntitle: N\x00\n---\n",
+        "yaml.md": b"---\ntitle: [\n---\n",
+        "tag.md": b"---\ntitle: T\ndate: !!timestamp x\n---\n",
+        "deep.md": b"---\ntitle: D\ndate: 2026-11-02\n---\n" + b"<div>" * 20_000,
+        "ipv6.md": b"---\ntitle: I\ndate: 2026-11-02\nreferences: [{text: r, url: 'http://[x'}]\n---\n[1]\n",
+    }
+    for name, data in broken.items():
+        (root / "posts" / name).write_bytes(data)
+    (root / "posts" / "loop.md").symlink_to(root / "posts" / "loop.md")
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "check", "-C", "."], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    *errors, summary = result.stderr.splitlines()
+    assert summary == "6 errors; nothing was written.", result.stderr
+    assert all(ERROR_LINE.match(line) for line in errors), result.stderr
+    assert "posts/loop.md:1: symbolic link loop" in errors
