@@ -247,11 +247,9 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
         return f"email.{'from' if key == 'sender' else key} is not an e-mail address: {value!r}"
     if section == "email" and key == "unsubscribe_mailto" and value and not value.startswith("mailto:"):
         return "email.unsubscribe_mailto must start with mailto:"
-    if section == "email" and key == "subject":
-        try:
-            value.format(**dict.fromkeys(SUBJECT_FIELDS, ""))
-        except (KeyError, IndexError, ValueError, AttributeError):
-            return f"email.subject: use only the placeholders {', '.join('{' + f + '}' for f in SUBJECT_FIELDS)}"
+    # Bare names only: "{title:>999999999}" would build a gigabyte string, "{title.__class__}" leak internals.
+    if section == "email" and key == "subject" and not _only_placeholders(value, set(SUBJECT_FIELDS)):
+        return f"email.subject: use only the placeholders {', '.join('{' + f + '}' for f in SUBJECT_FIELDS)}"
     if section == "email" and key == "list_id" and value and not _LIST_ID.match(value):
         return f"email.list_id must be a label like news.example.org, not {value!r}"
     if section == "digest" and key == "order" and value not in ("oldest", "newest"):

@@ -316,6 +316,30 @@ def test_line_breaks_in_header_settings_are_refused(empty_project: Path, section
     ]
 
 
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[email]\nsubject = "{title:>9999999999}"\n', "email.subject: use only the placeholders"),
+        ('[email]\nsubject = "{title.__class__}"\n', "email.subject: use only the placeholders"),
+        (
+            '[site]\npost_url = "https://x.org/{slug}/{slug:>9999999999}/"\n',
+            "site.post_url: use only the placeholder {slug}",
+        ),
+        ('[site]\npost_url = "https://x.org/{slug}/{other}"\n', "site.post_url: use only the placeholder {slug}"),
+        ('[site]\npost_url = "javascript:alert({slug})"\n', "site.post_url must be an absolute http(s) URL"),
+        ('[site]\nurl = "http://[oops"\n', "site.url must be an absolute http(s) URL"),
+        ('[site]\ntimezone = "' + "a" * 5000 + '"\n', "site.timezone: unknown time zone"),
+        ('[site]\nlanguage = "en\\"><script>"\n', "site.language must be a language tag"),
+        ('[site]\ntitle = "a\\u0000b"\n', "site.title holds a control character (U+0000)"),
+        ('[email]\nlist_id = "a b <c>"\n', "email.list_id must be a label"),
+    ],
+)
+def test_hostile_settings_are_refused(empty_project: Path, toml: str, expected: str) -> None:
+    (empty_project / "newsletter.toml").write_text(toml, encoding="utf-8")
+    (message,) = _timed_errors(empty_project)
+    assert message.startswith(f"2: {expected}")
+
+
 @pytest.mark.parametrize("escape", ["\\n", "\\r", "\\r\\n", "\\u2028", "\\x85", "\\L"])
 @pytest.mark.parametrize("field", ["title", "categories"])
 def test_line_breaks_in_titles_and_categories_are_refused(empty_project: Path, escape: str, field: str) -> None:
