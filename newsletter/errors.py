@@ -31,6 +31,12 @@ class Problems:
         """Return ``path`` as the user should see it: relative to the project."""
         p = Path(path)
         if self.root is not None:
+            try:  # the common case, without touching the disk
+                relative = p.relative_to(self.root)
+                if ".." not in relative.parts:
+                    return relative.as_posix()
+            except ValueError:
+                pass
             try:
                 return p.resolve().relative_to(self.root.resolve()).as_posix()
             except (ValueError, OSError, RuntimeError):  # outside, or a symbolic link loop

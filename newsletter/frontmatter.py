@@ -95,6 +95,20 @@ def _scan_events(front: str, line_at: Any) -> None:
         pass  # reported with its line by the compose step
 
 
+def _may_be_hostile(front: str) -> bool:
+    """Whether the event scan is needed: aliases, escapes, control characters or deep nesting possible.
+
+    A conservative bound, cheap to compute: nesting needs an indent, a
+    ``- ``, a ``[``, a ``{`` or a ``?`` per level. Ordinary front matter
+    skips the scan (it costs as much as the parse itself).
+    """
+    if "&" in front or "*" in front or "\\" in front or CONTROL_CHARS.search(front):
+        return True
+    indent = max((len(line) - len(line.lstrip(" ")) for line in front.split("\n")), default=0)
+    bound = indent + front.count("- ") + front.count("[") + front.count("{") + front.count("?") + 1
+    return bound >= MAX_DEPTH
+
+
 def parse(front: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse front matter YAML into data and a map of key lines."""
 
@@ -102,7 +116,8 @@ def parse(front: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
         # Count "\n" only: YAML's own mark.line also counts U+2028, U+0085...
         return first_line + front.count("\n", 0, mark.index) if mark is not None else first_line
 
-    _scan_events(front, line_at)
+    if _may_be_hostile(front):
+        _scan_events(front, line_at)
     loader = _Loader(front)
     try:
         try:

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from newsletter import clock, frontmatter
 from newsletter.config import Settings, load_settings
 from newsletter.errors import Problems
-from newsletter.markdown import BodyTooComplex, absolute, is_external, render_markdown, summarize
+from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_line, render_markdown, summarize
 from newsletter.models import CallToAction, Image, Post, Reference
 from newsletter.slugs import category_slug, make_slug
 
@@ -202,13 +202,12 @@ class _PostLoader:
         except BodyTooComplex as exc:
             problems.error(path, doc.body_line, str(exc))
             return None
-        for number, offset in rendered.citations:
-            if number > len(references):
-                problems.error(
-                    path,
-                    doc.body_line + offset,
-                    f"citation [{number}] has no reference (the post has {len(references)})",
-                )
+        for number in sorted({n for n in rendered.citations if n > len(references)}):
+            problems.error(
+                path,
+                doc.body_line + marker_line(doc.body, number),
+                f"citation [{number}] has no reference (the post has {len(references)})",
+            )
         if len(problems.errors) > before:
             return None
         return Post(

@@ -53,77 +53,68 @@ class BodyTooComplex(ValueError):
 
 
 def _to_html(text: str) -> str:
-    """CommonMark + tables + strikethrough, raw HTML kept (nh3 cleans it), with source lines."""
+    """CommonMark + tables + strikethrough; raw HTML kept (nh3 cleans it)."""
     from cmarkgfm.cmark import Options, markdown_to_html_with_extensions
 
-    options = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_SOURCEPOS
-    return markdown_to_html_with_extensions(text, options=options, extensions=["table", "strikethrough"])
+    return markdown_to_html_with_extensions(
+        text, options=Options.CMARK_OPT_UNSAFE, extensions=["table", "strikethrough"]
+    )
 
 
-_PIECE = re.compile(r"(<[^>]*>)|([^<]+)|(<)")
-_SOURCEPOS = re.compile(r'data-sourcepos="(\d+):')
-_SKIP = {"a", "code", "pre", "script", "style"}
+# One left-to-right scan: links, code and scripts are consumed whole (markers
+# inside them stay text), so are tags holding "[" in an attribute; what is
+# left of "[n]" is a citation marker.
+_CITATIONS = re.compile(
+    r"(<(a|code|pre|script|style)\b[^>]*>.*?</\2\s*>)|(<[^>]*\[[^>]*>)|\[([1-9][0-9]{0,3})\]",
+    re.DOTALL | re.IGNORECASE,
+)
+_FIRST_P = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+_ANY_TAG = re.compile(r"<[^>]*>")
 
 
-def _markers(html: str) -> tuple[str, str, list[tuple[int, int]], int]:
-    """One pass over cmark's HTML: citation markers, first paragraph, nesting.
+def _html_depth(html: str) -> int:
+    """The deepest nesting of start tags (an overestimate: implied end tags count as open)."""
+    depth = deepest = 0
+    for m in _TAG.finditer(html):
+        if m.group(1):
+            depth = max(depth - 1, 0)
+        elif not m.group(3) and m.group(2).lower() not in _VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
-    Text outside links and code that reads ``[n]`` becomes a citation
-    marker. Returns the new HTML, the first paragraph's text, the markers
-    found as (n, line offset in the body) and the deepest tag nesting.
-    """
-    out: list[str] = []
-    citations: list[tuple[int, int]] = []
-    first: list[str] | None = None
-    first_done = False
-    block_line, newlines = 1, 0
-    skip = depth = deepest = 0
-    for m in _PIECE.finditer(html):
-        tag, text = m.group(1), m.group(2)
-        if tag is not None:
-            t = _TAG.match(tag)
-            if t:
-                name = t.group(2).lower()
-                if t.group(1):
-                    depth = max(depth - 1, 0)
-                    if name in _SKIP:
-                        skip = max(skip - 1, 0)
-                    if name == "p" and first is not None:
-                        first_done = True
-                elif not t.group(3) and name not in _VOID:
-                    depth += 1
-                    deepest = max(deepest, depth)
-                    if name in _SKIP:
-                        skip += 1
-                    if name == "p" and first is None:
-                        first = []
-                pos = _SOURCEPOS.search(tag)
-                if pos:
-                    block_line, newlines = int(pos.group(1)), 0
-            newlines += tag.count("\n")
-            out.append(tag)
-            continue
-        text = text if text is not None else "<"
-        if first is not None and not first_done:
-            first.append(text)
-        if skip or "[" not in text:
-            newlines += text.count("\n")
-            out.append(text)
-            continue
-        last = 0
-        for c in _MARKER.finditer(text):
-            newlines += text.count("\n", last, c.start())
-            n = int(c.group(1))
-            citations.append((n, block_line - 1 + newlines))
-            out.append(text[last : c.start()])
-            out.append(f'<sup class="cite"><a href="#ref-{n}">[{n}]</a></sup>')
-            last = c.end()
-        newlines += text.count("\n", last)
-        out.append(text[last:])
+
+def _markers(html: str) -> tuple[str, list[int]]:
+    """Turn ``[n]`` in text (not in links or code) into citation markers."""
+    found: list[int] = []
+    if "[" not in html:
+        return html, found
+
+    def replace(m: re.Match[str]) -> str:
+        if m.group(4) is None:
+            return m.group(0)
+        n = int(m.group(4))
+        found.append(n)
+        return f'<sup class="cite"><a href="#ref-{n}">[{n}]</a></sup>'
+
+    return _CITATIONS.sub(replace, html), found
+
+
+def marker_line(body: str, n: int) -> int:
+    """Line offset in ``body`` of the first ``[n]`` (for error messages)."""
+    needle = f"[{n}]"
+    for offset, line in enumerate(body.split("\n")):
+        if needle in line:
+            return offset
+    return 0
+
+
+def first_paragraph(html: str) -> str:
+    """The text of the first paragraph of rendered HTML."""
     import html as html_module
 
-    first_text = html_module.unescape(" ".join("".join(first or []).split()))
-    return "".join(out), first_text, citations, deepest
+    m = _FIRST_P.search(html)
+    return html_module.unescape(" ".join(_ANY_TAG.sub("", m.group(1)).split())) if m else ""
 
 
 @dataclass
@@ -132,7 +123,7 @@ class RenderedBody:
 
     html: str
     first_paragraph: str
-    citations: list[tuple[int, int]] = field(default_factory=list)  # (n, line offset in body)
+    citations: list[int] = field(default_factory=list)  # the marker numbers, in order
 
 
 def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -> RenderedBody:
@@ -145,8 +136,8 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
     """
     import nh3
 
-    raw, first, citations, deepest = _markers(_to_html(text))
-    if deepest > MAX_HTML_DEPTH:
+    raw, citations = _markers(_to_html(text))
+    if raw.count("<") > MAX_HTML_DEPTH and _html_depth(raw) > MAX_HTML_DEPTH:
         raise BodyTooComplex(f"HTML nested deeper than {MAX_HTML_DEPTH:,} levels")
     failures: list[BaseException] = []
 
@@ -171,7 +162,7 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
     )
     if failures:
         raise failures[0]
-    return RenderedBody(html=_NOT_XML.sub("", html), first_paragraph=first, citations=citations)
+    return RenderedBody(html=_NOT_XML.sub("", html), first_paragraph=first_paragraph(raw), citations=citations)
 
 
 def sanitize_fragment(html: str) -> str:

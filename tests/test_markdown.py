@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.markdown import render_markdown, rewrite_citations, summarize
+from newsletter.markdown import marker_line, render_markdown, rewrite_citations, summarize
 
 
 def keep(tag: str, attribute: str, value: str) -> str:
@@ -33,8 +33,10 @@ def test_render(source: str, expected: str | None) -> None:
 
 
 def test_citation_lines() -> None:
-    body = render_markdown("One.\n\nTwo [1]\nthree [2].\n", keep)
-    assert body.citations == [(1, 2), (2, 3)]
+    source = "One.\n\nTwo [1]\nthree [2] `[3]` [4](https://x.example/).\n"
+    body = render_markdown(source, keep)
+    assert body.citations == [1, 2]
+    assert [marker_line(source, n) for n in (1, 2)] == [2, 3]
 
 
 def test_rewrite_citations() -> None:
