@@ -119,24 +119,39 @@ def build(
 
         outputs.update(render_feeds(project))
 
-    # Everything rendered: now write. The outbox first, since the web side
-    # publishes each outbox message as the digest's web version.
-    if rendered_digest is not None:
-        from newsletter import outbox
+    # Everything rendered: now write, holding the project lock (taken only
+    # now, so bad input leaves nothing behind, not even the lock file) and
+    # first removing the temporary files of a run that was killed. The outbox
+    # first, since the web side publishes each outbox message as the
+    # digest's web version.
+    from newsletter.lock import project_lock
+    from newsletter.write import clean_temp_files
 
-        status, paths = outbox.write_digest(settings.outbox_dir, rendered_digest)
-        result.digest_status = status
-        result.written += [p.relative_to(root).as_posix() for p in paths]
-    if site:
-        from newsletter import outbox
-        from newsletter.render.site import render_site
+    with project_lock(root):
+        clean_temp_files(settings.public_dir)
+        clean_temp_files(settings.outbox_dir)
+        if rendered_digest is not None:
+            from newsletter import outbox
 
-        messages = outbox.list_messages(settings.outbox_dir)
-        outputs.update(render_site(project, messages))
-        for message in messages:  # each digest's web version is its message.html
-            if (message.folder / "message.html").is_file():
-                outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
-    _write_public(settings.public_dir, outputs, result, progress)
+            try:
+                status, paths = outbox.write_digest(settings.outbox_dir, rendered_digest)
+            except outbox.SentError:  # marked sent while we rendered or waited for the lock
+                if sent_is_error:
+                    raise
+                status, paths = "sent", []
+                result.notes.append(f"{rendered_digest.week.label} was sent already; its message is left as it is")
+            result.digest_status = status
+            result.written += [p.relative_to(root).as_posix() for p in paths]
+        if site:
+            from newsletter import outbox
+            from newsletter.render.site import render_site
+
+            messages = outbox.list_messages(settings.outbox_dir)
+            outputs.update(render_site(project, messages))
+            for message in messages:  # each digest's web version is its message.html
+                if (message.folder / "message.html").is_file():
+                    outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
+        _write_public(settings.public_dir, outputs, result, progress)
     return result
 
 
