@@ -7,13 +7,14 @@ rendered in memory first; files are written only when all of it worked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsletter.errors import NewsletterError
 from newsletter.load import Project, load_project
+from newsletter.models import Post
 from newsletter.weeks import Week, posts_in_week, resolve_week
 from newsletter.write import write_atomic
 
@@ -85,11 +86,30 @@ def build(
     A week already marked ``sent`` in the outbox is left alone: an error
     when ``sent_is_error`` (``newsletter digest``), a note otherwise.
     """
-    project = load_project(root)
+    from newsletter.cache import digest as fingerprint
+    from newsletter.cache import load_cache, save_cache, templates_fingerprint
+    from newsletter.templates import template_files
+
+    cache = load_cache(root)
+    project = load_project(root, cache=cache)
     result = BuildResult(project=project)
     settings = project.settings
     published = project.published
     outputs = Outputs()
+    # What every output depends on besides its posts: settings, version, templates.
+    render_key = fingerprint(cache.key + templates_fingerprint(template_files(settings.templates_dir)))
+    made: dict[str, str] = {}  # output -> fingerprint of its inputs, for the next build
+
+    def up_to_date(path: str, inputs: str) -> bool:
+        """Whether ``path`` exists and was made from the same inputs (then skip it)."""
+        made[path] = inputs
+        if cache.outputs.get(path) == inputs and (root / path).is_file():
+            result.unchanged += 1
+            return True
+        return False
+
+    def posts_key(posts: Sequence[Post]) -> str:
+        return fingerprint(render_key + "".join(p.digest + p.display_path for p in posts))
 
     rendered_digest = None
     if digest:
@@ -104,6 +124,8 @@ def build(
                 raise outbox.SentError(f"{result.week.label} is marked sent in the outbox; it is never overwritten")
             result.digest_status = "sent"
             result.notes.append(f"{result.week.label} was sent already; its message is left as it is")
+        elif up_to_date(f"outbox/{result.week.label}/meta.json", posts_key(chosen) + result.week.label):
+            result.digest_status = "unchanged"
         else:
             from newsletter.render.email import render_digest
 
@@ -113,11 +135,16 @@ def build(
     if feeds or site:
         for post in published:
             for image in post.images:
-                outputs.copy(image.target, image.source)
+                try:
+                    st = image.source.stat()
+                except OSError:
+                    st = None
+                if st is None or not up_to_date(f"public/{image.target}", f"{st.st_mtime_ns}:{st.st_size}"):
+                    outputs.copy(image.target, image.source)
     if feeds:
         from newsletter.render.feeds import render_feeds
 
-        outputs.update(render_feeds(project))
+        outputs.update(render_feeds(project, lambda path, posts: up_to_date(f"public/{path}", posts_key(posts))))
 
     # Everything rendered: now write, holding the project lock (taken only
     # now, so bad input leaves nothing behind, not even the lock file) and
@@ -139,6 +166,7 @@ def build(
                 if sent_is_error:
                     raise
                 status, paths = "sent", []
+                made.pop(f"outbox/{rendered_digest.week.label}/meta.json", None)  # not written
                 result.notes.append(f"{rendered_digest.week.label} was sent already; its message is left as it is")
             result.digest_status = status
             result.written += [p.relative_to(root).as_posix() for p in paths]
@@ -147,11 +175,16 @@ def build(
             from newsletter.render.site import render_site
 
             messages = outbox.list_messages(settings.outbox_dir)
-            outputs.update(render_site(project, messages))
+            outputs.update(
+                render_site(project, messages, lambda path, post: up_to_date(f"public/{path}", posts_key([post])))
+            )
             for message in messages:  # each digest's web version is its message.html
                 if (message.folder / "message.html").is_file():
                     outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
         _write_public(settings.public_dir, outputs, result, progress)
+        cache.outputs.update(made)
+        cache.dirty = True
+        save_cache(root, cache)
     return result
 
 

@@ -234,6 +234,8 @@ def _say_digest(result, quiet: bool) -> None:  # type: ignore[no-untyped-def]
         typer.echo(f"{week.label} ({week.period}) has no published posts: no digest written.")
     elif result.digest_status == "sent":
         typer.echo(f"{week.label} was sent already: its message is left as it is.")
+    elif result.digest_status == "unchanged" and not quiet:
+        typer.echo(f"digest {week.label}: unchanged (outbox/{week.label}/)")
     elif not quiet and result.digest is not None:
         size = len(result.digest.eml)
         typer.echo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from newsletter import clock, frontmatter
+from newsletter.cache import BuildCache, PostEntry, digest, settings_key
 from newsletter.config import Settings, load_settings
 from newsletter.errors import Problems
 from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_line, render_markdown, summarize
@@ -98,6 +100,8 @@ class _PostLoader:
     def __init__(self, settings: Settings, problems: Problems):
         self.settings = settings
         self.problems = problems
+        self.deps: list[tuple[str, bool]] = []  # files the current post refers to (for the cache)
+        self.digest = ""
 
     def load(self, path: Path) -> Post | None:
         problems = self.problems
@@ -129,6 +133,7 @@ class _PostLoader:
         except frontmatter.FrontMatterError as exc:
             problems.error(path, exc.line, exc.message)
             return None
+        self.digest = digest(raw)
         return self._build(path, doc)
 
     def _build(self, path: Path, doc: frontmatter.Document) -> Post | None:
@@ -224,13 +229,13 @@ class _PostLoader:
             draft=draft,
             references=references,
             cta=cta,
-            body_markdown=doc.body,
             body_html=rendered.html,
             url=url,
             id=post_id,
             images=tuple(images),
             lines=lines,
             body_line=doc.body_line,
+            digest=self.digest,
         )
 
     def _references(self, path: Path, value: Any, lines: dict[str, int]) -> tuple[Reference, ...]:
@@ -322,7 +327,9 @@ class _PostLoader:
             except ValueError:
                 problems.error(path, line_of(value), f"{value!r} points outside the project")
                 return None
-            if target.is_file():
+            exists = target.is_file()
+            self.deps.append((str(target), exists))
+            if exists:
                 base = settings.posts_dir.resolve()
                 relative = target.relative_to(base) if target.is_relative_to(base) else inside
                 published = "media/" + relative.as_posix()
@@ -369,20 +376,89 @@ def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[Path]
     return sorted(found)
 
 
-def load_project(root: Path, problems: Problems | None = None) -> Project:
-    """Load settings and every post under ``root``; raise InputError on errors."""
+def _load_entries(settings: Settings, paths: list[Path]) -> list[PostEntry]:
+    """Load post files from scratch: one cache entry each, with its problems."""
+    problems = Problems(root=settings.root)
+    loader = _PostLoader(settings, problems)
+    entries = []
+    for path in paths:
+        before = len(problems.items)
+        loader.deps, loader.digest = [], ""
+        try:
+            st = path.stat()
+            stat = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stat = (0, -1)
+        post = loader.load(path)
+        entries.append(PostEntry(stat, loader.digest, post, problems.items[before:], tuple(loader.deps)))
+    return entries
+
+
+def _load_entries_job(job: tuple[Settings, list[Path]]) -> list[PostEntry]:
+    return _load_entries(*job)
+
+
+PARALLEL_MIN = 400
+
+
+def _load_many(settings: Settings, paths: list[Path], jobs: int | None) -> list[PostEntry]:
+    """Load posts, in several processes when there are many and it is safe to fork."""
+    if jobs is None:
+        # fork() is only safe without other threads (the preview server has some).
+        jobs = min(os.cpu_count() or 1, 4) if threading.active_count() == 1 else 1
+    import multiprocessing
+
+    if jobs < 2 or len(paths) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        return _load_entries(settings, paths)
+    size = max(50, len(paths) // (jobs * 4))
+    chunks = [(settings, paths[i : i + size]) for i in range(0, len(paths), size)]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return [entry for chunk in pool.map(_load_entries_job, chunks) for entry in chunk]
+
+
+def load_project(
+    root: Path, problems: Problems | None = None, cache: BuildCache | None = None, jobs: int | None = None
+) -> Project:
+    """Load settings and every post under ``root``; raise InputError on errors.
+
+    With a ``cache`` (see :mod:`newsletter.cache`), unchanged posts are taken
+    from it and the cache is updated; it is only read and written by callers.
+    """
     problems = problems or Problems(root=root)
     settings = load_settings(root, problems)
     if problems.errors:
         problems.raise_if_errors()
+    if cache is not None and cache.key != settings_key(root, settings.raw_text):
+        cache.key, cache.posts, cache.outputs, cache.dirty = settings_key(root, settings.raw_text), {}, {}, True
+    files = [path for path in _post_files(settings.posts_dir, root.resolve(), problems) if path.is_file()]
+    entries: dict[Path, PostEntry] = {}
+    todo: list[Path] = []
+    for path in files:
+        entry = cache.posts.get(problems.display(path)) if cache is not None else None
+        if entry is not None and entry.deps_unchanged():
+            try:
+                st = path.stat()
+                if (st.st_mtime_ns, st.st_size) == entry.stat or digest(path.read_bytes()) == entry.digest:
+                    entries[path] = entry
+                    if (st.st_mtime_ns, st.st_size) != entry.stat:
+                        entry.stat = (st.st_mtime_ns, st.st_size)
+                        cache.dirty = True  # type: ignore[union-attr]
+                    continue
+            except OSError:
+                pass
+        todo.append(path)
+    for path, entry in zip(todo, _load_many(settings, todo, jobs), strict=True):
+        entries[path] = entry
+    if cache is not None:
+        fresh = {problems.display(path): entry for path, entry in entries.items()}
+        if todo or fresh.keys() != cache.posts.keys():
+            cache.posts, cache.dirty = fresh, True
     posts: list[Post] = []
-    loader = _PostLoader(settings, problems)
-    for path in _post_files(settings.posts_dir, root.resolve(), problems):
-        if not path.is_file():
-            continue
-        post = loader.load(path)
-        if post is not None:
-            posts.append(post)
+    for path in files:
+        entry = entries[path]
+        problems.items.extend(entry.problems)
+        if entry.post is not None:
+            posts.append(entry.post)
     seen: dict[str, Post] = {}
     for post in posts:
         other = seen.get(post.slug)

@@ -68,13 +68,13 @@ class Post:
     draft: bool
     references: tuple[Reference, ...]
     cta: CallToAction | None
-    body_markdown: str
     body_html: str
     url: str
     id: str
     images: tuple[Image, ...] = ()
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     body_line: int = 1
+    digest: str = field(default="", compare=False)  # hash of the file's bytes, for the build cache
 
     @property
     def modified(self) -> datetime:

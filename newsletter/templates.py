@@ -16,14 +16,25 @@ if TYPE_CHECKING:
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-@lru_cache(maxsize=8)
 def environment(project_templates: Path | None) -> Environment:
-    """The template environment for a project (cached per folder)."""
+    """The template environment for a project.
+
+    Cached per folder and set of override files: Jinja notices edits of a
+    template it has loaded, but not a new override of a default one.
+    """
+    present: tuple[str, ...] = ()
+    if project_templates is not None and project_templates.is_dir():
+        present = tuple(sorted(str(p) for p in project_templates.rglob("*") if p.is_file()))
+    return _environment(project_templates, present)
+
+
+@lru_cache(maxsize=8)
+def _environment(project_templates: Path | None, present: tuple[str, ...]) -> Environment:
     from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
 
     default = FileSystemLoader(str(PACKAGE_TEMPLATES))
     loaders = []
-    if project_templates is not None and project_templates.is_dir():
+    if project_templates is not None:  # even when missing: it may be created while previewing
         loaders.append(FileSystemLoader(str(project_templates)))
     loaders += [PrefixLoader({"default": default}), default]
     env = Environment(

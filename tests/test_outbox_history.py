@@ -81,7 +81,7 @@ def test_rebuilding_an_unchanged_week_rewrites_nothing(
     outbox, public = _snapshot(sample / "outbox"), _snapshot(sample / "public")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(SAMPLE_EPOCH) + 3600))  # an hour later, same week
     again = _ok(cli("build", "-C", sample))
-    assert "(unchanged)" in again.stdout
+    assert "unchanged" in again.stdout
     assert re.search(r": 0 files written, \d+ unchanged", again.stdout), again.stdout
     assert _snapshot(sample / "outbox") == outbox
     assert _snapshot(sample / "public") == public

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -87,11 +87,13 @@ def feed_item(post: Post, settings: Settings) -> FeedItem:
     )
 
 
-def render_feeds(project: Project) -> dict[str, str | bytes]:
+def render_feeds(project: Project, skip: Callable[[str, Sequence[Post]], bool] | None = None) -> dict[str, str | bytes]:
     """Return the feeds by path relative to public/.
 
     {"feed.xml": ..., "atom.xml": ..., "feed.json": ..., "categories/<category-slug>.xml": ...}:
-    XML as UTF-8 bytes with a declaration, JSON as text.
+    XML as UTF-8 bytes with a declaration, JSON as text. ``skip(path,
+    posts)`` may say that a category feed of these posts is up to date
+    already (the build cache knows); it is then not rendered.
     """
     settings = project.settings
     limit = settings.feed.limit
@@ -121,6 +123,8 @@ def render_feeds(project: Project) -> dict[str, str | bytes]:
             if settings.site.description:
                 description = f"{description} {settings.site.description}"
             path = f"categories/{slug}.xml"
+            if skip is not None and skip(path, posts):
+                continue
             files[path] = rss.render(items(posts), path, f"{settings.site.title}: {name}", description)
     return files
 

@@ -7,11 +7,12 @@ messages' HTML, published by the build.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsletter.load import Project
+from newsletter.models import Post
 from newsletter.render.content import post_cta
 from newsletter.slugs import category_slug
 from newsletter.templates import environment
@@ -27,8 +28,16 @@ def longdate(value: datetime) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-def render_site(project: Project, messages: Sequence[OutboxEntry]) -> dict[str, str]:
-    """Render every page of the web side, by path relative to public/."""
+def render_site(
+    project: Project,
+    messages: Sequence[OutboxEntry],
+    skip: Callable[[str, Post], bool] | None = None,
+) -> dict[str, str]:
+    """Render every page of the web side, by path relative to public/.
+
+    ``skip(path, post)`` may say that a post's page is up to date already
+    (the build cache knows); such pages are not rendered.
+    """
     settings = project.settings
     env = environment(settings.templates_dir)
     env.filters.setdefault("longdate", longdate)
@@ -42,7 +51,10 @@ def render_site(project: Project, messages: Sequence[OutboxEntry]) -> dict[str, 
     if not settings.site.post_url:
         template = env.get_template("site/post.html")
         for post in published:
-            pages[f"posts/{post.slug}/index.html"] = template.render(
+            path = f"posts/{post.slug}/index.html"
+            if skip is not None and skip(path, post):
+                continue
+            pages[path] = template.render(
                 common,
                 post=post,
                 canonical=post.url,

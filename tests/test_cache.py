@@ -1,0 +1,100 @@
+"""The build cache: cached and uncached builds agree; edits invalidate what they should."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from conftest import tree
+
+from newsletter.build import build
+from newsletter.cache import CACHE_DIR
+
+SEED_PAGE = "public/posts/neural-progenitors-derived-from-bone-mesenchymal-stem-cells-help-multiple/index.html"
+
+
+def _outputs(project: Path) -> dict[str, bytes]:
+    return {f"{name}/{k}": v for name in ("public", "outbox") for k, v in tree(project / name).items()}
+
+
+def _uncached_twin(project: Path, tmp_path: Path) -> Path:
+    twin = tmp_path / "twin"
+    if twin.exists():
+        shutil.rmtree(twin)
+    shutil.copytree(project, twin, ignore=shutil.ignore_patterns("public", "outbox", CACHE_DIR))
+    build(twin)
+    return twin
+
+
+def _seed(project: Path) -> Path:
+    return next((project / "posts").glob("2026-11-18-*.md"))
+
+
+def test_warm_build_writes_nothing_and_agrees(sample: Path, tmp_path: Path) -> None:
+    build(sample)
+    assert (sample / CACHE_DIR / "build.pickle").is_file()
+    again = build(sample)
+    assert again.written == []
+    assert again.digest_status == "unchanged"
+    assert _outputs(sample) == _outputs(_uncached_twin(sample, tmp_path))
+
+
+def test_a_changed_post_rewrites_its_page_feeds_and_digest_only(sample: Path, tmp_path: Path) -> None:
+    build(sample)
+    seed = _seed(sample)
+    seed.write_text(seed.read_text(encoding="utf-8").replace("six patients", "six adult patients"), "utf-8")
+    result = build(sample)
+    written = set(result.written)
+    assert SEED_PAGE in written
+    assert {"public/feed.xml", "public/atom.xml", "public/feed.json"} <= written
+    assert "public/categories/multiple-sclerosis.xml" in written
+    assert "outbox/2026-W47/message.html" in written
+    assert not [p for p in written if p.startswith("public/posts/") and p not in (SEED_PAGE, "public/posts/index.html")]
+    assert "public/categories/cardiology.xml" not in written
+    assert _outputs(sample) == _outputs(_uncached_twin(sample, tmp_path))
+
+
+def test_a_template_change_rerenders_the_pages(sample: Path, tmp_path: Path) -> None:
+    build(sample)
+    (sample / "templates" / "site").mkdir(parents=True, exist_ok=True)
+    (sample / "templates" / "site" / "post.html").write_text(
+        '{% extends "default/site/post.html" %}{% block title %}Read: {{ super() }}{% endblock %}', "utf-8"
+    )
+    result = build(sample)
+    pages = [p for p in result.written if p.startswith("public/posts/") and p != "public/posts/index.html"]
+    assert len(pages) == len(result.project.published)
+    assert "<title>Read: " in (sample / SEED_PAGE).read_text(encoding="utf-8")
+    assert _outputs(sample) == _outputs(_uncached_twin(sample, tmp_path))
+
+
+def test_a_setting_change_invalidates_everything(sample: Path, tmp_path: Path) -> None:
+    build(sample)
+    config = sample / "newsletter.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("Northbridge Regenerative Care", "Northbridge"), "utf-8"
+    )
+    result = build(sample)
+    assert SEED_PAGE in result.written and "public/categories/cardiology.xml" in result.written
+    assert "outbox/2026-W47/message.eml" in result.written
+    assert _outputs(sample) == _outputs(_uncached_twin(sample, tmp_path))
+
+
+def test_a_deleted_image_is_noticed(sample: Path) -> None:
+    build(sample)
+    (sample / "posts" / "images" / "clinic-lab.svg").unlink()
+    from newsletter.errors import InputError
+
+    try:
+        build(sample)
+    except InputError as exc:
+        assert "image not found" in str(exc)
+    else:
+        raise AssertionError("the cached post still thought its image existed")
+
+
+def test_a_broken_cache_is_a_cold_start(sample: Path, tmp_path: Path) -> None:
+    build(sample)
+    (sample / CACHE_DIR / "build.pickle").write_bytes(b"not a pickle")
+    shutil.rmtree(sample / "public")
+    build(sample)
+    assert _outputs(sample) == _outputs(_uncached_twin(sample, tmp_path))
