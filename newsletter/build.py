@@ -7,6 +7,7 @@ rendered in memory first; files are written only when all of it worked.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,7 @@ def build(
     def up_to_date(path: str, inputs: str) -> bool:
         """Whether ``path`` exists and was made from the same inputs (then skip it)."""
         made[path] = inputs
-        if cache.outputs.get(path) == inputs and (root / path).is_file():
+        if cache.outputs.get(path) == inputs and os.path.isfile(f"{root}/{path}"):
             result.unchanged += 1
             return True
         return False
@@ -176,14 +177,15 @@ def build(
 
             messages = outbox.list_messages(settings.outbox_dir)
             outputs.update(
-                render_site(project, messages, lambda path, post: up_to_date(f"public/{path}", posts_key([post])))
+                render_site(project, messages, lambda path, posts: up_to_date(f"public/{path}", posts_key(posts)))
             )
             for message in messages:  # each digest's web version is its message.html
                 if (message.folder / "message.html").is_file():
                     outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
         _write_public(settings.public_dir, outputs, result, progress)
-        cache.outputs.update(made)
-        cache.dirty = True
+        if any(cache.outputs.get(path) != inputs for path, inputs in made.items()):
+            cache.outputs.update(made)
+            cache.dirty = True
         save_cache(root, cache)
     return result
 

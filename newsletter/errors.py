@@ -29,14 +29,14 @@ class Problems:
 
     def display(self, path: Path | str) -> str:
         """Return ``path`` as the user should see it: relative to the project."""
+        text = str(path)
+        if self.root is not None:
+            # The common case, as plain strings (this runs for every post).
+            prefix = "" if str(self.root) == "." else str(self.root).rstrip("/") + "/"
+            if text.startswith(prefix) and not text.startswith("/", len(prefix)) and "/.." not in "/" + text:
+                return text[len(prefix) :]
         p = Path(path)
         if self.root is not None:
-            try:  # the common case, without touching the disk
-                relative = p.relative_to(self.root)
-                if ".." not in relative.parts:
-                    return relative.as_posix()
-            except ValueError:
-                pass
             try:
                 return p.resolve().relative_to(self.root.resolve()).as_posix()
             except (ValueError, OSError, RuntimeError):  # outside, or a symbolic link loop

@@ -363,17 +363,21 @@ def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[Path]
     """
     if not folder.is_dir() or _outside(folder, real_root, problems):
         return []
-    found: list[Path] = []
-    for current, folders, files in os.walk(folder):
-        here = Path(current)
-        for name in folders:
-            if (here / name).is_symlink():
-                _outside(here / name, real_root, problems)
-        for name in files:
-            path = here / name
-            if name.endswith(".md") and not (path.is_symlink() and _outside(path, real_root, problems)):
-                found.append(path)
-    return sorted(found)
+    found: list[str] = []
+    pending = [str(folder)]
+    while pending:  # os.scandir: file types come with the listing, no stat per file
+        with os.scandir(pending.pop()) as listing:
+            for entry in listing:
+                if entry.is_symlink():
+                    if entry.name.endswith(".md") or entry.is_dir():
+                        link = Path(entry.path)
+                        if not _outside(link, real_root, problems) and entry.is_file():
+                            found.append(entry.path)
+                elif entry.is_dir():
+                    pending.append(entry.path)
+                elif entry.name.endswith(".md") and entry.is_file():
+                    found.append(entry.path)
+    return [Path(path) for path in sorted(found)]
 
 
 def _load_entries(settings: Settings, paths: list[Path]) -> list[PostEntry]:
@@ -430,11 +434,12 @@ def load_project(
         problems.raise_if_errors()
     if cache is not None and cache.key != settings_key(root, settings.raw_text):
         cache.key, cache.posts, cache.outputs, cache.dirty = settings_key(root, settings.raw_text), {}, {}, True
-    files = [path for path in _post_files(settings.posts_dir, root.resolve(), problems) if path.is_file()]
+    files = _post_files(settings.posts_dir, root.resolve(), problems)
+    names = {path: problems.display(path) for path in files}
     entries: dict[Path, PostEntry] = {}
     todo: list[Path] = []
     for path in files:
-        entry = cache.posts.get(problems.display(path)) if cache is not None else None
+        entry = cache.posts.get(names[path]) if cache is not None else None
         if entry is not None and entry.deps_unchanged():
             try:
                 st = path.stat()
@@ -450,7 +455,7 @@ def load_project(
     for path, entry in zip(todo, _load_many(settings, todo, jobs), strict=True):
         entries[path] = entry
     if cache is not None:
-        fresh = {problems.display(path): entry for path, entry in entries.items()}
+        fresh = {names[path]: entry for path, entry in entries.items()}
         if todo or fresh.keys() != cache.posts.keys():
             cache.posts, cache.dirty = fresh, True
     posts: list[Post] = []

@@ -31,12 +31,12 @@ def longdate(value: datetime) -> str:
 def render_site(
     project: Project,
     messages: Sequence[OutboxEntry],
-    skip: Callable[[str, Post], bool] | None = None,
+    skip: Callable[[str, Sequence[Post]], bool] | None = None,
 ) -> dict[str, str]:
     """Render every page of the web side, by path relative to public/.
 
-    ``skip(path, post)`` may say that a post's page is up to date already
-    (the build cache knows); such pages are not rendered.
+    ``skip(path, posts)`` may say that a page made from these posts is up
+    to date already (the build cache knows); such pages are not rendered.
     """
     settings = project.settings
     env = environment(settings.templates_dir)
@@ -52,7 +52,7 @@ def render_site(
         template = env.get_template("site/post.html")
         for post in published:
             path = f"posts/{post.slug}/index.html"
-            if skip is not None and skip(path, post):
+            if skip is not None and skip(path, [post]):
                 continue
             pages[path] = template.render(
                 common,
@@ -62,7 +62,29 @@ def render_site(
                 cta=post_cta(post, settings),
             )
     listing = env.get_template("site/index.html")
-    pages["index.html"] = listing.render(
+    for path in ("index.html", "posts/index.html"):
+        if skip is None or not skip(path, published):
+            pages[path] = _listing(listing, common, settings, published, archive=path != "index.html")
+    pages["digests/index.html"] = env.get_template("site/digests.html").render(
+        common, messages=messages, canonical=settings.site.base_url + "digests/"
+    )
+    return pages
+
+
+def _listing(template: Any, common: dict[str, Any], settings: Any, published: list[Post], archive: bool) -> str:
+    """The site index (recent posts with summaries) or the archive of all posts."""
+    if archive:
+        return template.render(
+            common,
+            heading="All posts",
+            intro=f"{len(published)} posts, newest first.",
+            posts=published,
+            show_summaries=False,
+            more=False,
+            total=len(published),
+            canonical=settings.site.base_url + "posts/",
+        )
+    return template.render(
         common,
         heading="Recent posts",
         intro="",
@@ -72,17 +94,3 @@ def render_site(
         total=len(published),
         canonical=settings.site.base_url,
     )
-    pages["posts/index.html"] = listing.render(
-        common,
-        heading="All posts",
-        intro=f"{len(published)} posts, newest first.",
-        posts=published,
-        show_summaries=False,
-        more=False,
-        total=len(published),
-        canonical=settings.site.base_url + "posts/",
-    )
-    pages["digests/index.html"] = env.get_template("site/digests.html").render(
-        common, messages=messages, canonical=settings.site.base_url + "digests/"
-    )
-    return pages
