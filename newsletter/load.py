@@ -196,25 +196,31 @@ class _PostLoader:
         references = self._references(path, data.get("references"), lines)
         cta = self._cta(data.get("cta"), err)
         summary_given = _text(data.get("summary"))
-        if len(problems.errors) > before or when is None or not slug or not title:
-            return None
-        url = site.post_url.format(slug=slug) if site.post_url else f"{site.base_url}posts/{slug}/"
-        stable = _text(data.get("slug")) or path.stem
-        post_id = f"tag:{site.domain},{when.date().isoformat()}:{stable}"
+        # The body is checked even when the fields are not, so that every
+        # problem of the file is reported in one run.
+        fields_ok = len(problems.errors) == before and when is not None and bool(slug) and bool(title)
+        page = slug or "post"
+        url = site.post_url.format(slug=page) if site.post_url else f"{site.base_url}posts/{page}/"
         images: list[Image] = []
         try:
             rendered = render_markdown(doc.body, self._resolver(path, url, doc, images))
         except BodyTooComplex as exc:
             problems.error(path, doc.body_line, str(exc))
             return None
-        for number in sorted({n for n in rendered.citations if n > len(references)}):
+        # Count the references as written, valid or not: a bad reference is
+        # reported once, not again through every marker that cites it.
+        raw_refs = data.get("references")
+        declared = len(raw_refs) if isinstance(raw_refs, list) else int(raw_refs is not None)
+        for number in sorted({n for n in rendered.citations if n > max(declared, len(references))}):
             problems.error(
                 path,
                 doc.body_line + marker_line(doc.body, number),
                 f"citation [{number}] has no reference (the post has {len(references)})",
             )
-        if len(problems.errors) > before:
+        if not fields_ok or len(problems.errors) > before or when is None or not slug or not title:
             return None
+        stable = _text(data.get("slug")) or path.stem
+        post_id = f"tag:{site.domain},{when.date().isoformat()}:{stable}"
         return Post(
             path=path,
             display_path=problems.display(path),

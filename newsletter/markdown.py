@@ -162,7 +162,9 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
     )
     if failures:
         raise failures[0]
-    return RenderedBody(html=_NOT_XML.sub("", html), first_paragraph=first_paragraph(raw), citations=citations)
+    html = _NOT_XML.sub("", html)
+    # From the sanitized HTML: text inside a removed <script> is no summary.
+    return RenderedBody(html=html, first_paragraph=first_paragraph(html), citations=citations)
 
 
 def sanitize_fragment(html: str) -> str:

@@ -151,3 +151,17 @@ def test_sample_project_loads(sample: Path) -> None:
     assert not project.warnings
     weeks = {p.date.isocalendar()[:2] for p in project.posts}
     assert len(weeks) >= 2
+
+
+def test_summary_ignores_removed_markup(empty_project: Path) -> None:
+    write_post(empty_project, "s.md", "---\ntitle: S\ndate: 2026-11-01\n---\nSafe <script>alert(1)</script>*text*.\n")
+    (post,) = load_project(empty_project).posts
+    assert post.summary == "Safe text."
+
+
+def test_field_and_body_problems_of_one_file_together(empty_project: Path) -> None:
+    write_post(empty_project, "x.md", "---\ntitle: X\ndate: 2026-13-45 25:00\nreferences: [one]\n---\nSee [5].\n")
+    with pytest.raises(InputError) as info:
+        load_project(empty_project)
+    assert [str(e).split(":")[1] for e in info.value.errors] == ["3", "6"]
+    assert "citation [5] has no reference" in str(info.value.errors[1])
