@@ -63,6 +63,7 @@ class BuildResult:
     digest: RenderedDigest | None = None
     digest_status: str = ""  # "written", "unchanged", "no posts", "sent", ""
     notes: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # stale outputs of earlier builds
 
 
 Progress = Callable[[str, int, int], None]
@@ -183,11 +184,43 @@ def build(
                 if (message.folder / "message.html").is_file():
                     outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
         _write_public(settings.public_dir, outputs, result, progress)
+        kinds = (("public/posts/",) if site else ()) + (("public/categories/",) if feeds else ())
+        kinds += ("public/media/",) if feeds or site else ()
+        stale = [path for path in cache.outputs if path.startswith(kinds) and path not in made]
+        result.removed = _remove_stale(root, stale)
+        for path in stale:
+            del cache.outputs[path]
+            cache.dirty = True
         if any(cache.outputs.get(path) != inputs for path, inputs in made.items()):
             cache.outputs.update(made)
             cache.dirty = True
         save_cache(root, cache)
     return result
+
+
+def _remove_stale(root: Path, paths: list[str]) -> list[str]:
+    """Remove outputs of earlier builds that this build no longer makes.
+
+    Only files an earlier build recorded as its own (a withdrawn post's page,
+    an emptied category's feed, an image no post uses) are removed, then
+    the folders they leave empty.
+    """
+    removed = []
+    for path in sorted(paths):
+        target = root / path
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+        folder = target.parent
+        while folder != root / "public" and folder.is_relative_to(root / "public"):
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
+            folder = folder.parent
+    return removed
 
 
 def _write_public(public: Path, outputs: Outputs, result: BuildResult, progress: Progress) -> None:

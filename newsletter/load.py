@@ -439,7 +439,9 @@ def load_project(
     if problems.errors:
         problems.raise_if_errors()
     if cache is not None and cache.key != settings_key(root, settings.raw_text):
-        cache.key, cache.posts, cache.outputs, cache.dirty = settings_key(root, settings.raw_text), {}, {}, True
+        # Other settings: no post is reused. The outputs stay listed (their
+        # fingerprints no longer match) so that stale ones can be removed.
+        cache.key, cache.posts, cache.dirty = settings_key(root, settings.raw_text), {}, True
     files = _post_files(settings.posts_dir, root.resolve(), problems)
     names = {path: problems.display(path) for path in files}
     entries: dict[Path, PostEntry] = {}

@@ -98,3 +98,21 @@ def test_a_broken_cache_is_a_cold_start(sample: Path, tmp_path: Path) -> None:
     shutil.rmtree(sample / "public")
     build(sample)
     assert _outputs(sample) == _outputs(_uncached_twin(sample, tmp_path))
+
+
+def test_withdrawn_posts_leave_the_site_and_feeds(sample: Path, tmp_path: Path) -> None:
+    build(sample)
+    seed = _seed(sample)
+    seed.write_text(seed.read_text(encoding="utf-8").replace("date:", "draft: true\ndate:", 1), "utf-8")
+    result = build(sample)
+    assert SEED_PAGE in result.removed
+    assert not (sample / SEED_PAGE).parent.exists()
+    assert "public/categories/multiple-sclerosis.xml" in result.removed  # its only post is gone
+    assert "Neural Progenitors" not in (sample / "public/categories/bone-marrow.xml").read_text(encoding="utf-8")
+    twin = _uncached_twin(sample, tmp_path)
+    assert tree(sample / "public") == tree(twin / "public")
+    # Files the build never made are never removed.
+    (sample / "public" / "posts" / "mine.html").write_text("mine", encoding="utf-8")
+    seed.unlink()
+    build(sample)
+    assert (sample / "public" / "posts" / "mine.html").is_file()
