@@ -61,13 +61,8 @@ def _to_html(text: str) -> str:
     )
 
 
-# One left-to-right scan: links, code and scripts are consumed whole (markers
-# inside them stay text), so are tags holding "[" in an attribute; what is
-# left of "[n]" is a citation marker.
-_CITATIONS = re.compile(
-    r"(<(a|code|pre|script|style)\b[^>]*>.*?</\2\s*>)|(<[^>]*\[[^>]*>)|\[([1-9][0-9]{0,3})\]",
-    re.DOTALL | re.IGNORECASE,
-)
+# Markers inside links, code and scripts stay text.
+_SKIPPED = re.compile(r"<(a|code|pre|script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 _FIRST_P = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _ANY_TAG = re.compile(r"<[^>]*>")
 
@@ -85,19 +80,28 @@ def _html_depth(html: str) -> int:
 
 
 def _markers(html: str) -> tuple[str, list[int]]:
-    """Turn ``[n]`` in text (not in links or code) into citation markers."""
+    """Turn ``[n]`` in text (not in a tag, a link or code) into citation markers."""
     found: list[int] = []
-    if "[" not in html:
+    hits = list(_MARKER.finditer(html))
+    if not hits:
         return html, found
-
-    def replace(m: re.Match[str]) -> str:
-        if m.group(4) is None:
-            return m.group(0)
-        n = int(m.group(4))
+    skipped = [(m.start(), m.end()) for m in _SKIPPED.finditer(html)]
+    out: list[str] = []
+    last = index = 0
+    for hit in hits:
+        at = hit.start()
+        while index < len(skipped) and skipped[index][1] <= at:
+            index += 1
+        if index < len(skipped) and skipped[index][0] <= at:
+            continue  # inside a link or code
+        if html.rfind("<", 0, at) > html.rfind(">", 0, at):
+            continue  # inside a tag's attributes
+        n = int(hit.group(1))
         found.append(n)
-        return f'<sup class="cite"><a href="#ref-{n}">[{n}]</a></sup>'
-
-    return _CITATIONS.sub(replace, html), found
+        out += [html[last:at], f'<sup class="cite"><a href="#ref-{n}">[{n}]</a></sup>']
+        last = hit.end()
+    out.append(html[last:])
+    return "".join(out), found
 
 
 def marker_line(body: str, n: int) -> int:
