@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
-import tempfile
+import threading
 from pathlib import Path
 
 TEMP_PREFIX = ".newsletter-tmp-"
@@ -37,23 +38,36 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
     power cut). Returns True when the file was (re)written.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    target = os.fspath(path)
     try:
-        if path.stat().st_size == len(payload) and path.read_bytes() == payload:
-            return False
+        if os.stat(target).st_size == len(payload):
+            with open(target, "rb") as handle:
+                if handle.read() == payload:
+                    return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    folder, name = os.path.split(target)
+    # One name per process and thread: no other writer uses it (and the project
+    # lock keeps other runs out), so O_TRUNC only ever meets our own leftover.
+    temp_name = f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{name}"
+    if len(temp_name) > 255:  # the longest file name most file systems allow
+        temp_name = temp_name[:200] + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()
+    temp = os.path.join(folder, temp_name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    try:
+        fd = os.open(temp, flags, 0o644)
+    except FileNotFoundError:
+        os.makedirs(folder or ".", exist_ok=True)
+        fd = os.open(temp, flags, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
         if _KILL_AT:
             _test_step()
-        os.replace(temp, path)
+        os.replace(temp, target)
         if _KILL_AT:
             _test_step()
     except BaseException:
