@@ -138,6 +138,8 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
     and ``src`` that survives sanitizing, raw HTML included. Raises
     :class:`BodyTooComplex` for raw HTML nested deeper than MAX_HTML_DEPTH.
     """
+    if "<" not in text:
+        return _render_plain_markdown(text, resolve)
     import nh3
 
     raw, citations = _markers(_to_html(text))
@@ -168,6 +170,37 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
         raise failures[0]
     html = _NOT_XML.sub("", html)
     # From the sanitized HTML: text inside a removed <script> is no summary.
+    return RenderedBody(html=html, first_paragraph=first_paragraph(html), citations=citations)
+
+
+_URL_ATTRIBUTE = re.compile(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"')
+
+
+def _render_plain_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -> RenderedBody:
+    """The fast path for a body without a single ``<``: no raw HTML, no autolink.
+
+    Then cmark's own output (in its safe mode, which also blanks
+    ``javascript:`` and other dangerous link targets) holds only the tags
+    and attributes that Markdown makes, all of them allowed; what is left to
+    do is the same URL resolution as nh3's attribute filter does. This skips
+    the sanitizer for most posts (about half of the loading time).
+    """
+    import html as html_module
+
+    from cmarkgfm.cmark import markdown_to_html_with_extensions
+
+    raw, citations = _markers(markdown_to_html_with_extensions(text, extensions=["table", "strikethrough"]))
+
+    def fix(m: re.Match[str]) -> str:
+        # cmark blanks dangerous targets (javascript:, vbscript:, file:, data:): drop them.
+        value = resolve(m.group(2), m.group(3), html_module.unescape(m.group(4))) if m.group(4) else None
+        if value is None:
+            return m.group(1)
+        return f'{m.group(1)}{m.group(3)}="{html_module.escape(value)}"'
+
+    # " />" only ever closes cmark's void tags (a ">" in text is "&gt;"): write
+    # them as the sanitizer does, so both paths give the same HTML.
+    html = _NOT_XML.sub("", _URL_ATTRIBUTE.sub(fix, raw)).replace(" />", ">")
     return RenderedBody(html=html, first_paragraph=first_paragraph(html), citations=citations)
 
 
