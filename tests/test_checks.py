@@ -14,7 +14,7 @@ from conftest import REPO, SHARED
 
 from newsletter.checks import check_message, check_text, summarize
 from newsletter.checks.clients import DATA_FILE, check_clients, client_table, html_features
-from newsletter.checks.html import scan_html
+from newsletter.checks.html import check_images, check_links, scan_html, site_folders
 from newsletter.config import EmailSettings, Settings, SiteSettings
 
 BASE = "https://news.example.org/"
@@ -231,10 +231,51 @@ def test_a_crafted_problem_is_found(tmp_path: Path, eml: bytes | str | None, htm
     assert expected in codes, [str(r) for r in results]
 
 
-def test_unsubscribe_url_is_not_looked_up_in_public(tmp_path: Path) -> None:
-    codes, results = _codes(tmp_path, _message(), settings=SETTINGS)
-    missing = [r.message for r in results if r.code == "link-missing-page"]
-    assert missing == [f"message.html:9: {BASE}unsubscribe is not in public/"]
+def test_a_cta_to_another_page_on_the_sites_domain_is_not_a_missing_page(tmp_path: Path) -> None:
+    # A contact page on the site's own domain, served by another system: none of the build's business.
+    html = GOOD_HTML.replace("</div></body>", f'<p><a href="{BASE}contact">Talk to us</a></p></div></body>')
+    codes, results = _codes(tmp_path, _message(html=html), html, settings=SETTINGS)
+    assert not [r for r in results if r.code == "link-missing-page"], [str(r) for r in results]
+    assert {level for level, _ in codes} <= {"info"}
+
+
+@pytest.mark.parametrize(
+    ("tag", "warned"),
+    [
+        (f'<a href="{BASE}posts/one/">', False),
+        (f'<a href="{BASE}posts/one/#ref-1">', False),
+        (f'<a href="{BASE}posts/two/">', True),
+        (f'<a href="{BASE}digests/2026-W46.html">', True),
+        (f'<a href="{BASE}digests/2026-W47.html">', False),
+        (f'<a href="{BASE}categories/neurology.xml">', True),
+        (f'<a href="{BASE}feed.xml">', True),
+        (f'<a href="{BASE}">', False),
+        (f'<a href="{BASE}index.html">', False),
+        (f'<a href="{BASE}contact">', False),
+        (f'<a href="{BASE}about/team/">', False),
+        (f'<a href="{BASE}unsubscribe">', False),
+        (f'<a href="{BASE}posts">', False),  # not a path the build writes
+        ('<a href="https://other.example.org/posts/two/">', False),
+        (f'<img src="{BASE}media/pic.png" alt="" width="1">', False),
+        (f'<img src="{BASE}media/gone.png" alt="" width="1">', True),
+        (f'<img src="{BASE}logo.png" alt="" width="1">', False),
+    ],
+)
+def test_only_pages_the_build_makes_are_looked_up_in_public(tmp_path: Path, tag: str, warned: bool) -> None:
+    _folder(tmp_path, _message())
+    page = scan_html(f"<p>{tag}x</a></p>")
+    results = check_links(page, BASE, tmp_path / "public") + check_images(page, BASE, tmp_path / "public")
+    missing = [r for r in results if r.code in ("link-missing-page", "image-missing")]
+    assert bool(missing) is warned, [str(r) for r in results]
+    if warned:
+        assert missing[0].level == "warning" and "is not in public/" in missing[0].message
+
+
+def test_with_post_url_set_post_links_are_not_looked_up(tmp_path: Path) -> None:
+    _folder(tmp_path, _message())
+    page = scan_html(f'<a href="{BASE}posts/two/">x</a> <a href="{BASE}digests/2026-W46.html">y</a>')
+    results = check_links(page, BASE, tmp_path / "public", folders=site_folders(post_pages=False))
+    assert [r.message for r in results] == [f"message.html:1: {BASE}digests/2026-W46.html is not in public/"]
 
 
 @pytest.mark.parametrize(

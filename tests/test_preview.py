@@ -22,12 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_EPOCH
+from conftest import REPO, SAMPLE_EPOCH, write_post
+from test_crash import mark_sent
 
 from newsletter.errors import NewsletterError
 from newsletter.preview import Preview
 from newsletter.preview.frames import force_scheme
+from newsletter.preview.pages import render_index, render_message
 from newsletter.preview.server import bind, split_path
+from newsletter.preview.state import PreviewState, describe_weeks
 from newsletter.preview.watch import is_input
 
 WEEK = "2026-W47"
@@ -114,14 +117,35 @@ def test_split_path(raw: str, segments: list[str] | None) -> None:
         ("posts/images/x.png", True),
         ("templates/email/digest.html", True),
         ("newsletter.toml", True),
+        ("posts/guides/b.md", True),
+        ("posts/guides", True),  # a folder of posts made
+        ("posts/old-guides", True),  # ... or moved away
+        ("posts/notes", False),
+        ("posts/files/handout.pdf", True),
+        ("templates/site/base.css", True),
         ("posts/.a.md.swp", False),
+        ("posts/a.md.swp", False),
         ("posts/a.md~", False),
+        ("posts/sedtshahL", False),  # GNU sed -i
+        ("posts/4913", False),  # vim's write test
+        ("posts/.#a.md", False),  # emacs lock
+        ("posts/#a.md#", False),  # emacs autosave
+        ("posts/a.md___jb_tmp___", False),  # JetBrains
+        ("posts/a.md.tmp", False),
+        ("posts/.DS_Store", False),
+        ("posts/.git/x.md", False),
+        ("templates/sedAb12Cd", False),
+        ("templates/.digest.html.swp", False),
+        ("templates/digest.html~", False),
+        ("newsletter.toml~", False),
         ("public/index.html", False),
         ("outbox/2026-W47/meta.json", False),
         ("README.md", False),
     ],
 )
 def test_only_inputs_trigger_rebuilds(tmp_path: Path, path: str, watched: bool) -> None:
+    (tmp_path / "posts" / "guides").mkdir(parents=True)
+    (tmp_path / "posts" / "notes").write_text("a file without an extension")
     assert is_input(tmp_path, str(tmp_path / path)) is watched
 
 
@@ -138,6 +162,91 @@ def test_force_scheme_rewrites_the_messages_own_media_queries() -> None:
     assert dark.index(":root{color-scheme:dark !important}") < dark.index("</head>")
     light = force_scheme(html, "light")
     assert "@media (min-width:99999px){body{color:#fff}}" in light
+
+
+THIS_WEEK = "2026-W48"
+DRAFT_POST = """---
+title: {title}
+date: 2026-11-23 10:00
+categories: [Neurology]
+---
+Written this week: the preview shows it while it is being written.
+"""
+
+
+def test_each_rebuild_renders_last_week_and_this_weeks_draft(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsletter.build
+
+    calls: list[dict[str, object]] = []
+    real_build = newsletter.build.build
+
+    def counting_build(root: Path, **options: object):  # type: ignore[no-untyped-def]
+        calls.append(options)
+        return real_build(root, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(newsletter.build, "build", counting_build)
+    state = PreviewState(sample, log=lambda text: None)  # plain `newsletter preview`: --week last
+    state.rebuild()
+    # the same build() twice: this week's draft (digest only), then the whole build of last week
+    assert calls == [{"week": "this", "feeds": False, "site": False}, {"week": "last"}]
+    assert describe_weeks(state.status.weeks) == (
+        f"Rebuilding {WEEK} (last week) on every change; {THIS_WEEK} (this week) has no published posts yet."
+    )
+    assert not (sample / "outbox" / THIS_WEEK).exists()
+
+    post = write_post(sample, "2026-11-23-this-week.md", DRAFT_POST.format(title="A Post Written This Week"))
+    state.rebuild("changed: posts/2026-11-23-this-week.md")
+    draft = sample / "outbox" / THIS_WEEK / "message.html"
+    assert "A Post Written This Week" in draft.read_text(encoding="utf-8")
+    post.write_text(DRAFT_POST.format(title="Edited While Writing"), encoding="utf-8")
+    state.rebuild("changed: posts/2026-11-23-this-week.md")
+    assert "Edited While Writing" in draft.read_text(encoding="utf-8")
+    # the whole build comes second, so the draft's web version is current too
+    assert (sample / "public" / "digests" / f"{THIS_WEEK}.html").read_bytes() == draft.read_bytes()
+    assert (sample / "outbox" / WEEK / "meta.json").is_file()
+
+    line = f"Rebuilding {WEEK} (last week) and {THIS_WEEK} (this week) on every change."
+    index = render_index(state)
+    assert line in index
+    assert f'href="/message/{WEEK}/"' in index and f'href="/message/{THIS_WEEK}/"' in index
+    assert "this week, rebuilt on every change" in index and "last week, rebuilt on every change" in index
+    assert state.status.notes == ()
+
+
+def test_preview_of_this_week_builds_it_once(sample: Path) -> None:
+    write_post(sample, "2026-11-23-this-week.md", DRAFT_POST.format(title="A Post Written This Week"))
+    state = PreviewState(sample, week="this", log=lambda text: None)
+    state.rebuild()
+    assert describe_weeks(state.status.weeks) == f"Rebuilding {THIS_WEEK} (this week) on every change."
+
+
+def test_a_bad_week_writes_nothing(sample: Path) -> None:
+    from newsletter.errors import UsageError
+
+    write_post(sample, "2026-11-23-this-week.md", DRAFT_POST.format(title="A Post Written This Week"))
+    with pytest.raises(UsageError):
+        PreviewState(sample, week="2026-W99", log=lambda text: None).rebuild()
+    assert not (sample / "outbox").exists()
+
+
+def test_a_sent_week_is_a_quiet_status_not_an_error(sample: Path) -> None:
+    state = PreviewState(sample, log=lambda text: None)
+    state.rebuild()
+    mark_sent(sample, WEEK)
+    state.rebuild()
+    assert state.status.ok and state.status.errors == () and state.status.notes == ()
+    assert describe_weeks(state.status.weeks) == (
+        f"No message to rebuild; {WEEK} (last week) was sent and is left as it is; "
+        f"{THIS_WEEK} (this week) has no published posts yet."
+    )
+    entry = state.message(WEEK)
+    assert entry is not None
+    for page in (render_index(state), render_message(state, entry, ""), render_message(state, entry, "checks")):
+        assert "was sent already" not in page
+        assert 'id="build-errors"' not in page and 'role="alert"' not in page and 'class="note"' not in page
+    index = render_index(state)
+    assert '<span class="pill sent">sent</span>' in index
+    assert "left as it is: rebuilds never touch a sent message" in index
 
 
 def test_an_explicit_port_in_use_is_an_error(served: tuple[Preview, str]) -> None:
@@ -383,8 +492,41 @@ def test_browser_every_view_loads_and_dark_mode_applies(page, served) -> None:  
         backgrounds[frame_id] = frame.locator(".card").evaluate("e => getComputedStyle(e).backgroundColor")
         width = frame.locator("body").evaluate("e => e.ownerDocument.documentElement.clientWidth")
         assert width == (375 if "phone" in frame_id else 700)
+    assert page.locator(".fit-toggle:visible").count() == 0  # everything fits at 1280 px
     assert backgrounds["frame-light-desktop"] == "rgb(255, 255, 255)"
     assert backgrounds["frame-dark-desktop"] == backgrounds["frame-dark-phone"] == "rgb(26, 34, 39)"  # #1a2227
+
+
+@pytest.mark.browser
+def test_browser_narrow_screen_cuts_no_frame_off(browser, served) -> None:  # type: ignore[no-untyped-def]
+    _preview, url = served
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/message/{WEEK}/")
+        page.frame_locator("#frame-light-desktop").locator("h1").wait_for(timeout=5000)
+        assert page.evaluate("document.documentElement.scrollWidth") == 375
+        boxes = {}
+        for frame_id in ("frame-light-desktop", "frame-light-phone", "frame-dark-desktop", "frame-dark-phone"):
+            boxes[frame_id] = box = page.locator(f"#{frame_id}").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 375.5, (frame_id, box)
+        assert boxes["frame-light-phone"]["y"] < boxes["frame-light-desktop"]["y"]  # stacked, phone first
+        # shrunk to fit, the desktop frame still lays the message out 700 px wide
+        desktop = page.frame_locator("#frame-light-desktop").locator("body")
+        assert desktop.evaluate("e => e.ownerDocument.documentElement.clientWidth") == 700
+        caption = page.locator(".device.desktop figcaption").first
+        assert "shown at 53%" in caption.inner_text()
+        caption.get_by_role("button", name="Actual size").click()
+        # at actual size it scrolls sideways inside its own box; the page itself does not
+        assert "scroll sideways" in caption.inner_text()
+        scroller = page.locator(".device.desktop .frame-box").first
+        assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")
+        assert scroller.evaluate("e => (e.scrollLeft = e.scrollWidth, e.scrollLeft)") > 300
+        assert page.evaluate("document.documentElement.scrollWidth") == 375
+        caption.get_by_role("button", name="Fit to screen").click()
+        assert "shown at 53%" in caption.inner_text()
+    finally:
+        context.close()
 
 
 def _edit(path: Path, old: str, new: str) -> None:

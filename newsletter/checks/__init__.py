@@ -20,7 +20,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from newsletter.checks.clients import check_clients
-from newsletter.checks.html import check_images, check_links, check_style, scan_html
+from newsletter.checks.html import check_images, check_links, check_style, scan_html, site_folders
 from newsletter.checks.results import LEVELS, CheckResult, error, info, summarize, warning
 from newsletter.config import Settings
 
@@ -56,8 +56,9 @@ def check_message(folder: Path, settings: Settings, public_dir: Path | None = No
             results.append(warning("html-file", "message.html differs from the HTML part of message.eml"))
         page = scan_html(html)
         exempt = {u for u in (settings.email.unsubscribe_url,) if u}
-        results += check_links(page, settings.site.base_url, public_dir, exempt)
-        results += check_images(page, settings.site.base_url, public_dir)
+        folders = site_folders(post_pages=not settings.site.post_url)
+        results += check_links(page, settings.site.base_url, public_dir, exempt, folders)
+        results += check_images(page, settings.site.base_url, public_dir, folders)
         results += check_style(page)
         results += check_clients(page)
     text = _decoded(text_part)

@@ -75,8 +75,8 @@ def scan_html(html: str) -> ScannedHtml:
     return scanner.page
 
 
-def local_file(url: str, base_url: str, public_dir: Path) -> Path | None:
-    """The file in ``public_dir`` that ``url`` (under ``base_url``) is served from, else None."""
+def site_path(url: str, base_url: str) -> str | None:
+    """The path under public/ that ``url`` (under ``base_url``) is served from, else None."""
     parts, base = urlsplit(url), urlsplit(base_url)
     if (parts.scheme, parts.netloc.lower()) != (base.scheme, base.netloc.lower()):
         return None
@@ -85,16 +85,41 @@ def local_file(url: str, base_url: str, public_dir: Path) -> Path | None:
     rel = unquote(parts.path[len(base.path) :])
     if rel == "" or rel.endswith("/"):
         rel += "index.html"
-    return public_dir / rel
+    return rel
 
 
-def _published(url: str, base_url: str, public_dir: Path) -> bool | None:
-    """True/False when ``url`` is under the site (file found or not); None otherwise."""
-    target = local_file(url, base_url, public_dir)
-    if target is None:
+def local_file(url: str, base_url: str, public_dir: Path) -> Path | None:
+    """The file in ``public_dir`` that ``url`` (under ``base_url``) is served from, else None."""
+    rel = site_path(url, base_url)
+    return None if rel is None else public_dir / rel
+
+
+# What the build writes under public/: the index, the feeds, and these folders.
+SITE_FILES = frozenset({"index.html", "feed.xml", "atom.xml", "feed.json"})
+SITE_FOLDERS = ("posts/", "digests/", "categories/", "media/")
+
+
+def site_folders(post_pages: bool = True) -> tuple[str, ...]:
+    """The folders the build writes; without post pages (``[site] post_url`` set), not posts/."""
+    return SITE_FOLDERS if post_pages else tuple(f for f in SITE_FOLDERS if f != "posts/")
+
+
+def generated(rel: str, folders: tuple[str, ...] = SITE_FOLDERS) -> bool:
+    """Whether the build writes (or would write) ``rel``, a path under public/."""
+    return rel in SITE_FILES or rel.startswith(folders)
+
+
+def _published(url: str, base_url: str, public_dir: Path, folders: tuple[str, ...]) -> bool | None:
+    """True/False for a URL of a page the build makes (file found or not); None for any other URL.
+
+    Other pages on the site's domain (a contact page served by another
+    system, say) are none of the build's business and are not checked.
+    """
+    rel = site_path(url, base_url)
+    if rel is None or not generated(rel, folders):
         return None
     try:
-        real = target.resolve()
+        real = (public_dir / rel).resolve()
         return real.is_relative_to(public_dir.resolve()) and real.is_file()
     except (OSError, ValueError):
         return False
@@ -105,8 +130,9 @@ def check_links(
     base_url: str,
     public_dir: Path | None,
     exempt: set[str] = frozenset(),  # type: ignore[assignment]
+    folders: tuple[str, ...] = SITE_FOLDERS,
 ) -> list[CheckResult]:
-    """Every href absolute http(s) or mailto; #anchors resolve; site links exist in public/."""
+    """Every href absolute http(s) or mailto; #anchors resolve; links to pages we build exist in public/."""
     results: list[CheckResult] = []
     built = public_dir is not None and public_dir.is_dir()
     seen: set[str] = set()
@@ -127,15 +153,23 @@ def check_links(
             results.append(error("link-relative", f"{where}: relative link {href!r} (links must be absolute)"))
         elif scheme not in ("http", "https", "mailto"):
             results.append(error("link-scheme", f"{where}: {scheme}: link {href[:80]!r}"))
-        elif built and href not in exempt and _published(href, base_url, public_dir) is False:  # type: ignore[arg-type]
+        elif built and href not in exempt and _published(href, base_url, public_dir, folders) is False:  # type: ignore[arg-type]
             results.append(warning("link-missing-page", f"{where}: {href} is not in public/"))
     if not built and any(e.attrs.get("href", "").startswith(base_url) for e in page.find("a")):
         results.append(info("link-not-checked", "public/ is not built: links to the site were not checked"))
     return results
 
 
-def check_images(page: ScannedHtml, base_url: str, public_dir: Path | None) -> list[CheckResult]:
-    """Images: alt always (empty when decorative), a width, an absolute https src, no data: URLs."""
+def check_images(
+    page: ScannedHtml,
+    base_url: str,
+    public_dir: Path | None,
+    folders: tuple[str, ...] = SITE_FOLDERS,
+) -> list[CheckResult]:
+    """Images: alt always (empty when decorative), a width, an absolute https src, no data: URLs.
+
+    Images the build publishes (under media/) must be in public/.
+    """
     results = []
     built = public_dir is not None and public_dir.is_dir()
     for element in page.find("img"):
@@ -151,7 +185,7 @@ def check_images(page: ScannedHtml, base_url: str, public_dir: Path | None) -> l
         elif scheme != "https":
             level = warning if scheme == "http" else error
             results.append(level("image-src", f"{where}: the source should be an absolute https URL"))
-        elif built and _published(src, base_url, public_dir) is False:  # type: ignore[arg-type]
+        elif built and _published(src, base_url, public_dir, folders) is False:  # type: ignore[arg-type]
             results.append(warning("image-missing", f"{where} is not in public/"))
     return results
 

@@ -2,9 +2,12 @@
 
 Like MkDocs' ``serve``, the preview calls the same :func:`newsletter.build.build`
 as ``newsletter build``: once at the start, then whenever posts/, templates/
-or newsletter.toml change (after the changes settle). Open pages reload
-themselves through server-sent events. A failed rebuild keeps the last good
-build on show, with its ``path:line: message`` errors on every page.
+or newsletter.toml change (after the changes settle). Each time it builds
+the chosen week (``last`` by default) and also this week's draft, so a post
+being written this week shows up at once (see :mod:`newsletter.preview.state`).
+Open pages reload themselves through server-sent events. A failed rebuild
+keeps the last good build on show, with its ``path:line: message`` errors on
+every page; a week already sent is shown as such, never as an error.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from newsletter.checks import LEVELS, summarize
 from newsletter.checks.clients import client_table, html_features
 from newsletter.checks.html import scan_html
-from newsletter.preview.state import MESSAGE_FILES
+from newsletter.preview.state import MESSAGE_FILES, describe_weeks
 from newsletter.templates import PACKAGE_TEMPLATES
 
 if TYPE_CHECKING:
@@ -61,18 +61,34 @@ def _common(state: PreviewState, title: str) -> dict[str, Any]:
     return {"title": title, "status": state.status, "site_title": state.settings.site.title}
 
 
+def week_note(state: PreviewState, entry: OutboxEntry) -> str:
+    """A quiet word on what rebuilds do with this message: rewritten, or left as it is."""
+    week = state.week_build(entry.week)
+    if entry.status == "sent":
+        return "left as it is: rebuilds never touch a sent message"
+    if week is None:
+        return "not rebuilt by this preview"
+    return f"{week.role}, rebuilt on every change" if week.role else "rebuilt on every change"
+
+
 def render_index(state: PreviewState) -> str:
     """``/``: every outbox message with its sizes and check summary, and links to the feeds."""
     rows = []
     for entry in state.messages():
-        rows.append({"entry": entry, "counts": summarize(state.checks(entry))})
+        rows.append({"entry": entry, "counts": summarize(state.checks(entry)), "note": week_note(state, entry)})
     public = state.public
     feeds = [(path, label) for path, label in FEEDS if public is not None and (public / path).is_file()]
     categories = sorted(p.name for p in (public / "categories").glob("*.xml")) if public is not None else []
     return (
         environment()
         .get_template("index.html")
-        .render(_common(state, "Outbox"), rows=rows, feeds=feeds, categories=categories)
+        .render(
+            _common(state, "Outbox"),
+            rows=rows,
+            feeds=feeds,
+            categories=categories,
+            rebuilding=describe_weeks(state.status.weeks) if state.status.weeks else "",
+        )
     )
 
 
@@ -88,6 +104,7 @@ def render_message(state: PreviewState, entry: OutboxEntry, view: str) -> str:
         "view": view,
         "views": VIEWS,
         "counts": summarize(results),
+        "note": week_note(state, entry),
     }
     if view == "text":
         text = (state.read(entry, "message.txt") or b"").decode("utf-8", "replace")

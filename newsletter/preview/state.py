@@ -4,6 +4,13 @@ Rebuilds call :func:`newsletter.build.build`, the same function as
 ``newsletter build``. A failed rebuild writes nothing, so the outbox and
 public/ keep the last good build, and its ``path:line: message`` errors are
 kept here for every page to show.
+
+Each rebuild makes two calls: first this week's draft (the digest only;
+``build(root, week="this", feeds=False, site=False)``, which writes nothing
+while the week has no published posts), then the chosen week (``last`` by
+default) with the whole build. So a post being written this week shows up
+at once, and the whole build that follows publishes both messages' web
+versions. The build cache makes the second call cheap.
 """
 
 from __future__ import annotations
@@ -12,14 +19,29 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.checks import CheckResult, check_message
 from newsletter.config import Settings, load_settings
 from newsletter.errors import InputError, NewsletterError, Problems, UsageError
 from newsletter.outbox import OutboxEntry, list_messages
+from newsletter.weeks import parse_week
+
+if TYPE_CHECKING:
+    from newsletter.build import BuildResult
 
 MESSAGE_FILES = ("message.eml", "message.html", "message.txt", "meta.json")
+
+
+def _notes(results: list[BuildResult]) -> tuple[str, ...]:
+    """The builds' notes, less "was sent already": a sent week is shown as its status, not a notice."""
+    notes: list[str] = []
+    for result in results:
+        sent = f"{result.week.label} was sent" if result.digest_status == "sent" and result.week else None
+        notes += [n for n in result.notes if not (sent and n.startswith(sent)) and n not in notes]
+    return tuple(notes)
 
 
 def inside(base: Path, *parts: str) -> Path | None:
@@ -35,6 +57,37 @@ def inside(base: Path, *parts: str) -> Path | None:
     return real if real.is_relative_to(real_base) else None
 
 
+@dataclass(frozen=True)
+class WeekBuild:
+    """What the last good rebuild did with one week's digest."""
+
+    label: str  # "2026-W47"
+    role: str  # "last week", "this week", or "" for a week named by its label
+    outcome: str  # build()'s digest_status: "written", "unchanged", "no posts" or "sent"
+
+    @property
+    def name(self) -> str:
+        """``2026-W47 (last week)``."""
+        return f"{self.label} ({self.role})" if self.role else self.label
+
+    @property
+    def live(self) -> bool:
+        """True when each rebuild rewrites this week's message."""
+        return self.outcome in ("written", "unchanged")
+
+
+def describe_weeks(weeks: tuple[WeekBuild, ...]) -> str:
+    """One line saying which weeks every rebuild rewrites, and why the others are left alone."""
+    live = [w.name for w in weeks if w.live]
+    parts = [f"Rebuilding {' and '.join(live)} on every change" if live else "No message to rebuild"]
+    for week in weeks:
+        if week.outcome == "sent":
+            parts.append(f"{week.name} was sent and is left as it is")
+        elif week.outcome == "no posts":
+            parts.append(f"{week.name} has no published posts yet")
+    return "; ".join(parts) + "."
+
+
 @dataclass
 class BuildStatus:
     """The outcome of the last build attempt."""
@@ -44,6 +97,7 @@ class BuildStatus:
     ok: bool = True
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    weeks: tuple[WeekBuild, ...] = ()  # this week's draft and the chosen week
     finished: str = ""  # local time of day
     seconds: float = 0.0
 
@@ -65,16 +119,19 @@ class PreviewState:
     # -- building
 
     def rebuild(self, reason: str = "") -> BuildStatus:
-        """Run the build once; keep its errors when it fails. Raises only on bad usage (--week)."""
-        from newsletter.build import build
+        """Build this week's draft and the chosen week; keep the errors when that fails.
 
+        Raises only on bad usage (a ``--week`` that is not a week).
+        """
+        if self.week not in ("last", "this"):
+            parse_week(self.week, UTC)  # UsageError before anything is written
         with self._build_lock:
+            before = self.status.weeks
             self._update(building=True)
             start = time.perf_counter()
             errors: list[str] = []
-            notes: list[str] = []
             try:
-                result = build(self.root, week=self.week)
+                results = self._build_weeks()
             except UsageError:
                 self._update(building=False)
                 raise
@@ -85,16 +142,14 @@ class PreviewState:
             except Exception as exc:  # noqa: BLE001 - keep serving the last good build
                 errors = [f"internal error: {type(exc).__name__}: {exc}"]
             else:
-                self._settings = result.project.settings
-                notes = list(result.notes)
-                if result.digest_status == "no posts" and result.week is not None:
-                    notes.append(f"{result.week.label} has no published posts: no digest written")
+                self._settings = results[-1].project.settings
             seconds = time.perf_counter() - start
             self._update(
                 building=False,
                 ok=not errors,
                 errors=tuple(errors),
-                notes=tuple(notes) if not errors else self.status.notes,
+                notes=_notes(results) if not errors else self.status.notes,
+                weeks=self._weeks(results) if not errors else self.status.weeks,
                 finished=time.strftime("%H:%M:%S"),
                 seconds=seconds,
                 generation=self.status.generation + 1,
@@ -106,7 +161,36 @@ class PreviewState:
                 self.log(f"  {line}")
         else:
             self.log(f"built in {seconds:.2f} s{why}")
+            if self.status.weeks != before:
+                self.log(describe_weeks(self.status.weeks))
         return self.status
+
+    def _build_weeks(self) -> list[BuildResult]:
+        """This week's draft (digest only), then the chosen week with the whole build.
+
+        The draft comes first so that the whole build, which publishes every
+        outbox message as a digest web page, includes its newest version.
+        """
+        from newsletter.build import build
+
+        results = []
+        if self.week != "this":
+            results.append(build(self.root, week="this", feeds=False, site=False))
+        results.append(build(self.root, week=self.week))
+        return results
+
+    def _weeks(self, results: list[BuildResult]) -> tuple[WeekBuild, ...]:
+        """The chosen week first, then this week's draft when it is another week."""
+        *draft, chosen = results
+        this = draft[0].week.label if draft and draft[0].week is not None else None
+        weeks: list[WeekBuild] = []
+        if chosen.week is not None:
+            role = {"last": "last week", "this": "this week"}.get(self.week, "")
+            role = "this week" if chosen.week.label == this else role
+            weeks.append(WeekBuild(chosen.week.label, role, chosen.digest_status))
+        if this is not None and this not in {w.label for w in weeks}:
+            weeks.append(WeekBuild(this, "this week", draft[0].digest_status))
+        return tuple(weeks)
 
     def on_change(self, paths: list[str]) -> None:
         """The watcher's callback: rebuild, naming what changed."""
@@ -125,6 +209,10 @@ class PreviewState:
         with self.changed:
             self.stopping = True
             self.changed.notify_all()
+
+    def week_build(self, label: str) -> WeekBuild | None:
+        """What rebuilds do with the week ``label``; None when they leave it alone."""
+        return next((w for w in self.status.weeks if w.label == label), None)
 
     # -- reading the outbox
 

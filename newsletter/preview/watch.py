@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from newsletter.config import CONFIG_NAME
 
-WATCHED_FOLDERS = ("posts", "templates")
-_EDITOR_TEMP = ("~", ".swp", ".swx", ".tmp", ".part")
+# Editors' and tools' temporary names: vim (.swp, 4913), emacs (#x#, .#x), backups (~, .bak, .orig),
+# downloads (.part, .crdownload), GNU sed -i (sedXXXXXX), JetBrains (x___jb_tmp___).
+_TEMP_SUFFIXES: tuple[str, ...] = ("~", ".swp", ".swo", ".swn", ".swx", ".tmp", ".temp", ".part", ".crdownload")
+_TEMP_SUFFIXES += (".bak", ".orig", ".rej", ".kate-swp", "___jb_tmp___", "___jb_old___")
+_TEMP_NAME = re.compile(r"^(?:sed[A-Za-z0-9]{6}|4913|tmp[\w-]*)$")
+# A post may link to any file next to it (it is copied to public/media/), but such a file has an extension.
+_ASSET_NAME = re.compile(r"^[^.].*\.[A-Za-z0-9]{1,5}$")
+
+
+def is_temporary(name: str) -> bool:
+    """True for hidden files and names that editors and tools use for swap, backup and temp files."""
+    return name.startswith((".", "#")) or name.endswith(_TEMP_SUFFIXES) or bool(_TEMP_NAME.match(name))
 
 
 def is_input(root: Path, path: str) -> bool:
-    """True when ``path`` is a build input: under posts/ or templates/, or the settings file.
+    """True when ``path`` is a build input.
 
-    Editors' swap and backup files and hidden files are not inputs; neither
-    is anything the build writes (public/, outbox/).
+    Inputs are ``newsletter.toml``, any file under templates/, and under
+    posts/ the ``*.md`` posts and the files posts may refer to (images and
+    other files with an extension). Hidden files, editors' swap, backup and
+    temp files (``.a.md.swp``, ``a.md~``, ``.#a.md``, ``posts/sedX1y2Z3``)
+    and anything in a hidden folder are not inputs; neither is anything the
+    build writes (public/, outbox/). A folder under posts/ (created, or gone
+    with the posts in it) is one.
     """
     try:
         parts = Path(path).relative_to(root).parts
@@ -24,10 +40,16 @@ def is_input(root: Path, path: str) -> bool:
         return False
     if parts == (CONFIG_NAME,):
         return True
-    if len(parts) < 2 or parts[0] not in WATCHED_FOLDERS:
+    if len(parts) < 2 or any(part.startswith(".") for part in parts) or is_temporary(parts[-1]):
         return False
-    name = parts[-1]
-    return not (name.startswith((".", "#")) or name.endswith(_EDITOR_TEMP))
+    if parts[0] == "templates":
+        return True
+    if parts[0] != "posts":
+        return False
+    if parts[-1].endswith(".md") or _ASSET_NAME.match(parts[-1]):
+        return True
+    # A folder of posts created, or moved away (then nothing is left to tell a folder from a file).
+    return Path(path).is_dir() or not Path(path).exists()
 
 
 class Watcher:

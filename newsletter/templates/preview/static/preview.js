@@ -12,11 +12,12 @@
     }
   }
 
-  // Keep the scroll position of the page's message frames across reloads.
+  // Keep the scroll position of the page's message frames (and of their boxes) across reloads.
   function saveScroll() {
     var frames = document.querySelectorAll("iframe.message-frame");
     var positions = {};
     for (var i = 0; i < frames.length; i++) {
+      positions["box:" + frames[i].id] = frames[i].parentNode.scrollLeft;
       try {
         positions[frames[i].id] = frames[i].contentWindow.scrollY;
       } catch (e) { /* not loaded yet */ }
@@ -29,6 +30,9 @@
     var frames = document.querySelectorAll("iframe.message-frame");
     for (var i = 0; i < frames.length; i++) {
       (function (frame) {
+        if (!frame.parentNode.parentNode.classList.contains("fit")) {
+          frame.parentNode.scrollLeft = positions["box:" + frame.id] || 0;
+        }
         var y = positions[frame.id];
         if (!y) { return; }
         frame.addEventListener("load", function () {
@@ -37,6 +41,59 @@
       })(frames[i]);
     }
   }
+
+  // A frame wider than the space for it (the 700 px desktop frame on a phone) is shrunk to fit,
+  // keeping its height on screen; "Actual size" shows it 1:1, scrolling sideways in its own box.
+  var FIT_KEY = "newsletter-preview-fit";
+  function fitMode() {
+    try { return sessionStorage.getItem(FIT_KEY) || "fit"; } catch (e) { return "fit"; }
+  }
+  function fitFrames() {
+    var mode = fitMode();
+    var figures = document.querySelectorAll(".frames .device");
+    for (var i = 0; i < figures.length; i++) {
+      var figure = figures[i];
+      var box = figure.querySelector(".frame-box");
+      var frame = figure.querySelector("iframe.message-frame");
+      var info = figure.querySelector(".fit-info");
+      var button = figure.querySelector(".fit-toggle");
+      if (!box || !frame || !info || !button) { continue; }
+      frame.style.transform = "";
+      frame.style.height = "";
+      box.style.height = "";
+      figure.classList.remove("fit");
+      var room = figure.parentNode.clientWidth;
+      var natural = frame.offsetWidth;
+      if (!room || natural <= room) {
+        info.textContent = "";
+        button.hidden = true;
+        continue;
+      }
+      button.hidden = false;
+      if (mode === "actual") {
+        info.textContent = "\u00b7 actual size: scroll sideways";
+        button.textContent = "Fit to screen";
+        continue;
+      }
+      var scale = room / natural;
+      var shown = frame.offsetHeight;
+      frame.style.height = (parseFloat(getComputedStyle(frame).height) / scale) + "px";
+      frame.style.transform = "scale(" + scale + ")";
+      box.style.height = shown + "px";
+      figure.classList.add("fit");
+      box.scrollLeft = 0;
+      info.textContent = "\u00b7 shown at " + Math.round(scale * 100) + "%";
+      button.textContent = "Actual size";
+    }
+  }
+  function toggleFit() {
+    try { sessionStorage.setItem(FIT_KEY, fitMode() === "fit" ? "actual" : "fit"); } catch (e) { /* ignore */ }
+    fitFrames();
+  }
+  var toggles = document.querySelectorAll(".fit-toggle");
+  for (var t = 0; t < toggles.length; t++) { toggles[t].addEventListener("click", toggleFit); }
+  fitFrames();
+  window.addEventListener("resize", fitFrames);
   function reload() {
     saveScroll();
     location.reload();
