@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -404,26 +403,22 @@ def _load_entries(settings: Settings, paths: list[Path]) -> list[PostEntry]:
     return entries
 
 
-def _load_entries_job(job: tuple[Settings, list[Path]]) -> list[PostEntry]:
-    return _load_entries(*job)
-
-
-PARALLEL_MIN = 400
+def _load_slice(shared: tuple[Settings, list[Path]], start: int, stop: int) -> list[PostEntry]:
+    settings, paths = shared
+    return _load_entries(settings, paths[start:stop])
 
 
 def _load_many(settings: Settings, paths: list[Path], jobs: int | None) -> list[PostEntry]:
-    """Load posts, in several processes when there are many and it is safe to fork."""
-    if jobs is None:
-        # fork() is only safe without other threads (the preview server has some).
-        jobs = min(os.cpu_count() or 1, 4) if threading.active_count() == 1 else 1
-    import multiprocessing
+    """Load posts, in several processes when there are many (see newsletter.parallel)."""
+    from newsletter import parallel
 
-    if jobs < 2 or len(paths) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+    jobs = parallel.workers(len(paths)) if jobs is None else jobs
+    if jobs < 2 or len(paths) < 2:
         return _load_entries(settings, paths)
-    size = max(50, len(paths) // (jobs * 4))
-    chunks = [(settings, paths[i : i + size]) for i in range(0, len(paths), size)]
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        return [entry for chunk in pool.map(_load_entries_job, chunks) for entry in chunk]
+    entries: list[PostEntry] = []
+    for _done, chunk in parallel.map_slices(_load_slice, (settings, paths), len(paths), jobs):
+        entries += chunk
+    return entries
 
 
 def load_project(

@@ -7,7 +7,7 @@ messages' HTML, published by the build.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,17 +28,8 @@ def longdate(value: datetime) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-def render_site(
-    project: Project,
-    messages: Sequence[OutboxEntry],
-    skip: Callable[[str, Sequence[Post]], bool] | None = None,
-) -> dict[str, str]:
-    """Render every page of the web side, by path relative to public/.
-
-    ``skip(path, posts)`` may say that a page made from these posts is up
-    to date already (the build cache knows); such pages are not rendered.
-    """
-    settings = project.settings
+def _context(settings: Any) -> tuple[Any, dict[str, Any]]:
+    """The template environment and the values every page uses."""
     env = environment(settings.templates_dir)
     env.filters.setdefault("longdate", longdate)
     common: dict[str, Any] = {
@@ -46,21 +37,52 @@ def render_site(
         "base": settings.site.base_url,
         "postal_address": settings.email.postal_address,
     }
-    published = project.published
-    pages: dict[str, str] = {}
-    if not settings.site.post_url:
-        template = env.get_template("site/post.html")
-        for post in published:
-            path = f"posts/{post.slug}/index.html"
-            if skip is not None and skip(path, [post]):
-                continue
-            pages[path] = template.render(
+    return env, common
+
+
+def post_page_path(post: Post) -> str:
+    """Where a post's page goes, relative to public/."""
+    return f"posts/{post.slug}/index.html"
+
+
+def render_post_pages(project: Project, posts: Iterable[Post]) -> Iterator[tuple[str, str]]:
+    """Each post's page: (path relative to public/, HTML)."""
+    settings = project.settings
+    env, common = _context(settings)
+    template = env.get_template("site/post.html")
+    for post in posts:
+        yield (
+            post_page_path(post),
+            template.render(
                 common,
                 post=post,
                 canonical=post.url,
                 categories=[(name, category_slug(name)) for name in post.categories],
                 cta=post_cta(post, settings),
-            )
+            ),
+        )
+
+
+def render_site(
+    project: Project,
+    messages: Sequence[OutboxEntry],
+    skip: Callable[[str, Sequence[Post]], bool] | None = None,
+    post_pages: bool = True,
+) -> dict[str, str]:
+    """Render the pages of the web side, by path relative to public/.
+
+    ``skip(path, posts)`` may say that a page made from these posts is up
+    to date already (the build cache knows); such pages are not rendered.
+    With ``post_pages`` false, the posts' own pages are left to the caller
+    (the build renders them in several processes).
+    """
+    settings = project.settings
+    env, common = _context(settings)
+    published = project.published
+    pages: dict[str, str] = {}
+    if post_pages and not settings.site.post_url:
+        todo = [p for p in published if skip is None or not skip(post_page_path(p), [p])]
+        pages.update(render_post_pages(project, todo))
     listing = env.get_template("site/index.html")
     for path in ("index.html", "posts/index.html"):
         if skip is None or not skip(path, published):

@@ -1,0 +1,58 @@
+"""Loading and page writing in forked processes give what the serial path gives."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import tree, write_post
+
+from newsletter import parallel
+from newsletter.build import build
+from newsletter.errors import InputError
+from newsletter.load import load_project
+
+
+@pytest.fixture
+def forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use processes even for the small sample (and despite the test runner's threads)."""
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+
+
+def _many(project: Path, count: int = 60) -> None:
+    for i in range(count):
+        write_post(
+            project,
+            f"2026-10-{i % 28 + 1:02d}-gen-{i}.md",
+            f"---\ntitle: Generated {i}\ndate: 2026-10-{i % 28 + 1:02d} 10:{i % 60:02d}\n"
+            f"categories: [Gen {i % 5}]\nreferences: [Ref {i}]\n---\nBody {i} cites [1].\n",
+        )
+
+
+def test_parallel_build_equals_serial(sample: Path, tmp_path: Path, forked: None) -> None:
+    _many(sample)
+    serial = tmp_path / "serial"
+    shutil.copytree(sample, serial)
+    assert parallel.workers(100) > 1 or (parallel.os.cpu_count() or 1) == 1
+    build(sample)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parallel, "MIN_ITEMS", 10**9)
+        build(serial)
+    for folder in ("public", "outbox"):
+        assert tree(sample / folder) == tree(serial / folder)
+
+
+def test_parallel_load_reports_every_problem(empty_project: Path, forked: None) -> None:
+    _many(empty_project, 30)
+    write_post(empty_project, "zz-bad.md", "---\ntitle: Bad\ndate: someday\n---\nx [2]\n")
+    write_post(empty_project, "aa-bad.md", "no front matter\n")
+    with pytest.raises(InputError) as info:
+        load_project(empty_project)
+    assert [str(e) for e in info.value.errors] == [
+        "posts/aa-bad.md:1: no front matter: the file must start with a '---' line",
+        "posts/zz-bad.md:3: cannot read date 'someday': use YYYY-MM-DD HH:MM, optionally with an offset",
+        "posts/zz-bad.md:5: citation [2] has no reference (the post has 0)",
+    ]
