@@ -174,12 +174,14 @@ def build(
             result.written += [p.relative_to(root).as_posix() for p in paths]
         if site:
             from newsletter import outbox
-            from newsletter.render.site import render_site
+            from newsletter.render.site import post_page_path, render_site
 
             messages = outbox.list_messages(settings.outbox_dir)
-            outputs.update(
-                render_site(project, messages, lambda path, posts: up_to_date(f"public/{path}", posts_key(posts)))
-            )
+            fresh = lambda path, posts: up_to_date(f"public/{path}", posts_key(posts))  # noqa: E731
+            outputs.update(render_site(project, messages, fresh, post_pages=False))
+            if not settings.site.post_url:
+                pages = [post for post in published if not fresh(post_page_path(post), [post])]
+                _write_post_pages(project, pages, result, progress)
             for message in messages:  # each digest's web version is its message.html
                 if (message.folder / "message.html").is_file():
                     outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
@@ -196,6 +198,40 @@ def build(
             cache.dirty = True
         save_cache(root, cache)
     return result
+
+
+def _pages_slice(shared: tuple[Project, list[Post]], start: int, stop: int) -> tuple[list[str], int]:
+    """Render and write some posts' pages (in a worker process)."""
+    from newsletter.render.site import render_post_pages
+
+    project, posts = shared
+    written, unchanged = [], 0
+    for path, html in render_post_pages(project, posts[start:stop]):
+        if write_atomic(project.settings.public_dir / path, html):
+            written.append(f"public/{path}")
+        else:
+            unchanged += 1
+    return written, unchanged
+
+
+def _write_post_pages(project: Project, posts: list[Post], result: BuildResult, progress: Progress) -> None:
+    """Render and write the posts' own pages, in several processes when there are many."""
+    from collections.abc import Iterable
+
+    from newsletter import parallel
+
+    jobs = parallel.workers(len(posts))
+    slices: Iterable[tuple[int, tuple[list[str], int]]]
+    if jobs < 2:
+        slices = [(len(posts), _pages_slice((project, posts), 0, len(posts)))]
+    else:
+        slices = parallel.map_slices(_pages_slice, (project, posts), len(posts), jobs)
+    done = 0
+    for count, (written, unchanged) in slices:
+        result.written += written
+        result.unchanged += unchanged
+        done += count
+        progress("pages", done, len(posts))
 
 
 def _remove_stale(root: Path, paths: list[str]) -> list[str]:
