@@ -8,6 +8,7 @@ problems; unknown keys are warnings.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import string
 import tomllib
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from newsletter.errors import Problems
+from newsletter.errors import NewsletterError, Problems, UsageError
 from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 
 CONFIG_NAME = "newsletter.toml"
@@ -72,7 +73,7 @@ class EmailSettings:
     reply_to: str = setting("", "Reply-To header (optional).")
     list_id: str = setting("", "List-Id label, e.g. news.example.org (default: derived from site.url).")
     postal_address: str = setting("", "Postal address shown in the footer (required for bulk mail).")
-    unsubscribe_url: str = setting("", "https URL for one-click unsubscribe (RFC 8058).")
+    unsubscribe_url: str = setting("", "Required: the https URL for one-click unsubscribe (RFC 8058).")
     unsubscribe_mailto: str = setting("", "Optional mailto: address also offered in List-Unsubscribe.")
     subject: str = setting("{title}: {period}", "Subject pattern; {title}, {period}, {week}, {first} are filled in.")
 
@@ -257,15 +258,39 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
     return None
 
 
+def require_folder(root: Path) -> None:
+    """Raise a usage error (a mistyped ``-C``) when the project folder does not exist."""
+    if not root.is_dir():
+        what = "no such project folder" if not root.exists() else "the project is not a folder"
+        raise UsageError(f"{what}: {root}")
+
+
+def require_project(root: Path) -> Path:
+    """Return the path of ``root``'s newsletter.toml; raise when ``root`` is no project.
+
+    A folder that does not exist is a usage error; a folder without the
+    settings file is bad input.
+    """
+    require_folder(root)
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        raise NewsletterError(f"{path.absolute()} not found: run 'newsletter init DIR' or pass -C DIR")
+    return path
+
+
+def _suggestion(name: str, known: list[str]) -> str:
+    """`` (did you mean x?)`` for a near miss of a known name, else ``""``."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def load_settings(root: Path, problems: Problems) -> Settings:
     """Read ``newsletter.toml`` in ``root``; problems go to ``problems``.
 
-    A missing file is an error: a folder without it is not a project.
+    A missing folder or file raises (see :func:`require_project`): a folder
+    without the file is not a project.
     """
-    path = root / CONFIG_NAME
-    if not path.is_file():
-        problems.error(path, 1, f"no {CONFIG_NAME} here: run 'newsletter init' or pass -C DIR")
-        return Settings(root=root)
+    path = require_project(root)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -292,7 +317,8 @@ def load_settings(root: Path, problems: Problems) -> Settings:
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in SECTIONS:
-            problems.warn(path, _key_line(lines, name, ""), f"unknown section [{_shown(name)}] is ignored")
+            hint = _suggestion(name, list(SECTIONS))
+            problems.warn(path, _key_line(lines, name, ""), f"unknown section [{_shown(name)}] is ignored{hint}")
             continue
         if not isinstance(value, dict):
             problems.error(path, _key_line(lines, "", name), f"{name} must be a [{name}] table")
@@ -303,7 +329,9 @@ def load_settings(root: Path, problems: Problems) -> Settings:
         for key, item in value.items():
             attr = KEY_ALIASES.get((name, key), key)
             if attr not in types or (name, key) == ("email", "sender"):
-                problems.warn(path, _key_line(lines, name, key), f"unknown setting {name}.{_shown(key)} is ignored")
+                hint = _suggestion(key, [_toml_key(known) for known in types])
+                where = _key_line(lines, name, key)
+                problems.warn(path, where, f"unknown setting {name}.{_shown(key)} is ignored{hint}")
                 continue
             expected = {"str": str, "int": int, "bool": bool}[str(types[attr])]
             message = _check_value(name, attr, item, expected)
@@ -316,4 +344,33 @@ def load_settings(root: Path, problems: Problems) -> Settings:
     cta = settings.cta
     if any((cta.text, cta.label, cta.url)) and not (cta.label and cta.url):
         problems.error(path, _key_line(lines, "cta", ""), "cta needs both label and url")
+    _check_bulk_mail(settings, path, lines, problems)
     return settings
+
+
+def _toml_key(attr: str) -> str:
+    """The key a user writes in newsletter.toml for a settings attribute (``sender`` is ``from``)."""
+    return next((key for (_, key), alias in KEY_ALIASES.items() if alias == attr), attr)
+
+
+def _check_bulk_mail(settings: Settings, path: Path, lines: list[str], problems: Problems) -> None:
+    """What every digest needs from [email]: checked here so that ``check`` and ``build`` agree."""
+    email = settings.email
+    if not email.unsubscribe_url and not _has_problem(problems, path, "email.unsubscribe_url"):
+        problems.error(
+            path,
+            _key_line(lines, "email", "unsubscribe_url"),
+            "email.unsubscribe_url must be set to an https URL: List-Unsubscribe needs it (RFC 8058)",
+        )
+    if not email.postal_address.strip() and not _has_problem(problems, path, "email.postal_address"):
+        problems.warn(
+            path,
+            _key_line(lines, "email", "postal_address"),
+            "email.postal_address is empty: bulk mail must show a postal address",
+        )
+
+
+def _has_problem(problems: Problems, path: Path, name: str) -> bool:
+    """True when a problem about setting ``name`` was recorded already (a bad value is not a missing one)."""
+    shown = problems.display(path)
+    return any(item.path == shown and item.message.startswith(name) for item in problems.items)

@@ -11,8 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+from newsletter.errors import SourceError
+
+if TYPE_CHECKING:
+    from newsletter.config import Settings
 
 _FILED = re.compile(r"^(?:Posted and )?filed under\s+(.+?)\.?\s*$", re.IGNORECASE)
 _REFS = re.compile(r"^References?\s*:\s*", re.IGNORECASE)
@@ -44,6 +50,10 @@ class PlainPost:
     paragraphs: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     cta_text: str = ""
+    # Where each part starts in the plain-text file, to report problems there:
+    # "title", "categories", "references.N", "cta", and one line per paragraph.
+    lines: dict[str, int] = field(default_factory=dict)
+    paragraph_lines: list[int] = field(default_factory=list)
 
 
 def escape_markdown(text: str) -> str:
@@ -82,14 +92,21 @@ def parse_plain(text: str) -> PlainPost:
         raise ImportProblem(1, "empty file: the first line must be the title")
     from newsletter.slugs import category_slug
 
-    post = PlainPost(title=" ".join(lines[index].split()))
+    post = PlainPost(title=" ".join(lines[index].split()), lines={"title": index + 1})
+
+    def add_references(items: list[str], first_line: int) -> None:
+        for offset, item in enumerate(items):
+            if item.strip():
+                post.lines[f"references.{len(post.references)}"] = first_line + offset
+                post.references.append(" ".join(item.split()))
+
     in_references = False
-    body_lines: list[int] = []
     for line_no, para in _paragraphs(lines, index + 1):
         joined = " ".join(para)
         filed = _FILED.match(joined)
         if filed and not post.paragraphs and not post.categories:
             post.categories = [c.strip() for c in re.split(r",|\band\b", filed.group(1)) if c.strip()]
+            post.lines["categories"] = line_no
             for name in post.categories:
                 if not category_slug(name):
                     raise ImportProblem(line_no, f"category {name!r} has no letters or digits to name its feed")
@@ -97,20 +114,21 @@ def parse_plain(text: str) -> PlainPost:
         if _REFS.match(para[0]):
             in_references = True
             first = _REFS.sub("", para[0])
-            items = ([first] if first else []) + para[1:]
-            post.references.extend(" ".join(item.split()) for item in items if item.strip())
+            post.lines.setdefault("references", line_no)
+            add_references([first, *para[1:]], line_no)
             continue
         if in_references:
             if _CITATION_LIKE.search(joined) and not post.cta_text:
-                post.references.extend(" ".join(item.split()) for item in para)
+                add_references(para, line_no)
             else:
+                post.lines.setdefault("cta", line_no)
                 post.cta_text = (post.cta_text + " " + joined).strip()
             continue
         post.paragraphs.append("\n".join(para))
-        body_lines.append(line_no)
+        post.paragraph_lines.append(line_no)
     if not post.paragraphs:
         raise ImportProblem(index + 1, "no body paragraphs after the title")
-    for line_no, paragraph in zip(body_lines, post.paragraphs, strict=True):
+    for line_no, paragraph in zip(post.paragraph_lines, post.paragraphs, strict=True):
         for offset, line in enumerate(paragraph.split("\n")):
             for m in _MARKER.finditer(line):
                 if int(m.group(1)) > len(post.references):
@@ -134,6 +152,55 @@ def to_post_file(post: PlainPost, date: str, slug: str = "") -> str:
     front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100000, default_flow_style=None)
     body = "\n\n".join(escape_markdown(p) for p in post.paragraphs)
     return f"---\n{front}---\n{body}\n"
+
+
+def source_line(post: PlainPost, text: str, line: int) -> int:
+    """The line of the plain-text file that gave line ``line`` of the post file ``text``."""
+    from newsletter import frontmatter
+
+    try:
+        doc = frontmatter.read(text)
+    except frontmatter.FrontMatterError:
+        return 1
+    if line >= doc.body_line:  # paragraphs are written in order, one blank line apart
+        at = doc.body_line
+        for first, paragraph in zip(post.paragraph_lines, post.paragraphs, strict=True):
+            count = paragraph.count("\n") + 1
+            if line < at + count:
+                return first + line - at
+            at += count + 1
+        return post.paragraph_lines[-1] if post.paragraph_lines else 1
+    # The front-matter key that starts last at or before the line; of keys on
+    # one line (a list written [a, b]), the list itself.
+    keys = sorted((-start, key.count("."), key) for key, start in doc.lines.items() if start <= line)
+    for _, _, key in keys:
+        found = post.lines.get(key) or post.lines.get(key.split(".")[0])
+        if found:
+            return found
+    return post.lines.get("title", 1)
+
+
+def check_post_file(post: PlainPost, text: str, name: str, settings: Settings) -> list[SourceError]:
+    """Load the post file ``text`` with the post loader's rules, as ``check`` and ``build`` will.
+
+    Returns its problems, each at the plain-text line it comes from (the
+    caller puts the plain-text file's name on them). The call-to-action gets
+    its url from the settings, so a missing one is named for what it is.
+    """
+    import tempfile
+
+    from newsletter.errors import Problems
+    from newsletter.load import _PostLoader
+
+    if post.cta_text and not settings.cta.url:
+        message = "the call-to-action needs a url: set url under [cta] in newsletter.toml"
+        return [SourceError("", post.lines.get("cta", 1), message)]
+    problems = Problems()
+    with tempfile.TemporaryDirectory(prefix="newsletter-import-") as folder:
+        path = Path(folder) / name
+        path.write_text(text, encoding="utf-8")
+        _PostLoader(settings, problems).load(path)
+    return [SourceError("", source_line(post, text, item.line), item.message, item.warning) for item in problems.items]
 
 
 def read_plain_file(path: Path) -> str:
@@ -163,8 +230,9 @@ def read_plain_file(path: Path) -> str:
 def run_import(root: Path, files: list[Path], date: str) -> list[Path]:
     """Import ``files`` into ``root/posts``; all or nothing.
 
-    Every file is read and checked first; nothing is written when any file
-    has a problem or a target exists already.
+    Every file is read and checked first, its post file through the post
+    loader's rules; nothing is written when any file has a problem or a
+    target exists already.
     """
     from newsletter.config import load_settings
     from newsletter.errors import Problems, UsageError
@@ -197,7 +265,12 @@ def run_import(root: Path, files: list[Path], date: str) -> list[Path]:
         elif target in planned:
             problems.error(source, 1, f"another file imports to {problems.display(target)}")
         else:
-            planned[target] = to_post_file(post, date_text, "" if make_slug(post.title) else name)
+            text = to_post_file(post, date_text, "" if make_slug(post.title) else name)
+            found = check_post_file(post, text, target.name, settings)
+            for item in found:
+                (problems.warn if item.warning else problems.error)(source, item.line, item.message)
+            if not any(not item.warning for item in found):
+                planned[target] = text
     problems.raise_if_errors()
     for target, text in planned.items():
         write_atomic(target, text)

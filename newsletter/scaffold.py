@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime
+from email.headerregistry import Address
 from pathlib import Path
 
 import yaml
 
 from newsletter import clock
+from newsletter.cache import CACHE_DIR
 from newsletter.config import CONFIG_NAME, SECTIONS
 from newsletter.errors import NewsletterError
+from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
+from newsletter.lock import LOCK_NAME
 from newsletter.slugs import make_slug
-from newsletter.write import write_atomic
+from newsletter.write import TEMP_PREFIX, write_atomic
 
+DEFAULT_TITLE = "My Newsletter"
+# What a build leaves in the project besides its outputs: never worth committing.
+GITIGNORE = ["public/", "outbox/", f"{CACHE_DIR}/", LOCK_NAME, f"{TEMP_PREFIX}*"]
 SAMPLE_POST = """\
 ---
-title: Welcome to {title}
+title: {title}
 date: {date}
 categories: [News]
 summary: What this newsletter is about, in one or two sentences.
@@ -28,17 +36,28 @@ This is the first post. Write posts in Markdown under `posts/`, one file each,
 with the settings above the `---` line. A citation marker such as [1] links to
 the post's first reference.
 
-Run `newsletter build` to write the feeds into `public/` and this week's email
-into `outbox/`, then `newsletter preview` to look at them in a browser.
+Run `newsletter build --week this` to write the feeds and web pages into
+`public/` and this week's email into `outbox/`, and `newsletter preview --week this`
+to look at them in a browser. Without `--week`, both take last week, the
+last complete one: the week a weekly digest goes out for.
 """
 
 
-def config_text(title: str = "My Newsletter", url: str = "https://example.org/") -> str:
-    """A commented newsletter.toml with every setting and its default."""
+def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/") -> str:
+    """A commented newsletter.toml with every setting and its default.
+
+    The title also names the sender, and the [cta] and [email] values are
+    filled in so that a new project (and posts imported into it) builds.
+    """
     lines = ["# newsletter settings. Every setting is optional unless noted.", ""]
+    base = url.rstrip("/")
     overrides = {("site", "title"): title, ("site", "url"): url,
-                 ("email", "unsubscribe_url"): url.rstrip("/") + "/unsubscribe",
-                 ("email", "postal_address"): "Street 1, 12345 Town, Country"}  # fmt: skip
+                 ("email", "sender"): _sender(title),
+                 ("email", "unsubscribe_url"): base + "/unsubscribe",
+                 ("email", "postal_address"): "Street 1, 12345 Town, Country",
+                 ("cta", "text"): "Questions or news to share? We would like to hear from you.",
+                 ("cta", "label"): "Get in touch",
+                 ("cta", "url"): base + "/contact"}  # fmt: skip
     for section, cls in SECTIONS.items():
         lines.append(f"[{section}]")
         for f in dataclasses.fields(cls):
@@ -52,6 +71,12 @@ def config_text(title: str = "My Newsletter", url: str = "https://example.org/")
     return "\n".join(lines)
 
 
+def _sender(title: str) -> str:
+    """``Lab Notes <newsletter@example.org>``, the display name quoted where it needs it."""
+    name = title.replace("<", "").replace(">", "").strip()  # an address allows them in no form
+    return str(Address(display_name=name, addr_spec="newsletter@example.org"))
+
+
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -61,31 +86,77 @@ def _toml_value(value: object) -> str:
     return f'"{text}"'
 
 
-def init_project(folder: Path, title: str = "My Newsletter") -> list[Path]:
+def check_title(title: str) -> None:
+    """Refuse a title that no post or setting may hold: empty, with a control character or a line break."""
+    bad = CONTROL_CHARS.search(title)
+    if bad:
+        raise NewsletterError(f"the title holds a control character (U+{ord(bad.group()):04X}): {title!r}")
+    if LINE_BREAKS.search(title):
+        raise NewsletterError(f"the title must be one line: {title!r}")
+    if not title.strip():
+        raise NewsletterError("the title is empty")
+
+
+def init_project(folder: Path, title: str = DEFAULT_TITLE) -> list[Path]:
     """Create a new project in ``folder``; refuse to overwrite anything."""
+    check_title(title)
+    title = title.strip()
     config = folder / CONFIG_NAME
     posts = folder / "posts"
+    if folder.exists() and not folder.is_dir():
+        raise NewsletterError(f"{folder}: not a folder; nothing was changed")
     if config.exists():
         raise NewsletterError(f"{config}: already exists; nothing was changed")
     when = clock.now().strftime("%Y-%m-%d %H:%M")
     post = posts / f"{clock.now():%Y-%m-%d}-welcome.md"
     if post.exists():
         raise NewsletterError(f"{post}: already exists; nothing was changed")
+    settings = config_text(title)
+    _check_config(settings, title)
     (folder / "templates").mkdir(parents=True, exist_ok=True)
     posts.mkdir(parents=True, exist_ok=True)
-    write_atomic(config, config_text(title))
-    write_atomic(post, SAMPLE_POST.format(title=title, date=when))
-    write_atomic(folder / ".gitignore", "public/\noutbox/\n.newsletter-cache/\n.newsletter.lock\n")
+    write_atomic(config, settings)
+    # JSON's double-quoted strings are YAML's too: any title stays one scalar.
+    welcome = json.dumps(f"Welcome to {title}", ensure_ascii=False)
+    write_atomic(post, SAMPLE_POST.format(title=welcome, date=when))
+    _extend_gitignore(folder / ".gitignore")
     return [config, post]
+
+
+def _check_config(text: str, title: str) -> None:
+    """Load ``text`` with the settings loader: a new project's settings must pass ``check``."""
+    import tempfile
+
+    from newsletter.config import load_settings
+    from newsletter.errors import Problems
+
+    with tempfile.TemporaryDirectory(prefix="newsletter-init-") as folder:
+        (Path(folder) / CONFIG_NAME).write_text(text, encoding="utf-8")
+        problems = Problems(root=Path(folder))
+        load_settings(Path(folder), problems)
+    if problems.items:
+        raise NewsletterError(f"--title {title!r}: {problems.items[0].message}")
+
+
+def _extend_gitignore(path: Path) -> None:
+    """Add the build's leftovers to ``.gitignore``, keeping what a user's file holds."""
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return  # not ours to repair
+    present = {line.strip() for line in text.splitlines()}
+    missing = [entry for entry in GITIGNORE if entry not in present]
+    if missing:
+        separator = "\n" if text and not text.endswith("\n") else ""
+        write_atomic(path, text + separator + "\n".join(missing) + "\n")
 
 
 def new_post(root: Path, title: str, when: datetime) -> Path:
     """Create ``posts/<date>-<slug>.md`` for ``title``; refuse to overwrite."""
+    check_title(title)
     slug = make_slug(title)
     if not slug:
         raise NewsletterError(f"cannot derive a file name from the title {title!r}")
-    if "\n" in title or "\r" in title:
-        raise NewsletterError("the title must be one line")
     path = root / "posts" / f"{when:%Y-%m-%d}-{slug}.md"
     if path.exists():
         raise NewsletterError(f"{path}: already exists; nothing was changed")
