@@ -24,9 +24,22 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+# typer prints an argument's Python type beside its name ("FILE <list[Path]>");
+# the metavar (FILE, TITLE, DIR) says what to type, so show the type only without one.
+_argument_type = getattr(typer.core.TyperArgument, "display_type_rich", None)
+
+
+def _shown_type(self: typer.core.TyperArgument, ctx: object) -> str | None:
+    return None if self.metavar or _argument_type is None else _argument_type(self, ctx)
+
+
+if _argument_type is not None:
+    typer.core.TyperArgument.display_type_rich = _shown_type  # type: ignore[method-assign,assignment]
+
+PROJECT_HELP = "The project folder (holding newsletter.toml); default: the current folder."
 Project = Annotated[
     Path,
-    typer.Option("-C", "--project", help="The project folder (holding newsletter.toml).", show_default="."),
+    typer.Option("-C", "--project", metavar="DIR", help=PROJECT_HELP, show_default=False),
 ]
 
 
@@ -57,6 +70,24 @@ def _warnings(items: list) -> None:  # type: ignore[type-arg]
         _err(str(item))
 
 
+def _count(number: int, noun: str) -> str:
+    """``1 post``, ``2 posts``: a count with its noun in the right number."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _settings_warnings(project: Path) -> None:
+    """Print the warnings of newsletter.toml (a misspelt key often explains a later error)."""
+    from newsletter.config import load_settings
+    from newsletter.errors import NewsletterError, Problems
+
+    problems = Problems(root=project)
+    try:
+        load_settings(project, problems)
+    except NewsletterError:
+        return
+    _warnings(problems.warnings)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"newsletter {__version__}")
@@ -74,31 +105,44 @@ def _root(
 
 @app.command()
 def init(
-    folder: Annotated[Path, typer.Argument(help="Folder to create the project in.")] = Path("."),
+    folder: Annotated[
+        Path | None,
+        typer.Argument(metavar="DIR", help="Folder to create the project in (or -C DIR).", show_default=False),
+    ] = None,
     title: Annotated[str, typer.Option(help="Name of the newsletter.")] = "My Newsletter",
+    project: Annotated[
+        Path | None,
+        typer.Option("-C", "--project", metavar="DIR", help=PROJECT_HELP, show_default=False),
+    ] = None,
 ) -> None:
-    """Scaffold a new project: newsletter.toml and a sample post.
+    """Scaffold a project: settings and a sample post.
 
     Example: newsletter init my-newsletter --title "Clinic News"
     """
-    from newsletter.errors import NewsletterError
+    import shlex
+
+    from newsletter.errors import NewsletterError, UsageError
     from newsletter.scaffold import init_project
 
     try:
-        written = init_project(folder, title)
+        if folder is not None and project is not None and folder != project:
+            raise UsageError(f"two project folders given ({folder} and -C {project}): give one")
+        target = folder or project or Path(".")
+        written = init_project(target, title)
     except NewsletterError as exc:
         fail(exc)
     for path in written:
         typer.echo(f"created {path}")
-    typer.echo(f"Next: edit {folder / 'newsletter.toml'}, then run 'newsletter build -C {folder}'.")
+    where = shlex.quote(str(target))
+    typer.echo(f"Next: edit {target / 'newsletter.toml'}, then run 'newsletter build -C {where} --week this'.")
 
 
 @app.command()
 def new(
-    title: Annotated[str, typer.Argument(help="Title of the post.")],
+    title: Annotated[str, typer.Argument(metavar="TITLE", help="Title of the post.")],
     project: Project = Path("."),
 ) -> None:
-    """Create posts/<date>-<slug>.md from a template (as a draft).
+    """Create a draft post: posts/<date>-<slug>.md.
 
     Example: newsletter new "Stem cells and knee pain"
     """
@@ -108,8 +152,8 @@ def new(
     from newsletter.scaffold import new_post
 
     problems = Problems(root=project)
-    settings = load_settings(project, problems)
     try:
+        settings = load_settings(project, problems)
         problems.raise_if_errors()
         path = new_post(project, title, clock.now().astimezone(settings.site.tz))
     except NewsletterError as exc:
@@ -119,11 +163,16 @@ def new(
 
 @app.command("import")
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="Plain-text post files.", show_default=False)],
-    date: Annotated[str, typer.Option("--date", "-d", help="Date of the post(s): YYYY-MM-DD [HH:MM].")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE", help="Plain-text post files (one or more).", show_default=False)
+    ],
+    date: Annotated[str, typer.Option("--date", "-d", metavar="DATE", help="The posts' date: YYYY-MM-DD [HH:MM].")],
     project: Project = Path("."),
 ) -> None:
-    """Convert plain-text posts (title, 'Posted and filed under', references) to post files.
+    """Convert plain-text posts to post files.
+
+    The plain-text shape: the title first, a line 'Posted and filed under A,
+    B.', paragraphs, then 'References:' and a short call-to-action.
 
     Example: newsletter import article.txt --date "2026-11-18 09:30"
     """
@@ -143,7 +192,9 @@ def check(
     project: Project = Path("."),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show notes (sizes, client support).")] = False,
 ) -> None:
-    """Validate settings and every post, then check the outbox drafts; write nothing. Exit 1 on any problem.
+    """Validate settings, posts and outbox drafts.
+
+    Writes nothing; exit status 1 on any problem.
 
     Example: newsletter check -C my-newsletter
     """
@@ -156,7 +207,7 @@ def check(
         fail(exc)
     _warnings(loaded.warnings)
     published = len(loaded.published)
-    typer.echo(f"ok: {len(loaded.posts)} posts ({published} published), no errors.")
+    typer.echo(f"ok: {_count(len(loaded.posts), 'post')} ({published} published), no errors.")
     if _check_outbox(loaded.settings, verbose):
         raise typer.Exit(1)
 
@@ -180,15 +231,18 @@ def _check_outbox(settings, verbose: bool) -> int:  # type: ignore[no-untyped-de
             if verbose or result.level != "info":
                 (typer.echo if result.level == "info" else _err)(f"outbox/{message.week}: {result}")
         typer.echo(
-            f"outbox/{message.week} (draft): {counts['error']} errors, {counts['warning']} warnings, "
-            f"{counts['info']} notes{'' if verbose else ' (-v shows them)'}."
+            f"outbox/{message.week} (draft): {_count(counts['error'], 'error')}, "
+            f"{_count(counts['warning'], 'warning')}, {_count(counts['info'], 'note')}"
+            f"{'' if verbose else ' (-v shows them)'}."
         )
     return errors
 
 
 Week = Annotated[
     str,
-    typer.Option("--week", "-w", help="ISO week (2026-W47), 'last' (the last complete week) or 'this'."),
+    typer.Option(
+        "--week", "-w", metavar="WEEK", help="ISO week (2026-W47), 'last' (the last complete week) or 'this'."
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")]
 
@@ -216,24 +270,25 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
 
 def _run_build(project: Path, quiet: bool, **options: object):  # type: ignore[no-untyped-def]
     from newsletter.build import build
-    from newsletter.errors import NewsletterError
+    from newsletter.errors import InputError, NewsletterError
 
     try:
         result = build(project, progress=_progress(quiet), **options)  # type: ignore[arg-type]
     except NewsletterError as exc:
+        if not isinstance(exc, InputError):  # an InputError carries its warnings itself
+            _settings_warnings(project)
         fail(exc)
     _warnings(result.project.warnings)
     return result
 
 
 def _say_digest(result, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    """One line on the week's digest. A week sent already is told by the build's notes, once."""
     week = result.week
     if week is None:
         return
     if result.digest_status == "no posts":
         typer.echo(f"{week.label} ({week.period}) has no published posts: no digest written.")
-    elif result.digest_status == "sent":
-        typer.echo(f"{week.label} was sent already: its message is left as it is.")
     elif result.digest_status == "unchanged" and not quiet:
         typer.echo(f"digest {week.label}: unchanged (outbox/{week.label}/)")
     elif not quiet and result.digest is not None:
@@ -246,18 +301,20 @@ def _say_digest(result, quiet: bool) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def feed(project: Project = Path("."), quiet: Quiet = False) -> None:
-    """Write the RSS, Atom and JSON feeds (and per-category feeds) into public/.
+    """Write the RSS, Atom and JSON feeds into public/.
 
     Example: newsletter feed -C my-newsletter
     """
     result = _run_build(project, quiet, digest=False, site=False)
     if not quiet:
-        typer.echo(f"feeds: {len(result.written)} files written, {result.unchanged} unchanged, in public/")
+        typer.echo(f"feeds: {_count(len(result.written), 'file')} written, {result.unchanged} unchanged, in public/")
 
 
 @app.command()
 def digest(project: Project = Path("."), week: Week = "last", quiet: Quiet = False) -> None:
-    """Write one weekly digest (message.eml, .html, .txt, meta.json) into the outbox.
+    """Write one weekly digest into the outbox.
+
+    The week's folder holds message.eml, message.html, message.txt and meta.json.
 
     Example: newsletter digest --week 2026-W47
     """
@@ -269,7 +326,7 @@ def digest(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fal
 
 @app.command()
 def build(project: Project = Path("."), week: Week = "last", quiet: Quiet = False) -> None:
-    """The main job: feeds, the week's digest and the web side (pages, archive).
+    """The main job: feeds, the week's digest, web pages.
 
     Example: newsletter build --week 2026-W47
     """
@@ -279,14 +336,14 @@ def build(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fals
         typer.echo(note)
     if not quiet:
         typer.echo(
-            f"built {len(result.project.published)} posts: {len(result.written)} files written, "
+            f"built {_count(len(result.project.published), 'post')}: {_count(len(result.written), 'file')} written, "
             f"{result.unchanged} unchanged (public/, outbox/)."
         )
 
 
 @app.command()
 def outbox(project: Project = Path(".")) -> None:
-    """List what the outbox holds: week, status, subject, posts, size.
+    """List the outbox: week, status, posts, size, subject.
 
     Example: newsletter outbox -C my-newsletter
     """
@@ -295,8 +352,8 @@ def outbox(project: Project = Path(".")) -> None:
     from newsletter.outbox import list_messages
 
     problems = Problems(root=project)
-    settings = load_settings(project, problems)
     try:
+        settings = load_settings(project, problems)
         problems.raise_if_errors()
         messages = list_messages(settings.outbox_dir)
     except NewsletterError as exc:
@@ -316,19 +373,28 @@ def outbox(project: Project = Path(".")) -> None:
 def preview(
     project: Project = Path("."),
     port: Annotated[
-        int, typer.Option("--port", "-p", help="Port on 127.0.0.1 (default 8025, or the next free one).")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--port",
+            "-p",
+            metavar="PORT",
+            help="Port on 127.0.0.1. Default: 8025, or the next free one after it.",
+            show_default=False,
+        ),
+    ] = None,
     week: Week = "last",
 ) -> None:
-    """Serve the outbox on 127.0.0.1 with live reload while you edit.
+    """Serve the outbox on 127.0.0.1 with live reload.
 
     Example: newsletter preview --port 8025
     """
+    from newsletter.config import require_folder
     from newsletter.errors import NewsletterError
     from newsletter.preview import serve
 
     try:
-        serve(project, port=port, week=week)
+        require_folder(project)
+        serve(project, port=port or 0, week=week)
     except NewsletterError as exc:
         fail(exc)
 

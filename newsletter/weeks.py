@@ -41,10 +41,11 @@ def week_of(when: datetime, tz: tzinfo) -> Week:
 
 
 def parse_week(label: str, tz: tzinfo) -> Week:
-    """Read ``2026-W47``; raise UsageError otherwise."""
-    m = re.fullmatch(r"(\d{4})-W(\d{2})", label)
+    """Read ``2026-W47`` (or ``2026-w47``); raise UsageError otherwise."""
+    m = re.fullmatch(r"([0-9]{4})-W([0-9]{2})", label.strip().upper())
     if not m:
         raise UsageError(f"--week: {label!r} is not an ISO week (2026-W47), 'last' or 'this'")
+    label = m.group(0)
     try:
         day = datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
     except ValueError:
@@ -56,10 +57,11 @@ def parse_week(label: str, tz: tzinfo) -> Week:
 
 
 def resolve_week(spec: str, now: datetime, tz: tzinfo) -> Week:
-    """``last`` (the last complete week before now), ``this`` or an ISO week."""
-    if spec == "this":
+    """``last`` (the last complete week before now), ``this`` or an ISO week (any case)."""
+    keyword = spec.strip().lower()
+    if keyword == "this":
         return week_of(now, tz)
-    if spec == "last":
+    if keyword == "last":
         return week_of(now.astimezone(tz) - timedelta(days=7), tz)
     return parse_week(spec, tz)
 
