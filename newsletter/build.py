@@ -89,7 +89,7 @@ def build(
     when ``sent_is_error`` (``newsletter digest``), a note otherwise.
     """
     from newsletter.cache import digest as fingerprint
-    from newsletter.cache import load_cache, save_cache, templates_fingerprint
+    from newsletter.cache import load_cache, save_cache, save_posts, templates_fingerprint
     from newsletter.templates import template_files
 
     cache = load_cache(root)
@@ -181,7 +181,8 @@ def build(
             outputs.update(render_site(project, messages, fresh, post_pages=False))
             if not settings.site.post_url:
                 pages = [post for post in published if not fresh(post_page_path(post), [post])]
-                _write_post_pages(project, pages, result, progress)
+                # The loaded posts are saved to the cache while workers write pages.
+                _write_post_pages(project, pages, result, progress, lambda: save_posts(root, cache))
             for message in messages:  # each digest's web version is its message.html
                 if (message.folder / "message.html").is_file():
                     outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
@@ -192,10 +193,10 @@ def build(
         result.removed = _remove_stale(root, stale)
         for path in stale:
             del cache.outputs[path]
-            cache.dirty = True
+            cache.outputs_dirty = True
         if any(cache.outputs.get(path) != inputs for path, inputs in made.items()):
             cache.outputs.update(made)
-            cache.dirty = True
+            cache.outputs_dirty = True
         save_cache(root, cache)
     return result
 
@@ -214,7 +215,13 @@ def _pages_slice(shared: tuple[Project, list[Post]], start: int, stop: int) -> t
     return written, unchanged
 
 
-def _write_post_pages(project: Project, posts: list[Post], result: BuildResult, progress: Progress) -> None:
+def _write_post_pages(
+    project: Project,
+    posts: list[Post],
+    result: BuildResult,
+    progress: Progress,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
     """Render and write the posts' own pages, in several processes when there are many."""
     from collections.abc import Iterable
 
@@ -225,7 +232,7 @@ def _write_post_pages(project: Project, posts: list[Post], result: BuildResult, 
     if jobs < 2:
         slices = [(len(posts), _pages_slice((project, posts), 0, len(posts)))]
     else:
-        slices = parallel.map_slices(_pages_slice, (project, posts), len(posts), jobs)
+        slices = parallel.map_slices(_pages_slice, (project, posts), len(posts), jobs, meanwhile)
     done = 0
     for count, (written, unchanged) in slices:
         result.written += written

@@ -15,14 +15,16 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from newsletter import __version__
 from newsletter.errors import SourceError
 from newsletter.models import Post
 
 CACHE_DIR = ".newsletter-cache"
-CACHE_FILE = "build.pickle"
-FORMAT = 1
+POSTS_FILE = "posts.pickle"
+OUTPUTS_FILE = "outputs.pickle"
+FORMAT = 2
 
 
 @dataclass
@@ -42,12 +44,13 @@ class PostEntry:
 
 @dataclass
 class BuildCache:
-    """Everything cached for one project, valid for one settings key."""
+    """Everything cached for one project: posts valid for one settings key, outputs."""
 
     key: str
     posts: dict[str, PostEntry] = field(default_factory=dict)  # by path relative to the project
-    outputs: dict[str, str] = field(default_factory=dict)  # public/ path -> fingerprint
-    dirty: bool = False
+    outputs: dict[str, str] = field(default_factory=dict)  # output path -> fingerprint of its inputs
+    posts_dirty: bool = False
+    outputs_dirty: bool = False
 
 
 def digest(data: bytes | str) -> str:
@@ -60,22 +63,32 @@ def settings_key(root: Path, settings_text: str) -> str:
     return digest(f"{FORMAT}\0{__version__}\0{root.resolve()}\0{settings_text}")
 
 
+def _read(path: Path) -> Any:
+    try:
+        with path.open("rb") as handle:
+            data = pickle.load(handle)
+        if isinstance(data, tuple) and len(data) == 3 and data[0] == FORMAT:
+            return data
+    except Exception:  # noqa: BLE001 - any broken cache is just a cold start
+        pass
+    return None
+
+
 def load_cache(root: Path) -> BuildCache:
     """The project's cache, or an empty one when missing or unreadable.
 
-    Whether it fits the current settings is for the loader to decide
-    (:func:`settings_key`): it resets a cache whose key differs.
+    Whether its posts fit the current settings is for the loader to decide
+    (:func:`settings_key`): it drops them when the key differs.
     """
-    path = root / CACHE_DIR / CACHE_FILE
-    try:
-        with path.open("rb") as handle:
-            cache = pickle.load(handle)
-        if isinstance(cache, BuildCache):
-            cache.dirty = False
-            return cache
-    except Exception:  # noqa: BLE001 - any broken cache is just a cold start
-        pass
-    return BuildCache(key="", dirty=True)
+    folder = root / CACHE_DIR
+    cache = BuildCache(key="")
+    posts = _read(folder / POSTS_FILE)
+    if posts is not None and isinstance(posts[2], dict):
+        cache.key, cache.posts = posts[1], posts[2]
+    outputs = _read(folder / OUTPUTS_FILE)
+    if outputs is not None and isinstance(outputs[2], dict):
+        cache.outputs = outputs[2]
+    return cache
 
 
 def templates_fingerprint(files: list[Path]) -> str:
@@ -89,16 +102,27 @@ def templates_fingerprint(files: list[Path]) -> str:
     return digest("\n".join(parts))
 
 
-def save_cache(root: Path, cache: BuildCache) -> None:
-    """Write the cache (atomically) when it changed."""
+def _write(root: Path, name: str, data: Any) -> None:
     from newsletter.write import write_atomic
 
-    if not cache.dirty:
-        return
     folder = root / CACHE_DIR
     folder.mkdir(exist_ok=True)
     tag = folder / "CACHEDIR.TAG"
     if not tag.exists():
         write_atomic(tag, "Signature: 8a477f597d28d172789f06886806bc55\n# newsletter's build cache\n")
-    write_atomic(folder / CACHE_FILE, pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
-    cache.dirty = False
+    write_atomic(folder / name, pickle.dumps((FORMAT, *data), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def save_posts(root: Path, cache: BuildCache) -> None:
+    """Write the loaded posts when they changed (any time after a good load)."""
+    if cache.posts_dirty:
+        _write(root, POSTS_FILE, (cache.key, cache.posts))
+        cache.posts_dirty = False
+
+
+def save_cache(root: Path, cache: BuildCache) -> None:
+    """Write what changed; the outputs only once they are all written."""
+    save_posts(root, cache)
+    if cache.outputs_dirty:
+        _write(root, OUTPUTS_FILE, ("", cache.outputs))
+        cache.outputs_dirty = False

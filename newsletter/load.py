@@ -436,7 +436,7 @@ def load_project(
     if cache is not None and cache.key != settings_key(root, settings.raw_text):
         # Other settings: no post is reused. The outputs stay listed (their
         # fingerprints no longer match) so that stale ones can be removed.
-        cache.key, cache.posts, cache.dirty = settings_key(root, settings.raw_text), {}, True
+        cache.key, cache.posts, cache.posts_dirty = settings_key(root, settings.raw_text), {}, True
     files = _post_files(settings.posts_dir, root.resolve(), problems)
     names = {path: problems.display(path) for path in files}
     entries: dict[Path, PostEntry] = {}
@@ -450,7 +450,7 @@ def load_project(
                     entries[path] = entry
                     if (st.st_mtime_ns, st.st_size) != entry.stat:
                         entry.stat = (st.st_mtime_ns, st.st_size)
-                        cache.dirty = True  # type: ignore[union-attr]
+                        cache.posts_dirty = True  # type: ignore[union-attr]
                     continue
             except OSError:
                 pass
@@ -460,7 +460,7 @@ def load_project(
     if cache is not None:
         fresh = {names[path]: entry for path, entry in entries.items()}
         if todo or fresh.keys() != cache.posts.keys():
-            cache.posts, cache.dirty = fresh, True
+            cache.posts, cache.posts_dirty = fresh, True
     posts: list[Post] = []
     for path in files:
         entry = entries[path]

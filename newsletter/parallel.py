@@ -36,12 +36,19 @@ def _run(job: tuple[Callable[[Any, int, int], T], int, int]) -> T:
     return function(_shared, start, stop)
 
 
-def map_slices(function: Callable[[Any, int, int], T], shared: Any, count: int, jobs: int) -> Iterator[tuple[int, T]]:
+def map_slices(
+    function: Callable[[Any, int, int], T],
+    shared: Any,
+    count: int,
+    jobs: int,
+    meanwhile: Callable[[], None] | None = None,
+) -> Iterator[tuple[int, T]]:
     """Run ``function(shared, start, stop)`` over slices of ``range(count)`` in ``jobs`` processes.
 
     ``function`` must be a module-level function; ``shared`` reaches the
     workers through fork, not pickling. Yields (items done, result) as the
-    slices finish, in order.
+    slices finish, in order. ``meanwhile()``, if given, runs here while the
+    workers work.
     """
     global _shared
     import multiprocessing
@@ -52,9 +59,10 @@ def map_slices(function: Callable[[Any, int, int], T], shared: Any, count: int, 
     _shared = shared
     try:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            for (start, stop), result in zip(
-                slices, pool.map(_run, [(function, a, b) for a, b in slices]), strict=True
-            ):
+            results = pool.map(_run, [(function, start, stop) for start, stop in slices])
+            if meanwhile is not None:
+                meanwhile()
+            for (start, stop), result in zip(slices, results, strict=True):
                 yield stop - start, result
     finally:
         _shared = None
