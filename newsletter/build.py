@@ -150,15 +150,19 @@ def build(
 
     # Everything rendered: now write, holding the project lock (taken only
     # now, so bad input leaves nothing behind, not even the lock file) and
-    # first removing the temporary files of a run that was killed. The outbox
-    # first, since the web side publishes each outbox message as the
-    # digest's web version.
-    from newsletter.lock import project_lock
+    # first removing the temporary files of a run that was killed: a run
+    # removes its lock file when it ends, so one found here means a run was
+    # killed (or another is still writing; cleaning after it is harmless).
+    # The outbox first, since the web side publishes each outbox message as
+    # the digest's web version.
+    from newsletter.lock import LOCK_NAME, project_lock
     from newsletter.write import clean_temp_files
 
+    leftovers = (root / LOCK_NAME).exists()
     with project_lock(root):
-        clean_temp_files(settings.public_dir)
-        clean_temp_files(settings.outbox_dir)
+        if leftovers:
+            clean_temp_files(settings.public_dir)
+            clean_temp_files(settings.outbox_dir)
         if rendered_digest is not None:
             from newsletter import outbox
 

@@ -433,10 +433,10 @@ def load_project(
     settings = load_settings(root, problems)
     if problems.errors:
         problems.raise_if_errors()
-    if cache is not None and cache.key != settings_key(root, settings.raw_text):
-        # Other settings: no post is reused. The outputs stay listed (their
-        # fingerprints no longer match) so that stale ones can be removed.
-        cache.key, cache.posts, cache.posts_dirty = settings_key(root, settings.raw_text), {}, True
+    if cache is not None:
+        # Posts cached under other settings are not reused. The outputs stay
+        # listed (their fingerprints no longer match) so stale ones can go.
+        cache.use_key(settings_key(root, settings.raw_text))
     files = _post_files(settings.posts_dir, root.resolve(), problems)
     names = {path: problems.display(path) for path in files}
     entries: dict[Path, PostEntry] = {}
@@ -450,7 +450,7 @@ def load_project(
                     entries[path] = entry
                     if (st.st_mtime_ns, st.st_size) != entry.stat:
                         entry.stat = (st.st_mtime_ns, st.st_size)
-                        cache.posts_dirty = True  # type: ignore[union-attr]
+                        cache.touch(names[path])  # type: ignore[union-attr]
                     continue
             except OSError:
                 pass
@@ -459,8 +459,9 @@ def load_project(
         entries[path] = entry
     if cache is not None:
         fresh = {names[path]: entry for path, entry in entries.items()}
-        if todo or fresh.keys() != cache.posts.keys():
-            cache.posts, cache.posts_dirty = fresh, True
+        for name in {names[path] for path in todo} | (cache.posts.keys() - fresh.keys()):
+            cache.touch(name)
+        cache.posts = fresh
     posts: list[Post] = []
     for path in files:
         entry = entries[path]

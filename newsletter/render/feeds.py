@@ -111,12 +111,17 @@ def render_feeds(project: Project, skip: Callable[[str, Sequence[Post]], bool] |
         return result
 
     rss = _RssWriter(settings)
-    newest = items(published[:limit])
-    files: dict[str, str | bytes] = {
-        "feed.xml": rss.render(newest, "feed.xml", settings.site.title, settings.site.description),
-        "atom.xml": render_atom(newest, settings),
-        "feed.json": render_json_feed(newest, settings),
-    }
+    files: dict[str, str | bytes] = {}
+    head = published[:limit]
+    fresh = {path for path in ("feed.xml", "atom.xml", "feed.json") if skip is not None and skip(path, head)}
+    if len(fresh) < 3:
+        newest = items(head)
+        writers: dict[str, Callable[[], str | bytes]] = {
+            "feed.xml": lambda: rss.render(newest, "feed.xml", settings.site.title, settings.site.description),
+            "atom.xml": lambda: render_atom(newest, settings),
+            "feed.json": lambda: render_json_feed(newest, settings),
+        }
+        files.update({path: write() for path, write in writers.items() if path not in fresh})
     if settings.feed.categories:
         for slug, (name, posts) in sorted(group_by_category(published, limit).items()):
             description = f"Posts filed under {name}."
