@@ -113,6 +113,11 @@ def build(
     def posts_key(posts: Sequence[Post]) -> str:
         return fingerprint(render_key + "".join(p.digest + p.display_path for p in posts))
 
+    def listing_key(posts: Sequence[Post]) -> str:
+        # What the index pages show of each post: editing a body leaves them alone.
+        shown = "".join(f"{p.url}\0{p.title}\0{p.date}\0{p.categories}\0{p.summary}\n" for p in posts)
+        return fingerprint(render_key + shown)
+
     rendered_digest = None
     if digest:
         from newsletter import outbox
@@ -181,7 +186,11 @@ def build(
             from newsletter.render.site import post_page_path, render_site
 
             messages = outbox.list_messages(settings.outbox_dir)
-            fresh = lambda path, posts: up_to_date(f"public/{path}", posts_key(posts))  # noqa: E731
+
+            def fresh(path: str, posts: Sequence[Post]) -> bool:
+                key = listing_key(posts) if path in ("index.html", "posts/index.html") else posts_key(posts)
+                return up_to_date(f"public/{path}", key)
+
             outputs.update(render_site(project, messages, fresh, post_pages=False))
             if not settings.site.post_url:
                 pages = [post for post in published if not fresh(post_page_path(post), [post])]
