@@ -316,6 +316,10 @@ class _PostLoader:
                 return None
 
         def resolve_address(tag: str, value: str) -> str | None:
+            if value.startswith("#"):  # first: every citation marker is one
+                return post_url + value
+            if value.startswith(("https://", "http://")) and "\\" not in value:
+                return value  # already absolute (the common case, without parsing)
             if is_external(value) or value.startswith("//"):
                 scheme = urlsplit(value).scheme
                 if scheme and scheme not in ("http", "https", "mailto"):
