@@ -198,11 +198,14 @@ def check(
 
     Example: newsletter check -C my-newsletter
     """
+    from newsletter.cache import load_cache
     from newsletter.errors import NewsletterError
     from newsletter.load import load_project
 
     try:
-        loaded = load_project(project)
+        # The build cache is read (posts unchanged since the last build are
+        # not parsed again, their problems come with them), never written.
+        loaded = load_project(project, cache=load_cache(project))
     except NewsletterError as exc:
         fail(exc)
     _warnings(loaded.warnings)

@@ -118,3 +118,17 @@ def test_withdrawn_posts_leave_the_site_and_feeds(sample: Path, tmp_path: Path) 
     seed.unlink()
     build(sample)
     assert (sample / "public" / "posts" / "mine.html").is_file()
+
+
+def test_check_reads_the_cache_and_writes_nothing(sample: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    build(sample)
+    before = tree(sample)
+    seed = _seed(sample)
+    text = seed.read_text(encoding="utf-8")
+    result = cli("check", "-C", sample)
+    assert result.exit_code == 0, result.output
+    assert tree(sample) == before
+    seed.write_text(text.replace("date: 2026-11-18 09:30", "date: someday"), encoding="utf-8")
+    broken = cli("check", "-C", sample)
+    assert broken.exit_code == 1
+    assert "cannot read date 'someday'" in broken.stderr
