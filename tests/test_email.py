@@ -529,3 +529,15 @@ def test_this_week_date_is_never_in_the_future(sample: Path, cli) -> None:  # ty
     write_post(sample, "now.md", "---\ntitle: Monday news\ndate: 2026-11-23 08:00\n---\nBody.\n")
     msg = _message(_digest(cli, sample, "2026-W48"))
     assert parsedate_to_datetime(msg["Date"]).isoformat() == "2026-11-23T08:00:00-06:00"
+
+
+def test_damaged_image_headers_mean_width_unknown(tmp_path: Path) -> None:
+    from newsletter.render.email_html import image_width
+
+    for name, data in [
+        ("a.gif", b"GIF89a\x01"),
+        ("b.png", b"\x89PNG\r\n\x1a\n\x00"),
+        ("c.jpg", b"\xff\xd8\xff\xc0\x00"),
+    ]:
+        (tmp_path / name).write_bytes(data)
+        assert image_width(tmp_path / name) is None

@@ -74,12 +74,15 @@ def image_width(path: Path) -> int | None:
             head = handle.read(65536)
     except OSError:
         return None
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
-        return int(struct.unpack(">I", head[16:20])[0])
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return int(struct.unpack("<H", head[6:8])[0])
-    if head.startswith(b"\xff\xd8"):
-        return _jpeg_width(head)
+    try:  # a truncated or damaged header just means "width unknown"
+        if head.startswith(b"\x89PNG\r\n\x1a\n"):
+            return int(struct.unpack(">I", head[16:20])[0])
+        if head[:6] in (b"GIF87a", b"GIF89a"):
+            return int(struct.unpack("<H", head[6:8])[0])
+        if head.startswith(b"\xff\xd8"):
+            return _jpeg_width(head)
+    except struct.error:
+        return None
     m = _SVG_SIZE.search(head) or _SVG_VIEWBOX.search(head)
     if m:
         try:
