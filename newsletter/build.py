@@ -93,14 +93,7 @@ def build(
     from newsletter.templates import template_files
 
     cache = load_cache(root)
-    # With a web side, each post's page is rendered where the post is loaded
-    # (in the worker processes when there are many); it is written later.
-    prerender = None
-    if site:
-        from newsletter.render.site import render_post_page
-
-        prerender = render_post_page
-    project = load_project(root, cache=cache, prerender=prerender)
+    project = load_project(root, cache=cache)
     result = BuildResult(project=project)
     settings = project.settings
     published = project.published
@@ -223,13 +216,11 @@ def build(
 
 def _pages_slice(shared: tuple[Project, list[Post]], start: int, stop: int) -> tuple[list[str], int]:
     """Render and write some posts' pages (in a worker process)."""
-    from newsletter.render.site import post_page_path, render_post_page
+    from newsletter.render.site import render_post_pages
 
     project, posts = shared
     written, unchanged = [], 0
-    for post in posts[start:stop]:
-        path = post_page_path(post)
-        html = project.pages.get(post.path) or render_post_page(project.settings, post)
+    for path, html in render_post_pages(project, posts[start:stop]):
         if write_atomic(project.settings.public_dir / path, html):
             written.append(f"public/{path}")
         else:

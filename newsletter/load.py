@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,6 @@ class Project:
     posts: list[Post]
     warnings: list[Any]
     now: datetime
-    pages: dict[Path, str] = field(default_factory=dict)  # prerendered, by post file (see load_project)
 
     @property
     def published(self) -> list[Post]:
@@ -391,17 +389,8 @@ def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[Path]
     return [Path(path) for path in sorted(found)]
 
 
-Prerender = Callable[[Settings, Post], str]
-
-
-def _load_entries(
-    settings: Settings, paths: list[Path], prerender: Prerender | None = None
-) -> list[tuple[PostEntry, str | None]]:
-    """Load post files from scratch: one cache entry each, with its problems.
-
-    ``prerender(settings, post)``, if given, is applied to every post that
-    is not a draft (the build renders pages here, in the worker processes).
-    """
+def _load_entries(settings: Settings, paths: list[Path]) -> list[PostEntry]:
+    """Load post files from scratch: one cache entry each, with its problems."""
     problems = Problems(root=settings.root)
     loader = _PostLoader(settings, problems)
     entries = []
@@ -414,46 +403,35 @@ def _load_entries(
         except OSError:
             stat = (0, -1)
         post = loader.load(path)
-        extra = prerender(settings, post) if prerender is not None and post is not None and not post.draft else None
-        entries.append((PostEntry(stat, loader.digest, post, problems.items[before:], tuple(loader.deps)), extra))
+        entries.append(PostEntry(stat, loader.digest, post, problems.items[before:], tuple(loader.deps)))
     return entries
 
 
-def _load_slice(
-    shared: tuple[Settings, list[Path], Prerender | None], start: int, stop: int
-) -> list[tuple[PostEntry, str | None]]:
-    settings, paths, prerender = shared
-    return _load_entries(settings, paths[start:stop], prerender)
+def _load_slice(shared: tuple[Settings, list[Path]], start: int, stop: int) -> list[PostEntry]:
+    settings, paths = shared
+    return _load_entries(settings, paths[start:stop])
 
 
-def _load_many(
-    settings: Settings, paths: list[Path], jobs: int | None, prerender: Prerender | None
-) -> list[tuple[PostEntry, str | None]]:
+def _load_many(settings: Settings, paths: list[Path], jobs: int | None) -> list[PostEntry]:
     """Load posts, in several processes when there are many (see newsletter.parallel)."""
     from newsletter import parallel
 
     jobs = parallel.workers(len(paths)) if jobs is None else jobs
     if jobs < 2 or len(paths) < 2:
-        return _load_entries(settings, paths, prerender)
-    entries: list[tuple[PostEntry, str | None]] = []
-    for _done, chunk in parallel.map_slices(_load_slice, (settings, paths, prerender), len(paths), jobs):
+        return _load_entries(settings, paths)
+    entries: list[PostEntry] = []
+    for _done, chunk in parallel.map_slices(_load_slice, (settings, paths), len(paths), jobs):
         entries += chunk
     return entries
 
 
 def load_project(
-    root: Path,
-    problems: Problems | None = None,
-    cache: BuildCache | None = None,
-    jobs: int | None = None,
-    prerender: Prerender | None = None,
+    root: Path, problems: Problems | None = None, cache: BuildCache | None = None, jobs: int | None = None
 ) -> Project:
     """Load settings and every post under ``root``; raise InputError on errors.
 
     With a ``cache`` (see :mod:`newsletter.cache`), unchanged posts are taken
     from it and the cache is updated; it is only read and written by callers.
-    ``prerender(settings, post)`` runs for each post loaded anew that is not
-    a draft, where it is loaded; the results are in ``Project.pages``.
     """
     problems = problems or Problems(root=root)
     settings = load_settings(root, problems)
@@ -481,11 +459,8 @@ def load_project(
             except OSError:
                 pass
         todo.append(path)
-    pages: dict[Path, str] = {}
-    for path, (entry, page) in zip(todo, _load_many(settings, todo, jobs, prerender), strict=True):
+    for path, entry in zip(todo, _load_many(settings, todo, jobs), strict=True):
         entries[path] = entry
-        if page is not None:
-            pages[path] = page
     if cache is not None:
         fresh = {names[path]: entry for path, entry in entries.items()}
         for name in {names[path] for path in todo} | (cache.posts.keys() - fresh.keys()):
@@ -521,4 +496,4 @@ def load_project(
         ids[post.id] = post
     problems.raise_if_errors()
     posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
-    return Project(settings=settings, posts=posts, warnings=problems.warnings, now=clock.now(), pages=pages)
+    return Project(settings=settings, posts=posts, warnings=problems.warnings, now=clock.now())

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from newsletter.config import Settings
 from newsletter.load import Project
 from newsletter.models import Post
 from newsletter.render.content import post_cta
@@ -46,22 +45,22 @@ def post_page_path(post: Post) -> str:
     return f"posts/{post.slug}/index.html"
 
 
-def render_post_page(settings: Settings, post: Post) -> str:
-    """One post's own page (the loader may call this in its worker processes)."""
-    env, common = _context(settings)
-    return env.get_template("site/post.html").render(
-        common,
-        post=post,
-        canonical=post.url,
-        categories=[(name, category_slug(name)) for name in post.categories],
-        cta=post_cta(post, settings),
-    )
-
-
 def render_post_pages(project: Project, posts: Iterable[Post]) -> Iterator[tuple[str, str]]:
     """Each post's page: (path relative to public/, HTML)."""
+    settings = project.settings
+    env, common = _context(settings)
+    template = env.get_template("site/post.html")
     for post in posts:
-        yield post_page_path(post), render_post_page(project.settings, post)
+        yield (
+            post_page_path(post),
+            template.render(
+                common,
+                post=post,
+                canonical=post.url,
+                categories=[(name, category_slug(name)) for name in post.categories],
+                cta=post_cta(post, settings),
+            ),
+        )
 
 
 def render_site(
