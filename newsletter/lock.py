@@ -70,7 +70,8 @@ def project_lock(
 
 
 def _acquire(path: Path, wait: float, on_wait: Callable[[int | None], None] | None) -> int:
-    deadline = time.monotonic() + wait
+    started = time.monotonic()
+    deadline = started + wait
     told = False
     while True:
         try:
@@ -88,9 +89,15 @@ def _acquire(path: Path, wait: float, on_wait: Callable[[int | None], None] | No
                     f"another newsletter run{who} is still writing into this project after {wait:g} s; "
                     f"try again once it has finished (lock file: {path})"
                 ) from None
-            if not told and on_wait is not None:
+            # The holder writes its pid just after locking: wait a moment
+            # for it, so that the message can say who holds the lock.
+            if (
+                not told
+                and on_wait is not None
+                and (holder is not None or time.monotonic() - started > min(0.5, wait / 2))
+            ):
                 on_wait(holder)
-            told = True
+                told = True
             time.sleep(_POLL)
             continue
         except BaseException:
