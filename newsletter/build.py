@@ -102,11 +102,11 @@ def build(
     render_key = fingerprint(cache.key + templates_fingerprint(template_files(settings.templates_dir)))
     made: dict[str, str] = {}  # output -> fingerprint of its inputs, for the next build
 
-    def up_to_date(path: str, inputs: str) -> bool:
-        """Whether ``path`` exists and was made from the same inputs (then skip it)."""
+    def up_to_date(path: str, inputs: str, files: int = 1) -> bool:
+        """Whether ``path`` exists and was made from the same inputs (then skip its ``files`` files)."""
         made[path] = inputs
         if cache.outputs.get(path) == inputs and os.path.isfile(f"{root}/{path}"):
-            result.unchanged += 1
+            result.unchanged += files
             return True
         return False
 
@@ -131,7 +131,7 @@ def build(
                 raise outbox.SentError(f"{result.week.label} is marked sent in the outbox; it is never overwritten")
             result.digest_status = "sent"
             result.notes.append(f"{result.week.label} was sent already; its message is left as it is")
-        elif up_to_date(f"outbox/{result.week.label}/meta.json", posts_key(chosen) + result.week.label):
+        elif up_to_date(f"outbox/{result.week.label}/meta.json", posts_key(chosen) + result.week.label, files=4):
             result.digest_status = "unchanged"
         else:
             from newsletter.render.email import render_digest
