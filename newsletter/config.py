@@ -151,8 +151,6 @@ SECTIONS: dict[str, type] = {
 }
 # TOML keys that differ from the attribute name ("from" is a Python keyword).
 KEY_ALIASES = {("email", "from"): "sender"}
-HEADER_SAFE = {("site", "title"), ("email", "sender"), ("email", "to"), ("email", "reply_to"), ("email", "list_id")}
-HEADER_SAFE |= {("email", "subject"), ("email", "unsubscribe_url"), ("email", "unsubscribe_mailto")}
 SUBJECT_FIELDS = ("title", "period", "week", "first")
 _LIST_ID = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _ADDRESS = re.compile(r"^(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$")

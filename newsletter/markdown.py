@@ -204,23 +204,6 @@ def _render_plain_markdown(text: str, resolve: Callable[[str, str, str], str | N
     return RenderedBody(html=html, first_paragraph=first_paragraph(html), citations=citations)
 
 
-def sanitize_fragment(html: str) -> str:
-    """Sanitize a small HTML fragment with the same rules as post bodies."""
-    import nh3
-
-    return _NOT_XML.sub(
-        "",
-        nh3.clean(
-            html,
-            tags=ALLOWED_TAGS,
-            clean_content_tags=DROP_WITH_CONTENT,
-            attributes=ALLOWED_ATTRIBUTES,
-            url_schemes=SAFE_SCHEMES,
-            link_rel=None,
-        ),
-    )
-
-
 def is_external(url: str) -> bool:
     """True for URLs with a scheme or a host (not files of the project)."""
     parts = urlsplit(url)
