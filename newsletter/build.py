@@ -93,7 +93,7 @@ def build(
     from newsletter.templates import template_files
 
     cache = load_cache(root)
-    project = load_project(root, cache=cache)
+    project = load_project(root, cache=cache, progress=progress)
     result = BuildResult(project=project)
     settings = project.settings
     published = project.published

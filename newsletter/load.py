@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_li
 from newsletter.models import CallToAction, Image, Post, Reference
 from newsletter.slugs import category_slug, make_slug
 
+Progress = Callable[[str, int, int], None]
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_REFERENCES = 500
 KNOWN_KEYS = {
@@ -412,26 +414,38 @@ def _load_slice(shared: tuple[Settings, list[Path]], start: int, stop: int) -> l
     return _load_entries(settings, paths[start:stop])
 
 
-def _load_many(settings: Settings, paths: list[Path], jobs: int | None) -> list[PostEntry]:
+def _load_many(
+    settings: Settings, paths: list[Path], jobs: int | None, progress: Progress | None = None
+) -> list[PostEntry]:
     """Load posts, in several processes when there are many (see newsletter.parallel)."""
     from newsletter import parallel
 
     jobs = parallel.workers(len(paths)) if jobs is None else jobs
     if jobs < 2 or len(paths) < 2:
-        return _load_entries(settings, paths)
-    entries: list[PostEntry] = []
+        entries = _load_entries(settings, paths)
+        if progress is not None:
+            progress("load", len(paths), len(paths))
+        return entries
+    entries = []
     for _done, chunk in parallel.map_slices(_load_slice, (settings, paths), len(paths), jobs):
         entries += chunk
+        if progress is not None:
+            progress("load", len(entries), len(paths))
     return entries
 
 
 def load_project(
-    root: Path, problems: Problems | None = None, cache: BuildCache | None = None, jobs: int | None = None
+    root: Path,
+    problems: Problems | None = None,
+    cache: BuildCache | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
 ) -> Project:
     """Load settings and every post under ``root``; raise InputError on errors.
 
     With a ``cache`` (see :mod:`newsletter.cache`), unchanged posts are taken
     from it and the cache is updated; it is only read and written by callers.
+    ``progress(stage, done, total)`` hears how loading goes.
     """
     problems = problems or Problems(root=root)
     settings = load_settings(root, problems)
@@ -459,7 +473,7 @@ def load_project(
             except OSError:
                 pass
         todo.append(path)
-    for path, entry in zip(todo, _load_many(settings, todo, jobs), strict=True):
+    for path, entry in zip(todo, _load_many(settings, todo, jobs, progress), strict=True):
         entries[path] = entry
     if cache is not None:
         fresh = {names[path]: entry for path, entry in entries.items()}

@@ -56,3 +56,13 @@ def test_parallel_load_reports_every_problem(empty_project: Path, forked: None) 
         "posts/zz-bad.md:3: cannot read date 'someday': use YYYY-MM-DD HH:MM, optionally with an offset",
         "posts/zz-bad.md:5: citation [2] has no reference (the post has 0)",
     ]
+
+
+def test_progress_is_reported_while_loading_and_writing(sample: Path, forked: None) -> None:
+    _many(sample)
+    seen: list[tuple[str, int, int]] = []
+    build(sample, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stages = {stage for stage, _, _ in seen}
+    assert {"load", "pages", "write"} <= stages
+    loads = [(done, total) for stage, done, total in seen if stage == "load"]
+    assert loads[-1][0] == loads[-1][1] and all(a <= b for (a, _), (b, _) in zip(loads, loads[1:], strict=False))
