@@ -118,7 +118,7 @@ def build(
         shown = "".join(f"{p.url}\0{p.title}\0{p.date}\0{p.categories}\0{p.summary}\n" for p in posts)
         return fingerprint(render_key + shown)
 
-    rendered_digest = None
+    render_digest_now = False
     if digest:
         from newsletter import outbox
 
@@ -134,11 +134,7 @@ def build(
         elif up_to_date(f"outbox/{result.week.label}/meta.json", posts_key(chosen) + result.week.label, files=4):
             result.digest_status = "unchanged"
         else:
-            from newsletter.render.email import render_digest
-
-            rendered_digest = render_digest(project, result.week, chosen)
-            result.digest = rendered_digest
-            result.notes += rendered_digest.notes
+            render_digest_now = True
     if feeds or site:
         for post in published:
             for image in post.images:
@@ -148,57 +144,89 @@ def build(
                     st = None
                 if st is None or not up_to_date(f"public/{image.target}", f"{st.st_mtime_ns}:{st.st_size}"):
                     outputs.copy(image.target, image.source)
-    if feeds:
-        from newsletter.render.feeds import render_feeds
+    pages: list[Post] = []
+    if site and not settings.site.post_url:
+        from newsletter.render.site import post_page_path
 
-        outputs.update(render_feeds(project, lambda path, posts: up_to_date(f"public/{path}", posts_key(posts))))
+        pages = [post for post in published if not up_to_date(f"public/{post_page_path(post)}", posts_key([post]))]
 
-    # Everything rendered: now write, holding the project lock (taken only
-    # now, so bad input leaves nothing behind, not even the lock file) and
-    # first removing the temporary files of a run that was killed: a run
-    # removes its lock file when it ends, so one found here means a run was
-    # killed (or another is still writing; cleaning after it is harmless).
-    # The outbox first, since the web side publishes each outbox message as
-    # the digest's web version.
+    rendered_digest = None
+
+    def render_the_rest() -> None:
+        """The digest, the feeds and the listings, and the cache of posts: while the pages are made."""
+        nonlocal rendered_digest
+        if render_digest_now:
+            from newsletter.render.email import render_digest
+
+            rendered_digest = render_digest(project, result.week, chosen)  # type: ignore[arg-type]
+            result.digest = rendered_digest
+            result.notes += rendered_digest.notes
+        if feeds:
+            from newsletter.render.feeds import render_feeds
+
+            outputs.update(render_feeds(project, lambda path, posts: up_to_date(f"public/{path}", posts_key(posts))))
+        if site:
+            from newsletter.render.site import render_site
+
+            def fresh(path: str, posts: Sequence[Post]) -> bool:
+                key = listing_key(posts) if path in ("index.html", "posts/index.html") else posts_key(posts)
+                return up_to_date(f"public/{path}", key)
+
+            outputs.update(render_site(project, None, fresh, post_pages=False))
+        save_posts(root, cache)
+
+    # Write holding the project lock, taken once the input is known to be
+    # good (bad input leaves nothing behind, not even the lock file). The
+    # posts' pages are made in worker processes while this one renders the
+    # rest; they are staged (complete files under temporary names) and put
+    # in place only when everything has rendered, so a failure such as a
+    # broken template leaves public/ as it was. A lock file found here means
+    # a run was killed (or another is still writing; cleaning after it is
+    # harmless): its temporary files go first. The outbox is written before
+    # public/, which publishes each outbox message as the digest's web version.
     from newsletter.lock import LOCK_NAME, project_lock
-    from newsletter.write import clean_temp_files
+    from newsletter.write import clean_temp_files, commit, discard
 
     leftovers = (root / LOCK_NAME).exists()
     with project_lock(root):
         if leftovers:
             clean_temp_files(settings.public_dir)
             clean_temp_files(settings.outbox_dir)
-        if rendered_digest is not None:
-            from newsletter import outbox
+        staged: list[tuple[str, str]] = []  # (temporary file, path relative to public/)
+        try:
+            _stage_post_pages(project, pages, staged, result, progress, render_the_rest)
+            if rendered_digest is not None:
+                from newsletter import outbox
 
-            try:
-                status, paths = outbox.write_digest(settings.outbox_dir, rendered_digest)
-            except outbox.SentError:  # marked sent while we rendered or waited for the lock
-                if sent_is_error:
-                    raise
-                status, paths = "sent", []
-                made.pop(f"outbox/{rendered_digest.week.label}/meta.json", None)  # not written
-                result.notes.append(f"{rendered_digest.week.label} was sent already; its message is left as it is")
-            result.digest_status = status
-            result.written += [p.relative_to(root).as_posix() for p in paths]
-        if site:
-            from newsletter import outbox
-            from newsletter.render.site import post_page_path, render_site
+                try:
+                    status, paths = outbox.write_digest(settings.outbox_dir, rendered_digest)
+                except outbox.SentError:  # marked sent while we rendered or waited for the lock
+                    if sent_is_error:
+                        raise
+                    status, paths = "sent", []
+                    made.pop(f"outbox/{rendered_digest.week.label}/meta.json", None)  # not written
+                    result.notes.append(f"{rendered_digest.week.label} was sent already; its message is left as it is")
+                result.digest_status = status
+                result.written += [p.relative_to(root).as_posix() for p in paths]
+            if site:
+                from newsletter import outbox
+                from newsletter.render.site import render_digests_index
 
-            messages = outbox.list_messages(settings.outbox_dir)
-
-            def fresh(path: str, posts: Sequence[Post]) -> bool:
-                key = listing_key(posts) if path in ("index.html", "posts/index.html") else posts_key(posts)
-                return up_to_date(f"public/{path}", key)
-
-            outputs.update(render_site(project, messages, fresh, post_pages=False))
-            if not settings.site.post_url:
-                pages = [post for post in published if not fresh(post_page_path(post), [post])]
-                # The loaded posts are saved to the cache while workers write pages.
-                _write_post_pages(project, pages, result, progress, lambda: save_posts(root, cache))
-            for message in messages:  # each digest's web version is its message.html
-                if (message.folder / "message.html").is_file():
-                    outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
+                messages = outbox.list_messages(settings.outbox_dir)
+                outputs.add("digests/index.html", render_digests_index(project, messages))
+                for message in messages:  # each digest's web version is its message.html
+                    if (message.folder / "message.html").is_file():
+                        outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
+        except BaseException:
+            discard([temp for temp, _path in staged], settings.public_dir)
+            clean_temp_files(settings.public_dir)  # those of a worker that died, if any
+            raise
+        public = os.fspath(settings.public_dir)
+        for done, (temp, path) in enumerate(staged, start=1):
+            commit(temp, f"{public}/{path}")
+            result.written.append(f"public/{path}")
+            if done % 500 == 0 or done == len(staged):
+                progress("pages", done, len(staged))
         _write_public(settings.public_dir, outputs, result, progress)
         kinds = (("public/posts/",) if site else ()) + (("public/categories/",) if feeds else ())
         kinds += ("public/media/",) if feeds or site else ()
@@ -214,44 +242,59 @@ def build(
     return result
 
 
-def _pages_slice(shared: tuple[Project, list[Post]], start: int, stop: int) -> tuple[list[str], int]:
-    """Render and write some posts' pages (in a worker process)."""
+def _stage_slice(shared: tuple[Project, list[Post]], start: int, stop: int) -> tuple[list[tuple[str, str]], int]:
+    """Render some posts' pages and stage the changed ones (in a worker process)."""
     from newsletter.render.site import render_post_pages
+    from newsletter.write import stage
 
     project, posts = shared
-    written, unchanged = [], 0
+    public = os.fspath(project.settings.public_dir)
+    staged, unchanged = [], 0
     for path, html in render_post_pages(project, posts[start:stop]):
-        if write_atomic(project.settings.public_dir / path, html):
-            written.append(f"public/{path}")
-        else:
+        temp = stage(f"{public}/{path}", html)
+        if temp is None:
             unchanged += 1
-    return written, unchanged
+        else:
+            staged.append((temp, path))
+    return staged, unchanged
 
 
-def _write_post_pages(
+def _stage_post_pages(
     project: Project,
     posts: list[Post],
+    staged: list[tuple[str, str]],
     result: BuildResult,
     progress: Progress,
-    meanwhile: Callable[[], None] | None = None,
+    meanwhile: Callable[[], None],
 ) -> None:
-    """Render and write the posts' own pages, in several processes when there are many."""
+    """Stage the posts' own pages, in several processes when there are many, running ``meanwhile()`` here."""
     from collections.abc import Iterable
 
     from newsletter import parallel
 
+    failed: list[BaseException] = []
+
+    def guarded() -> None:  # the workers' files must all be known, whatever happens here
+        try:
+            meanwhile()
+        except BaseException as exc:
+            failed.append(exc)
+
     jobs = parallel.workers(len(posts))
-    slices: Iterable[tuple[int, tuple[list[str], int]]]
+    slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
     if jobs < 2:
-        slices = [(len(posts), _pages_slice((project, posts), 0, len(posts)))]
+        guarded()
+        slices = [] if failed else [(len(posts), _stage_slice((project, posts), 0, len(posts)))]
     else:
-        slices = parallel.map_slices(_pages_slice, (project, posts), len(posts), jobs, meanwhile)
+        slices = parallel.map_slices(_stage_slice, (project, posts), len(posts), jobs, guarded)
     done = 0
-    for count, (written, unchanged) in slices:
-        result.written += written
+    for count, (temps, unchanged) in slices:
+        staged += temps
         result.unchanged += unchanged
         done += count
-        progress("pages", done, len(posts))
+        progress("render", done, len(posts))
+    if failed:
+        raise failed[0]
 
 
 def _remove_stale(root: Path, paths: list[str]) -> list[str]:

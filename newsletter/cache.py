@@ -134,10 +134,10 @@ def _write(root: Path, name: str, data: Any) -> None:
     folder.mkdir(exist_ok=True)
     tag = folder / "CACHEDIR.TAG"
     if not tag.exists():
-        write_atomic(tag, "Signature: 8a477f597d28d172789f06886806bc55\n# newsletter's build cache\n")
+        write_atomic(tag, "Signature: 8a477f597d28d172789f06886806bc55\n# newsletter's build cache\n", output=False)
     with _no_gc():
         data = pickle.dumps((FORMAT, *data), protocol=pickle.HIGHEST_PROTOCOL)
-    write_atomic(folder / name, data)
+    write_atomic(folder / name, data, output=False)
 
 
 @contextlib.contextmanager

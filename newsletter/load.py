@@ -103,6 +103,7 @@ class _PostLoader:
         self.problems = problems
         self.deps: list[tuple[str, bool]] = []  # files the current post refers to (for the cache)
         self.digest = ""
+        self.real_root = settings.root.resolve()
 
     def load(self, path: Path) -> Post | None:
         problems = self.problems
@@ -123,8 +124,9 @@ class _PostLoader:
         except UnicodeDecodeError as exc:
             problems.error(path, raw[: exc.start].count(b"\n") + 1, "not UTF-8 text (save the file as UTF-8)")
             return None
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        bad = frontmatter.CONTROL_CHARS.search(text)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        bad = frontmatter.CONTROL_CHARS.search(text) if frontmatter.may_hold_control_chars(raw) else None
         if bad:
             line = text.count("\n", 0, bad.start()) + 1
             problems.error(path, line, f"file contains a control character (U+{ord(bad.group()):04X})")
@@ -300,7 +302,7 @@ class _PostLoader:
     def _resolver(self, path: Path, post_url: str, doc: frontmatter.Document, images: list[Image]):  # type: ignore[no-untyped-def]
         """Make the href/src callback that absolutizes URLs and finds images."""
         settings, problems = self.settings, self.problems
-        root = settings.root.resolve()
+        root = self.real_root
 
         def line_of(value: str) -> int:
             for offset, text in enumerate(doc.body.split("\n")):

@@ -126,8 +126,12 @@ class RenderedBody:
     """What rendering one body found and produced."""
 
     html: str
-    first_paragraph: str
     citations: list[int] = field(default_factory=list)  # the marker numbers, in order
+
+    @property
+    def first_paragraph(self) -> str:
+        """The text of the body's first paragraph (for a summary)."""
+        return first_paragraph(self.html)
 
 
 def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -> RenderedBody:
@@ -170,7 +174,7 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
         raise failures[0]
     html = _NOT_XML.sub("", html)
     # From the sanitized HTML: text inside a removed <script> is no summary.
-    return RenderedBody(html=html, first_paragraph=first_paragraph(html), citations=citations)
+    return RenderedBody(html=html, citations=citations)
 
 
 _URL_ATTRIBUTE = re.compile(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"')
@@ -178,6 +182,8 @@ _URL_ATTRIBUTE = re.compile(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"')
 
 def _render_plain_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -> RenderedBody:
     """The fast path for a body without a single ``<``: no raw HTML, no autolink.
+
+    ``text`` holds no control characters (the loader refuses such files).
 
     Then cmark's own output (in its safe mode, which also blanks
     ``javascript:`` and other dangerous link targets) holds only the tags
@@ -200,8 +206,10 @@ def _render_plain_markdown(text: str, resolve: Callable[[str, str, str], str | N
 
     # " />" only ever closes cmark's void tags (a ">" in text is "&gt;"): write
     # them as the sanitizer does, so both paths give the same HTML.
-    html = _NOT_XML.sub("", _URL_ATTRIBUTE.sub(fix, raw)).replace(" />", ">")
-    return RenderedBody(html=html, first_paragraph=first_paragraph(html), citations=citations)
+    html = _URL_ATTRIBUTE.sub(fix, raw).replace(" />", ">")
+    if "&#" in text:  # a character reference is the only way to a control character here
+        html = _NOT_XML.sub("", html)
+    return RenderedBody(html=html, citations=citations)
 
 
 def is_external(url: str) -> bool:

@@ -12,9 +12,10 @@ from pathlib import Path
 TEMP_PREFIX = ".newsletter-tmp-"
 
 # Crash tests (tests/test_crash.py) set NEWSLETTER_TEST_KILL_AT=N to SIGKILL
-# this process at the N-th step of write_atomic: step 2k-1 when the k-th
-# temporary file is complete, step 2k when it has been renamed into place.
-# Unset, as everywhere else, it costs one comparison per write.
+# this process at the N-th write step: a temporary file complete (stage) or
+# renamed into place (commit), two steps per output file. The build cache's
+# files are no outputs and take no steps. Unset, as everywhere else, it
+# costs one comparison per write.
 _KILL_ENV = os.environ.get("NEWSLETTER_TEST_KILL_AT", "")
 _KILL_AT = int(_KILL_ENV) if _KILL_ENV.isdigit() else 0
 _steps = 0
@@ -28,14 +29,28 @@ def _test_step() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
+def write_atomic(path: Path, data: str | bytes, durable: bool = False, *, output: bool = True) -> bool:
     """Write ``data`` to ``path`` atomically; skip when the bytes are unchanged.
 
     The data goes to a temporary file in the same folder, is flushed to disk,
     then renamed over the target, so readers see the old file or the new one,
     never a mix, even when the process is killed. ``durable`` also flushes
     the data to disk before the rename (for the outbox, which must survive a
-    power cut). Returns True when the file was (re)written.
+    power cut). Returns True when the file was (re)written. ``output`` false
+    (the build cache) takes no crash-test steps.
+    """
+    temp = stage(path, data, durable, output=output)
+    if temp is None:
+        return False
+    commit(temp, os.fspath(path), output=output)
+    return True
+
+
+def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output: bool = True) -> str | None:
+    """The first half of :func:`write_atomic`: the complete new file under a temporary name.
+
+    Returns that name, for :func:`commit` (or :func:`discard`), or None when
+    ``path`` holds these bytes already. Creates the folder when needed.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     target = os.fspath(path)
@@ -43,7 +58,7 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
         if os.stat(target).st_size == len(payload):
             with open(target, "rb") as handle:
                 if handle.read() == payload:
-                    return False
+                    return None
     except OSError:
         pass
     folder, name = os.path.split(target)
@@ -65,16 +80,40 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        if _KILL_AT:
-            _test_step()
-        os.replace(temp, target)
-        if _KILL_AT:
+        if _KILL_AT and output:
             _test_step()
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    return True
+    return temp
+
+
+def commit(temp: str, target: str, *, output: bool = True) -> None:
+    """The second half of :func:`write_atomic`: the staged file takes its place."""
+    try:
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    if _KILL_AT and output:
+        _test_step()
+
+
+def discard(temps: list[str], top: Path) -> None:
+    """Remove staged files that will not be committed, and the folders left empty up to ``top``."""
+    for temp in temps:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+    top_text = os.fspath(top)
+    for folder in sorted({os.path.dirname(temp) for temp in temps}, key=len, reverse=True):
+        while folder.startswith(top_text) and len(folder) >= len(top_text):
+            try:
+                os.rmdir(folder)  # only when empty
+            except OSError:
+                break
+            folder = os.path.dirname(folder)
 
 
 def clean_temp_files(folder: Path) -> int:

@@ -65,7 +65,7 @@ def render_post_pages(project: Project, posts: Iterable[Post]) -> Iterator[tuple
 
 def render_site(
     project: Project,
-    messages: Sequence[OutboxEntry],
+    messages: Sequence[OutboxEntry] | None,
     skip: Callable[[str, Sequence[Post]], bool] | None = None,
     post_pages: bool = True,
 ) -> dict[str, str]:
@@ -74,7 +74,8 @@ def render_site(
     ``skip(path, posts)`` may say that a page made from these posts is up
     to date already (the build cache knows); such pages are not rendered.
     With ``post_pages`` false, the posts' own pages are left to the caller
-    (the build renders them in several processes).
+    (the build renders them in several processes). With ``messages`` None,
+    so is the digest archive (see :func:`render_digests_index`).
     """
     settings = project.settings
     env, common = _context(settings)
@@ -87,10 +88,17 @@ def render_site(
     for path in ("index.html", "posts/index.html"):
         if skip is None or not skip(path, published):
             pages[path] = _listing(listing, common, settings, published, archive=path != "index.html")
-    pages["digests/index.html"] = env.get_template("site/digests.html").render(
-        common, messages=messages, canonical=settings.site.base_url + "digests/"
-    )
+    if messages is not None:
+        pages["digests/index.html"] = render_digests_index(project, messages)
     return pages
+
+
+def render_digests_index(project: Project, messages: Sequence[OutboxEntry]) -> str:
+    """The archive of the digests in the outbox."""
+    env, common = _context(project.settings)
+    return env.get_template("site/digests.html").render(
+        common, messages=messages, canonical=project.settings.site.base_url + "digests/"
+    )
 
 
 def _listing(template: Any, common: dict[str, Any], settings: Any, published: list[Post], archive: bool) -> str:
