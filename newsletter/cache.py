@@ -62,6 +62,21 @@ class BuildCache:
     shard_keys: dict[int, str] = field(default_factory=dict)  # the settings key each posts file was made for
     dirty_shards: set[int] = field(default_factory=set)
     outputs_dirty: bool = False
+    payloads: dict[int, bytes] = field(default_factory=dict)  # shard -> its file, pickled already
+
+    def offer_payloads(self, payloads: dict[int, tuple[bytes, int]]) -> None:
+        """Keep the shard files pickled by parallel loaders (with how many posts each holds) that are whole.
+
+        One is whole when its shard holds no other post (a cold build:
+        all of them); then saving it needs no pickling.
+        """
+        counts: dict[int, int] = {}
+        for name in self.posts:
+            index = shard_of(name)
+            counts[index] = counts.get(index, 0) + 1
+        for index, (payload, count) in payloads.items():
+            if counts.get(index, 0) == count:
+                self.payloads[index] = payload
 
     def use_key(self, key: str) -> None:
         """Keep only posts cached under these settings; the rest is loaded anew."""
@@ -97,6 +112,19 @@ def _read(path: Path) -> Any:
     return None
 
 
+def shard_payload(key: str, posts: dict[str, PostEntry]) -> bytes:
+    """A posts file's bytes: the entries of one shard, for one settings key."""
+    with _no_gc():
+        return pickle.dumps((FORMAT, key, posts), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def read_payload(payload: bytes) -> dict[str, PostEntry]:
+    """The entries of a :func:`shard_payload`."""
+    with _no_gc():
+        data = pickle.loads(payload)
+    return data[2]  # type: ignore[no-any-return]
+
+
 def load_cache(root: Path) -> BuildCache:
     """The project's cache, or an empty one when missing or unreadable.
 
@@ -127,7 +155,7 @@ def templates_fingerprint(files: list[Path]) -> str:
     return digest("\n".join(parts))
 
 
-def _write(root: Path, name: str, data: Any) -> None:
+def _write(root: Path, name: str, data: bytes) -> None:
     from newsletter.write import write_atomic
 
     folder = root / CACHE_DIR
@@ -135,8 +163,6 @@ def _write(root: Path, name: str, data: Any) -> None:
     tag = folder / "CACHEDIR.TAG"
     if not tag.exists():
         write_atomic(tag, "Signature: 8a477f597d28d172789f06886806bc55\n# newsletter's build cache\n", output=False)
-    with _no_gc():
-        data = pickle.dumps((FORMAT, *data), protocol=pickle.HIGHEST_PROTOCOL)
     write_atomic(folder / name, data, output=False)
 
 
@@ -162,14 +188,16 @@ def save_posts(root: Path, cache: BuildCache) -> None:
         if shard is not None:
             shard[name] = entry
     for index, posts in sorted(shards.items()):
-        _write(root, POSTS_FILE.format(index), (cache.key, posts))
+        payload = cache.payloads.pop(index, None)
+        _write(root, POSTS_FILE.format(index), payload or shard_payload(cache.key, posts))
         cache.shard_keys[index] = cache.key
     cache.dirty_shards = set()
+    cache.payloads = {}
 
 
 def save_cache(root: Path, cache: BuildCache) -> None:
     """Write what changed; the outputs only once they are all written."""
     save_posts(root, cache)
     if cache.outputs_dirty:
-        _write(root, OUTPUTS_FILE, ("", cache.outputs))
+        _write(root, OUTPUTS_FILE, shard_payload("", cache.outputs))  # type: ignore[arg-type]
         cache.outputs_dirty = False

@@ -411,29 +411,57 @@ def _load_entries(settings: Settings, paths: list[Path]) -> list[PostEntry]:
     return entries
 
 
-def _load_slice(shared: tuple[Settings, list[Path]], start: int, stop: int) -> list[PostEntry]:
-    settings, paths = shared
-    return _load_entries(settings, paths[start:stop])
+def _load_shards(shared: tuple[Settings, str, list[list[Path]]], start: int, stop: int) -> list[bytes]:
+    """Load the files of some cache shards (in a worker process): each shard as a pickled cache file."""
+    from newsletter.cache import shard_payload
+
+    settings, key, groups = shared
+    problems = Problems(root=settings.root)
+    payloads = []
+    for paths in groups[start:stop]:
+        entries = _load_entries(settings, paths)
+        payloads.append(shard_payload(key, {problems.display(p): e for p, e in zip(paths, entries, strict=True)}))
+    return payloads
 
 
 def _load_many(
-    settings: Settings, paths: list[Path], jobs: int | None, progress: Progress | None = None
-) -> list[PostEntry]:
-    """Load posts, in several processes when there are many (see newsletter.parallel)."""
+    settings: Settings, key: str, paths: list[Path], jobs: int | None, progress: Progress | None = None
+) -> tuple[dict[Path, PostEntry], dict[int, tuple[bytes, int]]]:
+    """Load posts, in several processes when there are many (see newsletter.parallel).
+
+    Returns the entries by path and, when loaded in parallel, each cache
+    shard's file as the workers pickled it, with its number of posts, by
+    shard number: the main process unpickles it to get the entries and can
+    save it as it is, instead of pickling the entries again.
+    """
     from newsletter import parallel
+    from newsletter.cache import read_payload, shard_of
 
     jobs = parallel.workers(len(paths)) if jobs is None else jobs
     if jobs < 2 or len(paths) < 2:
-        entries = _load_entries(settings, paths)
+        entries = dict(zip(paths, _load_entries(settings, paths), strict=True))
         if progress is not None:
             progress("load", len(paths), len(paths))
-        return entries
-    entries = []
-    for _done, chunk in parallel.map_slices(_load_slice, (settings, paths), len(paths), jobs):
-        entries += chunk
+        return entries, {}
+    problems = Problems(root=settings.root)
+    names = {path: problems.display(path) for path in paths}
+    shards: dict[int, list[Path]] = {}
+    for path in paths:
+        shards.setdefault(shard_of(names[path]), []).append(path)
+    order = sorted(shards)
+    groups = [shards[index] for index in order]
+    loaded: dict[Path, PostEntry] = {}
+    payloads: dict[int, tuple[bytes, int]] = {}
+    for _count, chunk in parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1):
+        for payload in chunk:
+            index = order[len(payloads)]
+            payloads[index] = (payload, len(shards[index]))
+            by_name = read_payload(payload)
+            for path in shards[index]:
+                loaded[path] = by_name[names[path]]
         if progress is not None:
-            progress("load", len(entries), len(paths))
-    return entries
+            progress("load", len(loaded), len(paths))
+    return loaded, payloads
 
 
 def load_project(
@@ -475,13 +503,14 @@ def load_project(
             except OSError:
                 pass
         todo.append(path)
-    for path, entry in zip(todo, _load_many(settings, todo, jobs, progress), strict=True):
-        entries[path] = entry
+    loaded, payloads = _load_many(settings, cache.key if cache is not None else "", todo, jobs, progress)
+    entries.update(loaded)
     if cache is not None:
         fresh = {names[path]: entry for path, entry in entries.items()}
         for name in {names[path] for path in todo} | (cache.posts.keys() - fresh.keys()):
             cache.touch(name)
         cache.posts = fresh
+        cache.offer_payloads(payloads)
     posts: list[Post] = []
     for path in files:
         entry = entries[path]

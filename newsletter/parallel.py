@@ -42,6 +42,7 @@ def map_slices(
     count: int,
     jobs: int,
     meanwhile: Callable[[], None] | None = None,
+    min_size: int = 25,
 ) -> Iterator[tuple[int, T]]:
     """Run ``function(shared, start, stop)`` over slices of ``range(count)`` in ``jobs`` processes.
 
@@ -54,7 +55,7 @@ def map_slices(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    size = max(25, -(-count // (jobs * 4)))
+    size = max(min_size, -(-count // (jobs * 4)))
     slices: Sequence[tuple[int, int]] = [(i, min(i + size, count)) for i in range(0, count, size)]
     _shared = shared
     try:
