@@ -113,10 +113,15 @@ def build(
     def posts_key(posts: Sequence[Post]) -> str:
         return fingerprint(render_key + "".join(p.digest + p.display_path for p in posts))
 
+    # What the default index pages show of each post (its card): editing a
+    # body leaves them alone. A project's own listing templates may show more.
+    own = settings.templates_dir
+    own_listing = any((own / "site" / name).is_file() for name in ("index.html", "base.html"))
+
     def listing_key(posts: Sequence[Post]) -> str:
-        # What the index pages show of each post: editing a body leaves them alone.
-        shown = "".join(f"{p.url}\0{p.title}\0{p.date}\0{p.categories}\0{p.summary}\n" for p in posts)
-        return fingerprint(render_key + shown)
+        if own_listing:
+            return posts_key(posts)
+        return fingerprint(render_key + "".join(p.card for p in posts))
 
     render_digest_now = False
     if digest:

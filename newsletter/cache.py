@@ -29,7 +29,7 @@ CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-FORMAT = 3
+FORMAT = 4
 
 
 @dataclass

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -39,7 +40,7 @@ class Project:
     warnings: list[Any]
     now: datetime
 
-    @property
+    @cached_property
     def published(self) -> list[Post]:
         """Posts that are not drafts and not dated in the future, newest first."""
         return [p for p in self.posts if not p.draft and p.date <= self.now]
@@ -224,6 +225,7 @@ class _PostLoader:
             return None
         stable = _text(data.get("slug")) or path.stem
         post_id = f"tag:{site.domain},{when.date().isoformat()}:{stable}"
+        summary = summary_given or summarize(rendered.first_paragraph)
         return Post(
             path=path,
             display_path=problems.display(path),
@@ -233,7 +235,7 @@ class _PostLoader:
             author=author,
             categories=categories,
             tags=tags,
-            summary=summary_given or summarize(rendered.first_paragraph),
+            summary=summary,
             slug=slug,
             draft=draft,
             references=references,
@@ -245,6 +247,7 @@ class _PostLoader:
             lines=lines,
             body_line=doc.body_line,
             digest=self.digest,
+            card=digest(f"{url}\0{title}\0{when.isoformat()}\0{author}\0{categories}\0{summary}"),
         )
 
     def _references(self, path: Path, value: Any, lines: dict[str, int]) -> tuple[Reference, ...]:

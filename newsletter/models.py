@@ -75,6 +75,7 @@ class Post:
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     body_line: int = 1
     digest: str = field(default="", compare=False)  # hash of the file's bytes, for the build cache
+    card: str = field(default="", compare=False)  # hash of what lists of posts show of it, for the build cache
 
     @property
     def modified(self) -> datetime:

@@ -132,3 +132,25 @@ def test_check_reads_the_cache_and_writes_nothing(sample: Path, cli) -> None:  #
     broken = cli("check", "-C", sample)
     assert broken.exit_code == 1
     assert "cannot read date 'someday'" in broken.stderr
+
+
+def test_a_body_edit_leaves_the_listings_alone_unless_a_template_of_ours_shows_more(
+    sample: Path, tmp_path: Path
+) -> None:
+    build(sample)
+    seed = _seed(sample)
+    seed.write_text(seed.read_text(encoding="utf-8").replace("six patients", "six adult patients"), "utf-8")
+    written = set(build(sample).written)
+    assert SEED_PAGE in written
+    assert not {"public/index.html", "public/posts/index.html"} & written
+    # A project's own listing may show bodies: then a body edit renders it again.
+    (sample / "templates" / "site").mkdir(parents=True, exist_ok=True)
+    (sample / "templates" / "site" / "index.html").write_text(
+        "{% for post in posts %}{{ post.body_html | safe }}{% endfor %}\n", "utf-8"
+    )
+    build(sample)
+    seed.write_text(seed.read_text(encoding="utf-8").replace("six adult patients", "six grown-up patients"), "utf-8")
+    written = set(build(sample).written)
+    assert {"public/index.html", "public/posts/index.html"} <= written
+    assert "six grown-up patients" in (sample / "public" / "index.html").read_text(encoding="utf-8")
+    assert _outputs(sample) == _outputs(_uncached_twin(sample, tmp_path))
