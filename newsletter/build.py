@@ -287,6 +287,10 @@ def _stage_post_pages(
 
     jobs = parallel.workers(len(posts))
     slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
+    if jobs >= 2:
+        from newsletter.render.site import page_template
+
+        page_template(project.settings)  # compiled once here, not in every worker
     if jobs < 2:
         guarded()
         slices = [] if failed else [(len(posts), _stage_slice((project, posts), 0, len(posts)))]

@@ -104,17 +104,17 @@ class _PostLoader:
         self.problems = problems
         self.deps: list[tuple[str, bool]] = []  # files the current post refers to (for the cache)
         self.digest = ""
+        self.stat = (0, -1)  # the current post's file (st_mtime_ns, st_size) before it was read
         self.real_root = settings.root.resolve()
 
     def load(self, path: Path) -> Post | None:
         problems = self.problems
         try:
-            too_big = path.stat().st_size > MAX_POST_BYTES  # before reading it all into memory
-            raw = b"" if too_big else path.read_bytes()
+            raw = self._read(path)
         except OSError as exc:
             problems.error(path, 1, f"cannot read the file: {exc.strerror or exc}")
             return None
-        if too_big or len(raw) > MAX_POST_BYTES:
+        if raw is None or len(raw) > MAX_POST_BYTES:
             problems.error(path, 1, f"file is larger than {MAX_POST_BYTES // (1024 * 1024)} MB")
             return None
         if b"\x00" in raw:
@@ -139,6 +139,26 @@ class _PostLoader:
             return None
         self.digest = digest(raw)
         return self._build(path, doc)
+
+    def _read(self, path: Path) -> bytes | None:
+        """The file's bytes (None when larger than MAX_POST_BYTES), noting its stat first.
+
+        In four system calls: this runs for every post of a cold build.
+        """
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+            self.stat = (st.st_mtime_ns, st.st_size)
+            if st.st_size > MAX_POST_BYTES:  # before reading it all into memory
+                return None
+            parts = [os.read(fd, st.st_size + 1)]
+            size = len(parts[0])
+            while size > st.st_size and parts[-1] and size <= MAX_POST_BYTES:  # it grew meanwhile
+                parts.append(os.read(fd, 1 << 20))
+                size += len(parts[-1])
+            return b"".join(parts) if len(parts) > 1 else parts[0]
+        finally:
+            os.close(fd)
 
     def _build(self, path: Path, doc: frontmatter.Document) -> Post | None:
         problems, data, lines, site = self.problems, doc.data, doc.lines, self.settings.site
@@ -403,14 +423,9 @@ def _load_entries(settings: Settings, paths: list[Path]) -> list[PostEntry]:
     entries = []
     for path in paths:
         before = len(problems.items)
-        loader.deps, loader.digest = [], ""
-        try:
-            st = path.stat()
-            stat = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            stat = (0, -1)
+        loader.deps, loader.digest, loader.stat = [], "", (0, -1)
         post = loader.load(path)
-        entries.append(PostEntry(stat, loader.digest, post, problems.items[before:], tuple(loader.deps)))
+        entries.append(PostEntry(loader.stat, loader.digest, post, problems.items[before:], tuple(loader.deps)))
     return entries
 
 
@@ -446,6 +461,9 @@ def _load_many(
         if progress is not None:
             progress("load", len(paths), len(paths))
         return entries, {}
+    from newsletter.markdown import import_parsers
+
+    import_parsers()  # once here, not in every worker
     problems = Problems(root=settings.root)
     names = {path: problems.display(path) for path in paths}
     shards: dict[int, list[Path]] = {}

@@ -48,6 +48,16 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def import_parsers() -> None:
+    """Import what rendering a body may need (before forking workers, which then share it)."""
+    import cmarkgfm.cmark  # noqa: F401
+    import nh3  # noqa: F401
+
+    from newsletter.slugs import make_slug
+
+    make_slug("warm")
+
+
 class BodyTooComplex(ValueError):
     """A body whose raw HTML nests deeper than :data:`MAX_HTML_DEPTH`."""
 

@@ -19,17 +19,23 @@ PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 def environment(project_templates: Path | None) -> Environment:
     """The template environment for a project.
 
-    Cached per folder and set of override files: Jinja notices edits of a
-    template it has loaded, but not a new override of a default one.
+    Cached per folder and state of its template files (names, sizes and
+    modification times, the package's own included): a new environment
+    when any is added, removed or edited. Jinja itself does not look at the
+    files again (it would, for every page, to resolve ``extends``).
     """
-    present: tuple[str, ...] = ()
-    if project_templates is not None and project_templates.is_dir():
-        present = tuple(sorted(str(p) for p in project_templates.rglob("*") if p.is_file()))
-    return _environment(project_templates, present)
+    present = []
+    for path in template_files(project_templates):
+        try:
+            st = path.stat()
+            present.append((str(path), st.st_mtime_ns, st.st_size))
+        except OSError:
+            pass
+    return _environment(project_templates, tuple(present))
 
 
 @lru_cache(maxsize=8)
-def _environment(project_templates: Path | None, present: tuple[str, ...]) -> Environment:
+def _environment(project_templates: Path | None, present: tuple[tuple[str, int, int], ...]) -> Environment:
     from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
 
     default = FileSystemLoader(str(PACKAGE_TEMPLATES))
@@ -44,6 +50,7 @@ def _environment(project_templates: Path | None, present: tuple[str, ...]) -> En
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
     return env
 

@@ -19,6 +19,15 @@ TEMP_PREFIX = ".newsletter-tmp-"
 _KILL_ENV = os.environ.get("NEWSLETTER_TEST_KILL_AT", "")
 _KILL_AT = int(_KILL_ENV) if _KILL_ENV.isdigit() else 0
 _steps = 0
+_pid = os.getpid()  # for temporary names, without a system call per file
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _test_step() -> None:
@@ -50,36 +59,43 @@ def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output:
     """The first half of :func:`write_atomic`: the complete new file under a temporary name.
 
     Returns that name, for :func:`commit` (or :func:`discard`), or None when
-    ``path`` holds these bytes already. Creates the folder when needed.
+    ``path`` holds these bytes already. Creates the folder when needed. A
+    new file in a new folder (most of a first build) takes five system calls.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     target = os.fspath(path)
-    try:
-        if os.stat(target).st_size == len(payload):
-            with open(target, "rb") as handle:
-                if handle.read() == payload:
-                    return None
-    except OSError:
-        pass
     folder, name = os.path.split(target)
     # One name per process and thread: no other writer uses it (and the project
     # lock keeps other runs out), so O_TRUNC only ever meets our own leftover.
-    temp_name = f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{name}"
+    temp_name = f"{TEMP_PREFIX}{_pid}-{threading.get_ident()}-{name}"
     if len(temp_name) > 255:  # the longest file name most file systems allow
         temp_name = temp_name[:200] + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()
     temp = os.path.join(folder, temp_name)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
     try:
         fd = os.open(temp, flags, 0o644)
-    except FileNotFoundError:
-        os.makedirs(folder or ".", exist_ok=True)
+    except FileNotFoundError:  # no folder, so no old file to compare with
+        try:
+            os.mkdir(folder)  # one call where makedirs() would look at the parent first
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:
+            pass
         fd = os.open(temp, flags, 0o644)
+    else:
+        if _holds(target, payload):
+            os.close(fd)
+            os.unlink(temp)
+            return None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
             if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         if _KILL_AT and output:
             _test_step()
     except BaseException:
@@ -87,6 +103,17 @@ def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output:
             os.unlink(temp)
         raise
     return temp
+
+
+def _holds(target: str, payload: bytes) -> bool:
+    """Whether the file ``target`` holds exactly ``payload``."""
+    try:
+        if os.stat(target).st_size != len(payload):
+            return False
+        with open(target, "rb") as handle:
+            return handle.read() == payload
+    except OSError:
+        return False
 
 
 def commit(temp: str, target: str, *, output: bool = True) -> None:

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from test_hostile import unsafe_parts
 from typer.testing import CliRunner
 
+from newsletter import frontmatter
 from newsletter.cli import app
 from newsletter.config import load_settings
 from newsletter.errors import InputError, NewsletterError, Problems, SourceError
@@ -185,6 +186,65 @@ def test_yaml_like_text(front: str, body: str) -> None:
     posts = {"p.md": f"---\ntitle: T\ndate: 2026-11-02\n{front}\n---\n{body}".encode()}
     with project(posts) as root:
         load_or_report(root, posts_files(posts))
+
+
+class _Reference(yaml.SafeLoader):
+    """PyYAML's own safe loader, as ours is configured: no implicit timestamps."""
+
+
+_Reference.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _same_as_pyyaml(front: str) -> None:
+    """Our quicker tag resolution and construction give PyYAML's data, or an error where it fails."""
+    try:
+        expected = yaml.load(front, Loader=_Reference)  # noqa: S506 - a safe loader
+    except Exception:  # noqa: BLE001 - whatever PyYAML refuses, we must refuse too
+        expected = ValueError
+    try:
+        got = frontmatter.parse(front, 2)[0]
+    except frontmatter.FrontMatterError:
+        got = ValueError
+    if expected is ValueError or not isinstance(expected, dict):
+        event("pyyaml refuses it or it is no mapping")
+        assert got is ValueError or expected is None or not isinstance(expected, dict) or got == expected
+        return
+    if got is ValueError and _refused_on_purpose(expected, front):
+        event("we refuse it on purpose")
+        return
+    event("pyyaml reads a mapping")
+    assert got == expected or repr(got) == repr(expected)  # repr: nan != nan
+
+
+def _refused_on_purpose(data: object, front: str, depth: int = 0) -> bool:
+    """Control characters in a value, aliases, nesting deeper than frontmatter.MAX_DEPTH."""
+    if depth == 0 and ("&" in front or "*" in front):
+        return True
+    if depth > frontmatter.MAX_DEPTH:
+        return True
+    if isinstance(data, str):
+        return bool(frontmatter.CONTROL_CHARS.search(data))
+    if isinstance(data, dict):
+        return any(
+            _refused_on_purpose(v, front, depth + 1) or _refused_on_purpose(k, front, depth + 1)
+            for k, v in data.items()
+        )
+    if isinstance(data, list):
+        return any(_refused_on_purpose(v, front, depth + 1) for v in data)
+    return False
+
+
+@given(FRONT)
+def test_front_matter_reads_as_pyyaml_reads_it(front: dict) -> None:  # type: ignore[type-arg]
+    _same_as_pyyaml(_dump(front))
+
+
+@given(YAMLISH)
+def test_yaml_like_text_reads_as_pyyaml_reads_it(front: str) -> None:
+    _same_as_pyyaml("title: T\n" + front)
 
 
 @given(

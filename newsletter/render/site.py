@@ -45,11 +45,16 @@ def post_page_path(post: Post) -> str:
     return f"posts/{post.slug}/index.html"
 
 
+def page_template(settings: Any) -> Any:
+    """The compiled template of a post's page."""
+    return _context(settings)[0].get_template("site/post.html")
+
+
 def render_post_pages(project: Project, posts: Iterable[Post]) -> Iterator[tuple[str, str]]:
     """Each post's page: (path relative to public/, HTML)."""
     settings = project.settings
-    env, common = _context(settings)
-    template = env.get_template("site/post.html")
+    _env, common = _context(settings)
+    template = page_template(settings)
     for post in posts:
         yield (
             post_page_path(post),
