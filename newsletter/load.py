@@ -247,7 +247,7 @@ class _PostLoader:
         post_id = f"tag:{site.domain},{when.date().isoformat()}:{stable}"
         summary = summary_given or summarize(rendered.first_paragraph)
         return Post(
-            path=path,
+            path=str(path),
             display_path=problems.display(path),
             title=title,
             date=when,
@@ -391,7 +391,7 @@ def _outside(path: Path, real_root: Path, problems: Problems) -> bool:
     return True
 
 
-def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[Path]:
+def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[str]:
     """Every ``*.md`` file under ``folder``, refusing links that leave the project.
 
     Linked folders are never followed (a link to a parent would loop); one
@@ -413,10 +413,10 @@ def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[Path]
                     pending.append(entry.path)
                 elif entry.name.endswith(".md") and entry.is_file():
                     found.append(entry.path)
-    return [Path(path) for path in sorted(found)]
+    return sorted(found)
 
 
-def _load_entries(settings: Settings, paths: list[Path]) -> list[PostEntry]:
+def _load_entries(settings: Settings, paths: list[str]) -> list[PostEntry]:
     """Load post files from scratch: one cache entry each, with its problems."""
     problems = Problems(root=settings.root)
     loader = _PostLoader(settings, problems)
@@ -424,12 +424,12 @@ def _load_entries(settings: Settings, paths: list[Path]) -> list[PostEntry]:
     for path in paths:
         before = len(problems.items)
         loader.deps, loader.digest, loader.stat = [], "", (0, -1)
-        post = loader.load(path)
+        post = loader.load(Path(path))
         entries.append(PostEntry(loader.stat, loader.digest, post, problems.items[before:], tuple(loader.deps)))
     return entries
 
 
-def _load_shards(shared: tuple[Settings, str, list[list[Path]]], start: int, stop: int) -> list[bytes]:
+def _load_shards(shared: tuple[Settings, str, list[list[str]]], start: int, stop: int) -> list[bytes]:
     """Load the files of some cache shards (in a worker process): each shard as a pickled cache file."""
     from newsletter.cache import shard_payload
 
@@ -443,8 +443,8 @@ def _load_shards(shared: tuple[Settings, str, list[list[Path]]], start: int, sto
 
 
 def _load_many(
-    settings: Settings, key: str, paths: list[Path], jobs: int | None, progress: Progress | None = None
-) -> tuple[dict[Path, PostEntry], dict[int, tuple[bytes, int]]]:
+    settings: Settings, key: str, paths: list[str], jobs: int | None, progress: Progress | None = None
+) -> tuple[dict[str, PostEntry], dict[int, tuple[bytes, int]]]:
     """Load posts, in several processes when there are many (see newsletter.parallel).
 
     Returns the entries by path and, when loaded in parallel, each cache
@@ -466,12 +466,12 @@ def _load_many(
     import_parsers()  # once here, not in every worker
     problems = Problems(root=settings.root)
     names = {path: problems.display(path) for path in paths}
-    shards: dict[int, list[Path]] = {}
+    shards: dict[int, list[str]] = {}
     for path in paths:
         shards.setdefault(shard_of(names[path]), []).append(path)
     order = sorted(shards)
     groups = [shards[index] for index in order]
-    loaded: dict[Path, PostEntry] = {}
+    loaded: dict[str, PostEntry] = {}
     payloads: dict[int, tuple[bytes, int]] = {}
     for _count, chunk in parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1):
         for payload in chunk:
@@ -508,14 +508,14 @@ def load_project(
         cache.use_key(settings_key(root, settings.raw_text))
     files = _post_files(settings.posts_dir, root.resolve(), problems)
     names = {path: problems.display(path) for path in files}
-    entries: dict[Path, PostEntry] = {}
-    todo: list[Path] = []
-    for path in files:
+    entries: dict[str, PostEntry] = {}
+    todo: list[str] = []
+    for path in files:  # paths as strings: ten thousand Path objects cost 60 ms
         entry = cache.posts.get(names[path]) if cache is not None else None
         if entry is not None and entry.deps_unchanged():
             try:
-                st = path.stat()
-                if (st.st_mtime_ns, st.st_size) == entry.stat or digest(path.read_bytes()) == entry.digest:
+                st = os.stat(path)
+                if (st.st_mtime_ns, st.st_size) == entry.stat or digest(Path(path).read_bytes()) == entry.digest:
                     entries[path] = entry
                     if (st.st_mtime_ns, st.st_size) != entry.stat:
                         entry.stat = (st.st_mtime_ns, st.st_size)

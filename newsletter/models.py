@@ -55,7 +55,7 @@ class Image:
 class Post:
     """One post, loaded and validated, with the lines it came from."""
 
-    path: Path
+    path: str  # the file (a string: cheaper than a Path in a cache of thousands)
     display_path: str
     title: str
     date: datetime

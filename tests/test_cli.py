@@ -83,7 +83,7 @@ def test_new_creates_a_draft(sample: Path, cli) -> None:  # type: ignore[no-unty
     assert result.exit_code == 0, result.output
     path = sample / "posts" / "2026-11-24-stem-cells-knee-pain.md"
     assert path.is_file()
-    post = next(p for p in load_project(sample).posts if p.path.name == path.name)
+    post = next(p for p in load_project(sample).posts if Path(p.path).name == path.name)
     assert post.title == "Stem cells & knee pain"
     assert post.draft
     assert cli("new", "Stem cells & knee pain", "-C", sample).exit_code == 1

@@ -541,3 +541,18 @@ def test_damaged_image_headers_mean_width_unknown(tmp_path: Path) -> None:
     ]:
         (tmp_path / name).write_bytes(data)
         assert image_width(tmp_path / name) is None
+
+
+def test_premailer_is_imported_without_requests() -> None:
+    """premailer imports requests only to fetch remote CSS: a stand-in takes its place, then the real one is back."""
+    code = (
+        "import sys\n"
+        "from newsletter.render.email_html import inline_css\n"
+        "html = inline_css('<html><head><style>p{color:red}</style></head><body><p>x</p></body></html>')\n"
+        "assert 'style=\"color:red\"' in html, html\n"
+        "assert 'requests' not in sys.modules\n"
+        "import requests\n"
+        "assert callable(requests.get) and requests.__file__\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
+    assert done.returncode == 0, done.stderr

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter import __version__
@@ -98,7 +97,7 @@ def render_feeds(project: Project, skip: Callable[[str, Sequence[Post]], bool] |
     settings = project.settings
     limit = settings.feed.limit
     published = project.published  # a property that filters: read it once
-    prepared: dict[Path, FeedItem] = {}  # by file: a post's one true identity
+    prepared: dict[str, FeedItem] = {}  # by file: a post's one true identity
 
     def items(posts: Iterable[Post]) -> list[FeedItem]:
         # A post in several feeds is rendered to HTML once.
