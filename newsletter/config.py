@@ -13,6 +13,7 @@ import re
 import string
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,17 +49,17 @@ class SiteSettings:
     logo: str = setting("", "Absolute URL of a logo image for feeds (optional).")
     icon: str = setting("", "Absolute URL of a small icon (favicon) for feeds (optional).")
 
-    @property
+    @cached_property
     def base_url(self) -> str:
         """The site URL, always ending in ``/``."""
         return self.url if self.url.endswith("/") else self.url + "/"
 
-    @property
+    @cached_property
     def domain(self) -> str:
         """The host name of the site URL."""
         return urlsplit(self.url).hostname or "localhost"
 
-    @property
+    @cached_property
     def tz(self) -> ZoneInfo:
         """The site time zone."""
         return ZoneInfo(self.timezone)

@@ -78,6 +78,8 @@ def _scheme(url: str) -> str | None:
 
 def _text(value: Any) -> str | None:
     """A scalar as text; None for lists, mappings and null."""
+    if type(value) is str:  # nearly always
+        return value.strip()
     if value is None or isinstance(value, (list, dict)):
         return None
     if isinstance(value, bool):

@@ -502,3 +502,27 @@ def test_the_installed_command_reports_instead_of_crashing(tmp_path: Path) -> No
     assert summary == "6 errors; nothing was written.", result.stderr
     assert all(ERROR_LINE.match(line) for line in errors), result.stderr
     assert "posts/loop.md:1: symbolic link loop" in errors
+
+
+def _split_by_lines(text: str) -> tuple[str, int, str, int]:
+    """The plain way to split a post file: line by line."""
+    lines = text.split("\n")
+    if not re.match(r"^---[ \t]*$", lines[0]):
+        raise frontmatter.FrontMatterError(1, "no front matter")
+    for index in range(1, len(lines)):
+        if re.match(r"^(?:---|\.\.\.)[ \t]*$", lines[index]):
+            return "\n".join(lines[1:index]), 2, "\n".join(lines[index + 1 :]), index + 2
+    raise frontmatter.FrontMatterError(1, "not closed")
+
+
+@given(st.text(alphabet=st.sampled_from(list("-.\n \tab:")), max_size=60))
+def test_split_finds_what_a_line_by_line_reading_finds(text: str) -> None:
+    try:
+        expected: object = _split_by_lines(text)
+    except frontmatter.FrontMatterError:
+        expected = ValueError
+    try:
+        got: object = frontmatter.split(text)
+    except frontmatter.FrontMatterError:
+        got = ValueError
+    assert got == expected
