@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newsletter.markdown import marker_line, render_markdown, rewrite_citations, summarize
 
@@ -48,3 +50,25 @@ def test_rewrite_citations() -> None:
 def test_summarize() -> None:
     assert summarize("word " * 100, 30) == "word word word word word word…"
     assert summarize("Short [1].") == "Short."
+
+
+def _summarize_plainly(text: str, limit: int = 280) -> str:
+    """summarize() as first written: whitespace patterns over the raw text."""
+    import re
+
+    text = re.sub(r"\s*\[[1-9][0-9]*\]", "", text)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–—") + "…"
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "word", " ", "  ", "\n", "\t", "[1]", "[23]", "[0]", "[", "]", ".", ",", "!", "\u00a0"]),
+        max_size=30,
+    ).map("".join)
+)
+def test_summarize_as_first_written(text: str) -> None:
+    assert summarize(text) == _summarize_plainly(text)
+    assert summarize(text, 8) == _summarize_plainly(text, 8)
