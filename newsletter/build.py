@@ -184,11 +184,12 @@ def build(
     # good (bad input leaves nothing behind, not even the lock file). The
     # posts' pages are made in worker processes while this one renders the
     # rest; they are staged (complete files under temporary names) and put
-    # in place only when everything has rendered, so a failure such as a
-    # broken template leaves public/ as it was. A lock file found here means
-    # a run was killed (or another is still writing; cleaning after it is
-    # harmless): its temporary files go first. The outbox is written before
-    # public/, which publishes each outbox message as the digest's web version.
+    # in place only once everything else has rendered, so a failure such as
+    # a broken template leaves public/ as it was. A lock file found here
+    # means a run was killed (or another is still writing; cleaning after it
+    # is harmless): its temporary files go first. The outbox is written
+    # before the rest of public/, which publishes each outbox message as the
+    # digest's web version.
     from newsletter.lock import LOCK_NAME, project_lock
     from newsletter.write import clean_temp_files, commit, discard
 
@@ -197,9 +198,20 @@ def build(
         if leftovers:
             clean_temp_files(settings.public_dir)
             clean_temp_files(settings.outbox_dir)
-        staged: list[tuple[str, str]] = []  # (temporary file, path relative to public/)
+        staged: list[tuple[str, str]] = []  # (temporary file, path relative to public/) not yet in place
+        public = os.fspath(settings.public_dir)
+
+        def put_in_place(temps: list[tuple[str, str]]) -> None:
+            for index, (temp, path) in enumerate(temps):
+                try:
+                    commit(temp, f"{public}/{path}")
+                except BaseException:
+                    staged.extend(temps[index + 1 :])
+                    raise
+                result.written.append(f"public/{path}")
+
         try:
-            _stage_post_pages(project, pages, staged, result, progress, render_the_rest)
+            _stage_post_pages(project, pages, staged, result, progress, render_the_rest, put_in_place)
             if rendered_digest is not None:
                 from newsletter import outbox
 
@@ -226,12 +238,6 @@ def build(
             discard([temp for temp, _path in staged], settings.public_dir)
             clean_temp_files(settings.public_dir)  # those of a worker that died, if any
             raise
-        public = os.fspath(settings.public_dir)
-        for done, (temp, path) in enumerate(staged, start=1):
-            commit(temp, f"{public}/{path}")
-            result.written.append(f"public/{path}")
-            if done % 500 == 0 or done == len(staged):
-                progress("pages", done, len(staged))
         _write_public(settings.public_dir, outputs, result, progress)
         kinds = (("public/posts/",) if site else ()) + (("public/categories/",) if feeds else ())
         kinds += ("public/media/",) if feeds or site else ()
@@ -271,8 +277,14 @@ def _stage_post_pages(
     result: BuildResult,
     progress: Progress,
     meanwhile: Callable[[], None],
+    put_in_place: Callable[[list[tuple[str, str]]], None],
 ) -> None:
-    """Stage the posts' own pages, in several processes when there are many, running ``meanwhile()`` here."""
+    """Make the posts' own pages, in several processes when there are many, running ``meanwhile()`` here.
+
+    Pages are staged; once ``meanwhile()`` has succeeded, each slice's are
+    handed to ``put_in_place`` as it comes (while the workers go on with
+    the next); until then, or if it failed, they wait in ``staged``.
+    """
     from collections.abc import Iterable
 
     from newsletter import parallel
@@ -298,10 +310,13 @@ def _stage_post_pages(
         slices = parallel.map_slices(_stage_slice, (project, posts), len(posts), jobs, guarded)
     done = 0
     for count, (temps, unchanged) in slices:
-        staged += temps
         result.unchanged += unchanged
+        staged += temps
+        if not failed:
+            ready, staged[:] = list(staged), []
+            put_in_place(ready)
         done += count
-        progress("render", done, len(posts))
+        progress("pages", done, len(posts))
     if failed:
         raise failed[0]
 

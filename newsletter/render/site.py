@@ -23,9 +23,13 @@ if TYPE_CHECKING:
 INDEX_POSTS = 30
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
+
+
 def longdate(value: datetime) -> str:
-    """``18 November 2026`` (no locale, no platform-specific strftime)."""
-    return f"{value.day} {value:%B %Y}"
+    """``18 November 2026`` (no locale, no strftime: it runs for every post of a listing)."""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 def _context(settings: Any) -> tuple[Any, dict[str, Any]]:
