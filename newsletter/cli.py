@@ -164,7 +164,7 @@ def new(
 @app.command("import")
 def import_(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE", help="Plain-text post files (one or more).", show_default=False)
+        list[Path], typer.Argument(metavar="FILE...", help="Plain-text post files (one or more).", show_default=False)
     ],
     date: Annotated[str, typer.Option("--date", "-d", metavar="DATE", help="The posts' date: YYYY-MM-DD [HH:MM].")],
     project: Project = Path("."),
