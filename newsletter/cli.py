@@ -5,6 +5,8 @@ Exit status: 0 done, 1 bad input, 2 bad usage.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -411,14 +413,32 @@ def preview(
 
 def main() -> None:
     """Entry point: run the app; never show a traceback to a user."""
+    code: int | str | None = 0
     try:
         app()
     except KeyboardInterrupt:
         _err("interrupted")
-        sys.exit(130)
-    except SystemExit:
-        raise
+        code = 130
+    except SystemExit as exc:
+        code = exc.code
     except Exception as exc:  # noqa: BLE001 - last line of defence
         _err(f"newsletter: internal error: {type(exc).__name__}: {exc}")
         _err("This is a bug; please report it with the command you ran.")
-        sys.exit(1)
+        code = 1
+    _leave(code)
+
+
+def _leave(code: int | str | None) -> None:
+    """Exit now, without the interpreter's teardown.
+
+    Every file is written and closed by the time a command returns; what is
+    left is freeing the loaded project object by object (50 ms at 10,000
+    posts), which the system does at once.
+    """
+    if isinstance(code, str):  # as sys.exit("message") does
+        _err(code)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (newsletter --help | head)
+            stream.flush()
+    os._exit(code or 0)
