@@ -136,9 +136,12 @@ def _may_be_hostile(front: str) -> bool:
     """
     if "&" in front or "*" in front or "\\" in front or CONTROL_CHARS.search(front):
         return True
+    others = front.count("- ") + front.count("[") + front.count("{") + front.count("?") + 1
+    # A level made by indenting needs a line of its own that starts with a space.
+    if front.count("\n ") + front.startswith(" ") + others < MAX_DEPTH:
+        return False
     indent = max((len(line) - len(line.lstrip(" ")) for line in front.split("\n")), default=0)
-    bound = indent + front.count("- ") + front.count("[") + front.count("{") + front.count("?") + 1
-    return bound >= MAX_DEPTH
+    return indent + others >= MAX_DEPTH
 
 
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
