@@ -20,6 +20,8 @@ from newsletter.weeks import Week, posts_in_week, resolve_week
 from newsletter.write import write_atomic
 
 if TYPE_CHECKING:
+    from newsletter.cache import BuildCache
+    from newsletter.parallel import Helper
     from newsletter.render.email import RenderedDigest
 
 
@@ -88,11 +90,37 @@ def build(
     A week already marked ``sent`` in the outbox is left alone: an error
     when ``sent_is_error`` (``newsletter digest``), a note otherwise.
     """
-    from newsletter.cache import digest as fingerprint
-    from newsletter.cache import load_cache, save_cache, save_posts, templates_fingerprint
-    from newsletter.templates import template_files
+    from newsletter.cache import load_cache
 
     cache = load_cache(root)
+    helper = None
+    if digest and cache.posts:  # a rebuild: the other core is free while this one loads
+        from newsletter.parallel import Helper
+
+        helper = Helper(_prepare_digest)
+    try:
+        return _build(root, cache, helper, week, feeds, digest, site, sent_is_error, progress)
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _build(
+    root: Path,
+    cache: BuildCache,
+    helper: Helper | None,
+    week: str,
+    feeds: bool,
+    digest: bool,
+    site: bool,
+    sent_is_error: bool,
+    progress: Progress,
+) -> BuildResult:
+    """:func:`build`, with the build cache loaded and maybe a helper process for the digest."""
+    from newsletter.cache import digest as fingerprint
+    from newsletter.cache import save_cache, save_posts, templates_fingerprint
+    from newsletter.templates import template_files
+
     project = load_project(root, cache=cache, progress=progress)
     result = BuildResult(project=project)
     settings = project.settings
@@ -140,6 +168,11 @@ def build(
             result.digest_status = "unchanged"
         else:
             render_digest_now = True
+            if helper is not None:  # it renders the digest while this process does the rest
+                week_only = Project(settings=settings, posts=chosen, warnings=[], now=project.now)
+                helper.submit(_render_digest, week_only, result.week, chosen)
+    if helper is not None and not render_digest_now:
+        helper.close()
     if feeds or site:
         for post in published:
             for image in post.images:
@@ -160,12 +193,6 @@ def build(
     def render_the_rest() -> None:
         """The digest, the feeds and the listings, and the cache of posts: while the pages are made."""
         nonlocal rendered_digest
-        if render_digest_now:
-            from newsletter.render.email import render_digest
-
-            rendered_digest = render_digest(project, result.week, chosen)  # type: ignore[arg-type]
-            result.digest = rendered_digest
-            result.notes += rendered_digest.notes
         if feeds:
             from newsletter.render.feeds import render_feeds
 
@@ -179,6 +206,12 @@ def build(
 
             outputs.update(render_site(project, None, fresh, post_pages=False))
         save_posts(root, cache)
+        if render_digest_now:
+            rendered_digest = helper.result() if helper is not None else None
+            if rendered_digest is None:
+                rendered_digest = _render_digest(project, result.week, chosen)  # type: ignore[arg-type]
+            result.digest = rendered_digest
+            result.notes += rendered_digest.notes
 
     # Write holding the project lock, taken once the input is known to be
     # good (bad input leaves nothing behind, not even the lock file). The
@@ -251,6 +284,20 @@ def build(
             cache.outputs_dirty = True
         save_cache(root, cache)
     return result
+
+
+def _prepare_digest() -> None:
+    """What rendering a digest imports (in the helper, while the build loads the posts)."""
+    from newsletter.render.email import render_digest  # noqa: F401
+    from newsletter.render.email_html import inliner
+
+    inliner()
+
+
+def _render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:
+    from newsletter.render.email import render_digest
+
+    return render_digest(project, week, posts)
 
 
 def _stage_slice(shared: tuple[Project, list[Post]], start: int, stop: int) -> tuple[list[tuple[str, str]], int]:

@@ -9,6 +9,7 @@ A worker that dies makes the run fail (BrokenProcessPool), never hang.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -67,3 +68,126 @@ def map_slices(
                 yield stop - start, result
     finally:
         _shared = None
+
+
+class Helper:
+    """A process forked early that prepares (imports) while this one loads, then does one job.
+
+    ``prepare()`` runs in the helper at once. :meth:`submit` sends it a job
+    (a module-level function and picklable arguments), :meth:`result`
+    waits for the answer. Whatever goes wrong there (no fork, the job
+    raising, the helper dying) makes :meth:`result` return ``None`` and the
+    caller does the job itself. A helper given no job exits when this
+    process closes it or ends.
+    """
+
+    def __init__(self, prepare: Callable[[], None]):
+        import multiprocessing
+
+        self.pid = 0
+        self._jobs = self._results = -1  # our ends of the two pipes
+        if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        import sys
+
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
+            stream.flush()
+        jobs_read, jobs_write = os.pipe()
+        results_read, results_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the helper: prepare, do the one job, leave without the parent's clean-up
+            code = 1
+            try:
+                os.close(jobs_write)
+                os.close(results_read)
+                prepare()
+                job = _receive(jobs_read)
+                if job:
+                    import pickle
+
+                    function, args = pickle.loads(job)
+                    answer = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
+                    _send(results_write, answer)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(jobs_read)
+        os.close(results_write)
+        self.pid, self._jobs, self._results = pid, jobs_write, results_read
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> None:
+        """Send the helper its job (``function`` must be importable by name)."""
+        if not self.pid:
+            return
+        import pickle
+
+        try:
+            job = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - something that cannot travel: do it here
+            self.close()
+            return
+        fd, self._jobs = self._jobs, -1
+        try:
+            _send(fd, job)
+        except OSError:  # the helper is gone
+            self.close()
+
+    def result(self) -> Any:
+        """The job's result, or None when the helper could not do it."""
+        if not self.pid or self._jobs != -1:  # not started, or no job sent
+            self.close()
+            return None
+        import pickle
+
+        fd, self._results = self._results, -1
+        try:
+            answer = _receive(fd)
+            return pickle.loads(answer) if answer else None
+        except Exception:  # noqa: BLE001 - the caller does the job itself
+            return None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Tell the helper there is no (more) job and wait for it to exit.
+
+        One still preparing for a job it will never get is stopped at once:
+        it has written nothing.
+        """
+        idle = self._jobs != -1
+        for name in ("_jobs", "_results"):
+            fd = getattr(self, name)
+            if fd != -1:
+                setattr(self, name, -1)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if self.pid:
+            pid, self.pid = self.pid, 0
+            if idle:
+                import signal
+
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _send(fd: int, data: bytes) -> None:
+    """Write ``data`` whole, then close ``fd`` (the reader sees its end)."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _receive(fd: int) -> bytes:
+    """Read until the writer closes its end, then close ``fd``."""
+    try:
+        parts = []
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)

@@ -66,3 +66,60 @@ def test_progress_is_reported_while_loading_and_writing(sample: Path, forked: No
     assert {"load", "pages", "write"} <= stages
     loads = [(done, total) for stage, done, total in seen if stage == "load"]
     assert loads[-1][0] == loads[-1][1] and all(a <= b for (a, _), (b, _) in zip(loads, loads[1:], strict=False))
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _fail(x: int) -> int:
+    raise ValueError(x)
+
+
+def test_a_helper_does_its_job_or_says_it_could_not(forked: None) -> None:
+    helper = parallel.Helper(lambda: None)
+    assert helper.pid
+    helper.submit(_square, 12)
+    assert helper.result() == 144
+    failing = parallel.Helper(lambda: None)
+    failing.submit(_fail, 1)
+    assert failing.result() is None  # the caller then does the job itself
+    unpicklable = parallel.Helper(lambda: None)
+    unpicklable.submit(lambda x: x, 1)  # a lambda cannot travel
+    assert unpicklable.result() is None
+
+
+def test_an_idle_helper_is_stopped_at_once(forked: None) -> None:
+    import time
+
+    helper = parallel.Helper(lambda: time.sleep(30))
+    started = time.perf_counter()
+    helper.close()
+    assert time.perf_counter() - started < 5
+    assert helper.pid == 0
+
+
+def test_the_digest_rendered_by_the_helper_equals_the_one_rendered_here(
+    sample: Path, tmp_path: Path, forked: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild with the seed (in the digest week) edited: its digest comes from the helper process."""
+    used = []
+    real = parallel.Helper.result
+
+    def spy(self: parallel.Helper) -> object:
+        answer = real(self)
+        used.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(parallel.Helper, "result", spy)
+    build(sample)
+    seed = next((sample / "posts").glob("2026-11-18-*.md"))
+    seed.write_text(seed.read_text(encoding="utf-8").replace("six patients", "six adult patients"), "utf-8")
+    again = build(sample)
+    assert used == [True] and "outbox/2026-W47/message.eml" in again.written
+    twin = tmp_path / "twin"
+    shutil.copytree(sample, twin, ignore=shutil.ignore_patterns("public", "outbox", ".newsletter-cache"))
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # no helper, no workers
+    build(twin)
+    assert tree(sample / "outbox") == tree(twin / "outbox")
+    assert tree(sample / "public") == tree(twin / "public")
