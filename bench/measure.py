@@ -38,6 +38,7 @@ class Row:
     command: str
     samples: list[Sample] = field(default_factory=list)
     status: str = "ok"  # "ok", "failed: <first line>", "skipped: <why>"
+    in_turns: bool = False  # timed in turns with other rows (see measure_in_turns)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +71,7 @@ class Row:
             "command": self.command,
             "status": self.status,
             "runs": len(self.samples),
+            "in_turns": self.in_turns,
             "seconds": self.stat("seconds"),
             "cpu_seconds": self.stat("cpu_seconds"),
             "peak_mb": self.peak_mb,
@@ -155,6 +157,41 @@ def measure(
     except (OSError, ValueError, IndexError) as exc:
         row.status = f"failed: {type(exc).__name__}: {first_line(str(exc))}"
     return row
+
+
+@dataclass
+class Case:
+    """One command to time, for :func:`measure_in_turns`."""
+
+    tool: str
+    case: str
+    argv: Sequence[str]
+    env: dict[str, str]
+    before_each: Callable[[], None] | None = None
+
+
+def measure_in_turns(cases: Sequence[Case], *, runs: int) -> list[Row]:
+    """Time ``runs`` rounds of the cases, one run of each per round (A B A B ...).
+
+    The speed of a shared machine drifts (other tenants come and go): runs
+    side by side see the same machine, so their ratios drift less than
+    those of two series timed one after the other. A failed case drops out
+    of the rounds; the others go on.
+    """
+    rows = [Row(tool=c.tool, case=c.case, command=" ".join(str(a) for a in c.argv), in_turns=True) for c in cases]
+    for _ in range(runs):
+        for case, row in zip(cases, rows, strict=True):
+            if row.status != "ok":
+                continue
+            try:
+                if case.before_each:
+                    case.before_each()
+                row.samples.append(run_once(case.argv, env=case.env)[0])
+            except RunFailed as exc:
+                row.status = f"failed: {exc}"
+            except (OSError, ValueError, IndexError) as exc:
+                row.status = f"failed: {type(exc).__name__}: {first_line(str(exc))}"
+    return rows
 
 
 def skipped(tool: str, case: str, why: str) -> Row:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from measure import Row
@@ -35,6 +36,12 @@ def ratios(rows: list[Row]) -> dict[str, float | None]:
         theirs = _find(rows, tool, case)
         both = ours and theirs and ours.median is not None and theirs.median
         result[name] = round(ours.median / theirs.median, 3) if both else None  # type: ignore[union-attr,operator]
+        paired = both and ours.in_turns and theirs.in_turns and len(ours.samples) == len(theirs.samples)  # type: ignore[union-attr]
+        if paired:  # run by run, side by side: the median of those ratios, and their range
+            each = sorted(a.seconds / b.seconds for a, b in zip(ours.samples, theirs.samples, strict=True))  # type: ignore[union-attr]
+            result[f"{name} in turns"] = round(statistics.median(each), 3)
+            result[f"{name} in turns min"] = round(each[0], 3)
+            result[f"{name} in turns max"] = round(each[-1], 3)
     return result
 
 
@@ -54,7 +61,9 @@ def targets(sizes: dict[int, list[Row]], startup: list[Row]) -> list[dict[str, o
         return row.median, "" if row.ok else row.status
 
     ratio = ratios(big).get("newsletter/hugo") if big else None
-    add("10k cold build, newsletter/Hugo", ratio, 1.0, "(ratio)", "" if big else "10k not run")
+    add("10k cold build, newsletter/Hugo (medians)", ratio, 1.0, "(ratio)", "" if big else "10k not run")
+    paired = ratios(big).get("newsletter/hugo in turns") if big else None
+    add("10k cold build, newsletter/Hugo (run by run)", paired, 1.0, "(ratio)", "" if big else "10k not run")
     for label, case in (("10k warm, nothing changed", BUILD_WARM), ("10k warm, one post changed", BUILD_ONE)):
         value, why = median(big, "newsletter", case)
         add(label, value, 1.0, "s", why if big else "10k not run")
@@ -123,11 +132,20 @@ def markdown(meta: dict[str, object], sizes: dict[int, list[Row]], startup: list
         corpus = meta["corpora"][n]  # type: ignore[index]
         lines += [f"## {n:,} posts (~{corpus['bytes_per_post']:,} bytes each)", "", *_table(rows), ""]
     lines += ["## Cold build ratios (below 1.0: newsletter is faster)", ""]
-    lines += ["| posts | newsletter/Pelican | newsletter/Hugo |", "| ---: | ---: | ---: |"]
+    lines += [
+        "| posts | newsletter/Pelican | newsletter/Hugo | newsletter/Hugo, run by run in turns: median (min–max) |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
     for n, rows in sizes.items():
         r = ratios(rows)
         show = {k: (f"{v:.2f}" if v is not None else "–") for k, v in r.items()}
-        lines.append(f"| {n:,} | {show['newsletter/pelican']} | {show['newsletter/hugo']} |")
+        turns = "–"
+        if r.get("newsletter/hugo in turns") is not None:
+            turns = (
+                f"{show['newsletter/hugo in turns']} "
+                f"({show['newsletter/hugo in turns min']}–{show['newsletter/hugo in turns max']})"
+            )
+        lines.append(f"| {n:,} | {show['newsletter/pelican']} | {show['newsletter/hugo']} | {turns} |")
     lines += ["", "## Start-up and digest (sample project; 10-post week)", "", *_table(startup), ""]
     lines += ["## Issue 7 targets (figures, not asserts)", ""]
     lines += ["| target | measured | goal | met |", "| --- | ---: | --- | --- |"]

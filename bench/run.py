@@ -6,7 +6,8 @@ For each size: generate a deterministic corpus (bench/corpus.py) on /dev/shm
 when available, then time, several runs each, `newsletter check`, `feed`
 and `build` cold (no public/, outbox/ or cache), `build` warm with nothing
 changed and with one post changed; Pelican cold (no cache) and warm (content
-cache); Hugo cold. Then cold start (`newsletter --help`, `newsletter check`
+cache); Hugo cold. newsletter's cold build and Hugo's run in turns (one of
+each per round), so that their ratio is also taken run by run. Then cold start (`newsletter --help`, `newsletter check`
 on the repo's sample project) and the digest of a 10-post week. Writes
 results.json and results.md into --out and prints the Markdown.
 
@@ -30,7 +31,7 @@ from pathlib import Path
 import corpus
 import report
 import tools
-from measure import Row, measure, run_once, skipped
+from measure import Case, Row, measure, measure_in_turns, run_once, skipped
 
 DIGEST_SNIPPET = """\
 import sys, time
@@ -67,7 +68,6 @@ def bench_newsletter(cmd: list[str], site: Path, newest: Path, runs: int, env: d
         ),
     ]
     build = [*cmd, "build", "-q", "-C", str(site)]
-    rows.append(measure("newsletter", report.BUILD_COLD, build, runs=runs, env=env, before_each=lambda: _rm(*outputs)))
 
     def prime() -> None:
         _rm(*outputs)
@@ -119,14 +119,27 @@ def bench_pelican(python: Path | None, why: str, site: Path, runs: int, env: dic
     ]
 
 
-def bench_hugo(binary: str | None, why: str, site: Path, runs: int, env: dict[str, str]) -> list[Row]:
-    """Hugo cold: no public/, resources/ or cache."""
-    if binary is None:
-        return [skipped("hugo", report.HUGO_COLD, why)]
-    outputs = [site / "public", site / "resources", site / ".hugo-cache"]
-    env = {**env, "HUGO_CACHEDIR": str(site / ".hugo-cache")}
-    argv = [binary, "--quiet", "-s", str(site)]
-    return [measure("hugo", report.HUGO_COLD, argv, runs=runs, env=env, before_each=lambda: _rm(*outputs))]
+def bench_cold(
+    cmd: list[str], site: Path, hugo: str | None, hugo_why: str, hugo_site: Path, runs: int, env: dict[str, str]
+) -> tuple[Row, Row]:
+    """newsletter build cold (no public/, outbox/, cache) and Hugo cold (no public/, resources/, cache), in turns."""
+    outputs = [site / "public", site / "outbox", site / ".newsletter-cache"]
+    cases = [
+        Case(
+            "newsletter",
+            report.BUILD_COLD,
+            [*cmd, "build", "-q", "-C", str(site)],
+            env,
+            lambda: _rm(*outputs),
+        )
+    ]
+    if hugo is not None:
+        theirs = [hugo_site / "public", hugo_site / "resources", hugo_site / ".hugo-cache"]
+        hugo_env = {**env, "HUGO_CACHEDIR": str(hugo_site / ".hugo-cache")}
+        argv = [hugo, "--quiet", "-s", str(hugo_site)]
+        cases.append(Case("hugo", report.HUGO_COLD, argv, hugo_env, lambda: _rm(*theirs)))
+    rows = measure_in_turns(cases, runs=runs)
+    return rows[0], rows[1] if hugo is not None else skipped("hugo", report.HUGO_COLD, hugo_why)
 
 
 def bench_startup(cmd: list[str], scratch: Path, runs: int, env: dict[str, str]) -> tuple[list[Row], dict]:
@@ -233,11 +246,13 @@ def main(argv: list[str] | None = None) -> int:
             meta["corpora"][n] = summary  # type: ignore[index]
             print(f"{n:,} posts, {summary['bytes_per_post']:,} bytes each, in {root}", flush=True)
             newest = root / "newsletter" / str(summary["newest_post"])
+            ours, theirs = bench_cold(cmd, root / "newsletter", hugo, hugo_why, root / "hugo", runs, env)
             rows = bench_newsletter(cmd, root / "newsletter", newest, runs, env)
+            rows.insert(2, ours)  # after check and feed cold
             for row in rows:
                 _print_row(row)
             more = bench_pelican(pelican_py, pelican_why, root / "pelican", pelican_runs, env)
-            more += bench_hugo(hugo, hugo_why, root / "hugo", runs, env)
+            more.append(theirs)
             for row in more:
                 _print_row(row)
             sizes[n] = rows + more
