@@ -2,7 +2,14 @@
 
 ``build`` is the one function behind ``newsletter feed``, ``digest``,
 ``build`` and the preview server's rebuilds. Everything is loaded and
-rendered in memory first; files are written only when all of it worked.
+rendered first; files are put in place only when all of it worked.
+
+With many posts, the work is shared out (newsletter.parallel): worker
+processes load the posts; then others render the posts' pages into
+temporary files (staged) while this process renders the digest, the feeds
+and the listings, and the pages are renamed into place once those have
+rendered. On a rebuild, a helper process forked at the start renders the
+digest (it has imported premailer while this process loaded the posts).
 """
 
 from __future__ import annotations

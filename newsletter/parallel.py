@@ -5,6 +5,8 @@ settings), so only small tasks and results cross between processes. Fork
 is used only where it is safe: on platforms that have it and in a process
 with no other threads (the preview server has some; it works serially).
 A worker that dies makes the run fail (BrokenProcessPool), never hang.
+A :class:`Helper` is one process forked early for one job, which the
+caller does itself if the helper cannot.
 """
 
 from __future__ import annotations
