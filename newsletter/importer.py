@@ -190,7 +190,7 @@ def check_post_file(post: PlainPost, text: str, name: str, settings: Settings) -
     import tempfile
 
     from newsletter.errors import Problems
-    from newsletter.load import _PostLoader
+    from newsletter.load import load_post
 
     if post.cta_text and not settings.cta.url:
         message = "the call-to-action needs a url: set url under [cta] in newsletter.toml"
@@ -199,7 +199,7 @@ def check_post_file(post: PlainPost, text: str, name: str, settings: Settings) -
     with tempfile.TemporaryDirectory(prefix="newsletter-import-") as folder:
         path = Path(folder) / name
         path.write_text(text, encoding="utf-8")
-        _PostLoader(settings, problems).load(path)
+        load_post(settings, path, problems)
     return [SourceError("", source_line(post, text, item.line), item.message, item.warning) for item in problems.items]
 
 

@@ -393,6 +393,11 @@ def _outside(path: Path, real_root: Path, problems: Problems) -> bool:
     return True
 
 
+def load_post(settings: Settings, path: Path, problems: Problems) -> Post | None:
+    """Load one post file as a project would, recording its problems (None when it has errors)."""
+    return _PostLoader(settings, problems).load(path)
+
+
 def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[str]:
     """Every ``*.md`` file under ``folder``, refusing links that leave the project.
 
