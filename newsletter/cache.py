@@ -112,14 +112,14 @@ def _read(path: Path) -> Any:
     return None
 
 
-def shard_payload(key: str, posts: dict[str, PostEntry]) -> bytes:
-    """A posts file's bytes: the entries of one shard, for one settings key."""
+def file_bytes(key: str, data: dict[str, Any]) -> bytes:
+    """A cache file's bytes: one shard's posts (for a settings key) or the outputs' fingerprints."""
     with _no_gc():
-        return pickle.dumps((FORMAT, key, posts), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps((FORMAT, key, data), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def read_payload(payload: bytes) -> dict[str, PostEntry]:
-    """The entries of a :func:`shard_payload`."""
+    """The entries of a posts file's :func:`file_bytes`."""
     with _no_gc():
         data = pickle.loads(payload)
     return data[2]  # type: ignore[no-any-return]
@@ -189,7 +189,7 @@ def save_posts(root: Path, cache: BuildCache) -> None:
             shard[name] = entry
     for index, posts in sorted(shards.items()):
         payload = cache.payloads.pop(index, None)
-        _write(root, POSTS_FILE.format(index), payload or shard_payload(cache.key, posts))
+        _write(root, POSTS_FILE.format(index), payload or file_bytes(cache.key, posts))
         cache.shard_keys[index] = cache.key
     cache.dirty_shards = set()
     cache.payloads = {}
@@ -199,5 +199,5 @@ def save_cache(root: Path, cache: BuildCache) -> None:
     """Write what changed; the outputs only once they are all written."""
     save_posts(root, cache)
     if cache.outputs_dirty:
-        _write(root, OUTPUTS_FILE, shard_payload("", cache.outputs))  # type: ignore[arg-type]
+        _write(root, OUTPUTS_FILE, file_bytes("", cache.outputs))
         cache.outputs_dirty = False
