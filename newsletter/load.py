@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable
@@ -501,15 +502,17 @@ def _load_many(
     groups = [shards[index] for index in order]
     loaded: dict[str, PostEntry] = {}
     payloads: dict[int, tuple[bytes, int]] = {}
-    for _count, chunk in parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1):
-        for payload in chunk:
-            index = order[len(payloads)]
-            payloads[index] = (payload, len(shards[index]))
-            by_name = read_payload(payload)
-            for path in shards[index]:
-                loaded[path] = by_name[names[path]]
-        if progress is not None:
-            progress("load", len(loaded), len(paths))
+    work = parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1)
+    with contextlib.closing(work):  # leaving early (Ctrl-C) stops the workers at once
+        for _count, chunk in work:
+            for payload in chunk:
+                index = order[len(payloads)]
+                payloads[index] = (payload, len(shards[index]))
+                by_name = read_payload(payload)
+                for path in shards[index]:
+                    loaded[path] = by_name[names[path]]
+            if progress is not None:
+                progress("load", len(loaded), len(paths))
     return loaded, payloads
 
 
