@@ -111,7 +111,7 @@ def _acquire(path: Path, wait: float, on_wait: Callable[[int | None], None] | No
     ended_at = 0.0  # when the lock was first seen busy with its recorded holder gone
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             raise NewsletterError(f"cannot create the lock file {path}: {exc.strerror}") from None
         try:

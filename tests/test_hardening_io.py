@@ -225,7 +225,9 @@ def test_a_page_that_cannot_be_put_in_place_leaves_public_as_it_was(sample: Path
     result = cli("build", "-C", sample, "-q")
     assert result.exit_code == 1
     rel = blocker.relative_to(sample).as_posix()
-    assert result.stderr.strip().splitlines() == [f"error: cannot write {rel}: a folder is in the way; public/ is left as it was"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot write {rel}: a folder is in the way; public/ is left as it was"
+    ]
     time.sleep(0.5)  # a worker that still staged would show up now
     assert _temps(sample) == []
     assert tree(sample / "public") == before
@@ -258,7 +260,10 @@ def test_a_lock_file_removed_during_the_build_stops_it_before_anything_is_put_in
 
 @pytest.mark.parametrize("fail_at", [1, 3, 8])
 def test_a_write_refused_while_committing_rolls_public_back(
-    sample: Path, monkeypatch: pytest.MonkeyPatch, cli, fail_at: int  # type: ignore[no-untyped-def]
+    sample: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli,
+    fail_at: int,  # type: ignore[no-untyped-def]
 ) -> None:
     build(sample)
     before = tree(sample / "public")
@@ -508,7 +513,9 @@ def test_two_images_publishing_to_one_media_path_are_reported_with_file_and_line
 
 
 def test_an_image_deleted_during_the_build_is_reported_with_file_and_line(
-    sample: Path, monkeypatch: pytest.MonkeyPatch, cli  # type: ignore[no-untyped-def]
+    sample: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli,  # type: ignore[no-untyped-def]
 ) -> None:
     from newsletter.render import feeds
 
@@ -532,7 +539,9 @@ def test_an_image_deleted_during_the_build_is_reported_with_file_and_line(
 
 
 @pytest.mark.parametrize("value", ["-62135596800", "253402300800", "253370764800", "1.5", "soon", "-1", "１２"])
-def test_a_bad_source_date_epoch_is_a_usage_error(sample: Path, value: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_source_date_epoch_is_a_usage_error(
+    sample: Path, value: str, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
     result = cli("check", "-C", sample)
     assert result.exit_code == 2
@@ -560,7 +569,9 @@ def big_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("moment", [0.3, 0.8, 1.5, 2.5])
-def test_ctrl_c_says_interrupted_once_and_leaves_nothing_behind(big_project: Path, tmp_path: Path, moment: float) -> None:
+def test_ctrl_c_says_interrupted_once_and_leaves_nothing_behind(
+    big_project: Path, tmp_path: Path, moment: float
+) -> None:
     project = tmp_path / "proj"
     shutil.copytree(big_project, project)
     log = tmp_path / "err"
@@ -605,3 +616,24 @@ def test_build_module_names_refused_writes_by_their_target() -> None:
     exc = OSError(errno.EROFS, os.strerror(errno.EROFS), f"/p/public/posts/a/{TEMP_PREFIX}old-12-34-index.html")
     text = build_module._describe(exc, Path("/p"))
     assert text == "cannot write public/posts/a/index.html: Read-only file system; public/ is left as it was"
+
+
+@pytest.mark.skipif(os.environ.get("NEWSLETTER_LONG_TESTS") != "1", reason="long profile: NEWSLETTER_LONG_TESTS=1")
+def test_kill_harness_leaves_no_orphan_and_no_stale_lock(tmp_path: Path) -> None:
+    """bench/kill_harness.py, smaller: SIGKILL of the main pid only, at random moments."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import kill_harness
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    tally = kill_harness.run(
+        tmp_path / "kills",
+        posts=parallel.MIN_ITEMS + 200,
+        kills=12,
+        budget=240,
+        python=sys.executable,
+        pythonpath=None,
+        seed=17,
+    )
+    assert tally.kills >= 4, tally
+    assert (tally.orphans, tally.stale_locks, tally.bad_next_builds, tally.waited_next_builds) == (0, 0, 0, 0), tally
