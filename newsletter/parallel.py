@@ -54,16 +54,12 @@ def _before_fork() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
-def _after_fork_in_parent() -> None:
-    if _forking_from:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
 def _after_fork_in_child() -> None:
     """In a worker, first thing: die with the parent, leave Ctrl-C to it."""
     if not _forking_from:
         return
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ValueError):  # only a main thread may; ours fork from theirs
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if _prctl is not None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -71,7 +67,7 @@ def _after_fork_in_child() -> None:
         os._exit(1)
 
 
-os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 @contextlib.contextmanager
@@ -85,6 +81,9 @@ def _forking() -> Iterator[None]:
         yield
     finally:
         _forking_from = 0
+        # Here, not in an at-fork hook: a Ctrl-C held back meanwhile is
+        # raised now, as an exception the caller sees.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def workers(count: int) -> int:
@@ -151,9 +150,9 @@ def stop_pool(pool: Any) -> None:
     were staging stays half-done, for the caller to clean up once this
     returns (nothing can add to it any more).
     """
-    pool.shutdown(wait=False, cancel_futures=True)
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
     kill = getattr(pool, "kill_workers", None)  # Python 3.14+
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
     if kill is not None:
         with contextlib.suppress(Exception):
             kill()
