@@ -46,7 +46,7 @@ def split_citation(text: str) -> tuple[str, str, str] | None:
     m = _YEAR.search(text)
     if not m or m.start() == 0:
         return None
-    authors = normalise_text(text[: m.start()])
+    authors = normalise_text(text[: m.start()]).replace(" ", "")  # "V. K." and "VK" alike
     rest = normalise_text(text[m.end() :])
     if not authors or not rest:
         return None

@@ -1,4 +1,4 @@
-"""Checks on an outbox message: size, headers, MIME, links, images, text, client support.
+"""Checks on an outbox message: size, headers, MIME, links, images, text, client support, accessibility.
 
 Pure functions over what lies on disk: :func:`check_message` reads one
 outbox folder (``message.eml`` and ``message.html``), the settings and the
@@ -19,10 +19,12 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
+from newsletter.checks.a11y import check_accessibility
 from newsletter.checks.clients import check_clients
 from newsletter.checks.html import check_images, check_links, check_style, scan_html, site_folders
 from newsletter.checks.results import LEVELS, CheckResult, error, info, summarize, warning
 from newsletter.config import Settings
+from newsletter.i18n import for_settings
 
 __all__ = ["LEVELS", "CheckResult", "check_message", "summarize"]
 
@@ -61,6 +63,8 @@ def check_message(folder: Path, settings: Settings, public_dir: Path | None = No
         results += check_images(page, settings.site.base_url, public_dir, folders)
         results += check_style(page)
         results += check_clients(page)
+        language = for_settings(settings)
+        results += check_accessibility(html, language.tag, language.dir)
     text = _decoded(text_part)
     if text is not None:
         results += check_text(text)
