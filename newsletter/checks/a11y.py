@@ -173,7 +173,8 @@ def check_tables(root: HtmlElement) -> list[CheckResult]:
     """Layout tables (no header cells, no caption) carry role="presentation"."""
     results = []
     for table in root.iter("table"):
-        data = table.find(".//th") is not None or table.find(".//caption") is not None
+        own = [cell for cell in table.iter("th", "caption") if next(cell.iterancestors("table")) is table]
+        data = bool(own)  # header cells of this table, not of one nested in it
         if not data and table.get("role") != "presentation":
             results.append(error("a11y-table-role", f'{_where(table)}: a layout table without role="presentation"'))
     return results
