@@ -21,8 +21,8 @@ import html5lib
 import pytest
 from conftest import REPO, SEED, tree, write_post
 
-from newsletter.load import load_project
 from newsletter.i18n import Language
+from newsletter.load import load_project
 from newsletter.render.email import preheader, render_digest
 from newsletter.render.email_mime import HeaderError, list_unsubscribe, one_line
 from newsletter.render.email_text import WIDTH, Links, html_to_text
@@ -179,7 +179,7 @@ def test_header_settings_are_checked(empty_project: Path, cli, line: str, messag
     key = line.split(" = ")[0]
     text = config.read_text(encoding="utf-8")
     if not re.search(rf"^{key} = ", text, flags=re.M):  # a setting the sample leaves at its default
-        text = text.replace("[email]\n", f"[email]\n{key} = \"\"\n")
+        text = text.replace("[email]\n", f'[email]\n{key} = ""\n')
     text = re.sub(rf"^{key} = .*$", lambda m: line, text, flags=re.M)
     config.write_text(text, encoding="utf-8")
     result = cli("check", "-C", empty_project)

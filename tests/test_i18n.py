@@ -164,7 +164,9 @@ def test_the_sample_in_each_language_has_no_english_left(tmp_path: Path, languag
     for fragment in ("Weekly digest", "View this email", "In this issue", "References", "Unsubscribe", "You receive"):
         assert fragment not in text_chrome, f"{language}: {fragment!r} in the text part"
     # Dates and the period in the language, and the right lang and dir everywhere.
-    period = " ".join(lang.period(project.published[0].date.replace(day=16), project.published[0].date.replace(day=22)).split())
+    period = " ".join(
+        lang.period(project.published[0].date.replace(day=16), project.published[0].date.replace(day=22)).split()
+    )
     assert period in " ".join(text.split())
     assert lang.date(post.date.astimezone(project.settings.site.tz)) in pages["post"]
     assert period in " ".join(_chrome(lxml_html.document_fromstring(html)).split())
@@ -180,7 +182,9 @@ def test_the_sample_in_each_language_has_no_english_left(tmp_path: Path, languag
 def test_strings_and_subject_patterns_override_the_catalog(sample: Path, cli) -> None:  # type: ignore[no-untyped-def]
     config = sample / "newsletter.toml"
     config.write_text(
-        config.read_text(encoding="utf-8").replace("[digest]\n", '[digest]\nsubject = "{count} new: {first_title} ({period})"\n')
+        config.read_text(encoding="utf-8").replace(
+            "[digest]\n", '[digest]\nsubject = "{count} new: {first_title} ({period})"\n'
+        )
         + '\n[strings]\n"View this email in your browser" = "Open the web version"\n'
         '"%(count)s post" = ["one issue post", "%(count)s issue posts"]\n',
         encoding="utf-8",
@@ -195,7 +199,10 @@ def test_strings_and_subject_patterns_override_the_catalog(sample: Path, cli) ->
     import json
 
     subject = json.loads((sample / "outbox" / WEEK / "meta.json").read_text(encoding="utf-8"))["subject"]
-    assert subject == "3 new: Neural Progenitors Derived from Bone Mesenchymal Stem Cells Help Multiple Sclerosis Patients (November 16 – 22, 2026)"
+    assert (
+        subject
+        == "3 new: Neural Progenitors Derived from Bone Mesenchymal Stem Cells Help Multiple Sclerosis Patients (November 16 – 22, 2026)"
+    )
 
 
 def test_an_unknown_strings_key_warns_and_a_bad_value_fails(empty_project: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -236,9 +243,9 @@ def test_a_french_post_in_an_english_digest_is_marked(sample: Path, cli) -> None
     english = document.xpath("//h2/a[starts-with(., 'Stem Cells for ALS')]/ancestor::td[1]")[0]
     assert english.get("lang") is None  # the digest's own language
     page = lxml_html.document_fromstring(
-        (sample / "public" / "posts" / "sla-premieres-donnees-de-securite-un-optimisme-prudent" / "index.html").read_text(
-            encoding="utf-8"
-        )
+        (
+            sample / "public" / "posts" / "sla-premieres-donnees-de-securite-un-optimisme-prudent" / "index.html"
+        ).read_text(encoding="utf-8")
     )
     assert page.get("lang") == "en" and page.xpath("//article")[0].get("lang") == "fr"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ OTHER_PAPER = (
 
 
 def _post(slug: str, *refs: Reference) -> Post:
-    when = datetime(2026, 11, 18, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 18, tzinfo=UTC)
     return Post(
         path=f"posts/{slug}.md", display_path=f"posts/{slug}.md", title=slug.title(), date=when, updated=None,
         author="", categories=(), tags=(), summary="", slug=slug, draft=False, references=refs, cta=None,

@@ -28,12 +28,44 @@ MIN_CONTRAST = 4.5
 MIN_TEXT_PX = 14.0
 DEFAULT_PX = 16.0
 # Link texts that do not say where a link goes, in the languages of the shipped catalogs.
-VAGUE_LINK_TEXT = {
-    "click here", "here", "read more", "more", "link", "this", "click", "learn more",
-    "ici", "cliquez ici", "lire la suite", "plus", "lien", "hier", "mehr", "weiterlesen", "link",
-    "aquí", "haga clic aquí", "leer más", "más", "qui", "clicca qui", "leggi di più", "altro",
-    "aqui", "clique aqui", "leia mais", "mais", "klik hier", "lees meer", "meer", "هنا", "المزيد", "اقرأ المزيد",
-}  # fmt: skip
+VAGUE_LINK_TEXT = frozenset(
+    {
+        "click here",
+        "here",
+        "read more",
+        "more",
+        "link",
+        "this",
+        "click",
+        "learn more",
+        "ici",
+        "cliquez ici",
+        "lire la suite",
+        "plus",
+        "lien",
+        "hier",
+        "mehr",
+        "weiterlesen",
+        "aquí",
+        "haga clic aquí",
+        "leer más",
+        "más",
+        "qui",
+        "clicca qui",
+        "leggi di più",
+        "altro",
+        "aqui",
+        "clique aqui",
+        "leia mais",
+        "mais",
+        "klik hier",
+        "lees meer",
+        "meer",
+        "هنا",
+        "المزيد",
+        "اقرأ المزيد",
+    }
+)
 _DARK_BLOCK = re.compile(r"@media[^{]*prefers-color-scheme\s*:\s*dark[^{]*\{((?:[^{}]*\{[^{}]*\})*)\s*\}", re.I)
 _RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _SKIP_TEXT = {"style", "script", "head", "title"}
@@ -160,7 +192,8 @@ def check_lang(root: HtmlElement, lang: str, direction: str) -> list[CheckResult
     wrapper = next(iter(root.xpath("//*[@role='article']")), None)
     for name, element in (("<html>", root), ('the role="article" wrapper', wrapper)):
         if element is None:
-            results.append(error("a11y-lang", f'no element with role="article" wraps the message (webmail drops <html>)'))
+            missing = 'no element with role="article" wraps the message (webmail drops <html>)'
+            results.append(error("a11y-lang", missing))
             continue
         if (element.get("lang") or "").lower() != lang.lower():
             results.append(error("a11y-lang", f"{name} has lang={element.get('lang')!r}, expected {lang!r}"))
@@ -209,7 +242,8 @@ def check_link_text(root: HtmlElement) -> list[CheckResult]:
         if not label:
             results.append(error("a11y-link-text", f"{_where(link)}: the link to {href} has no text"))
         elif label.casefold().strip(" .:…→»") in VAGUE_LINK_TEXT:
-            results.append(warning("a11y-link-text", f"{_where(link)}: link text {label!r} does not say where {href} goes"))
+            vague = f"{_where(link)}: link text {label!r} does not say where {href} goes"
+            results.append(warning("a11y-link-text", vague))
     return results
 
 
@@ -221,7 +255,9 @@ def check_text_size(root: HtmlElement) -> list[CheckResult]:
         if computed.size < MIN_TEXT_PX and (computed.size, element.tag, element.get("class")) not in seen:
             seen.add((computed.size, element.tag, element.get("class")))
             results.append(
-                warning("a11y-text-size", f"{_where(element)}: text of {computed.size:g}px (at least {MIN_TEXT_PX:g}px)")
+                warning(
+                    "a11y-text-size", f"{_where(element)}: text of {computed.size:g}px (at least {MIN_TEXT_PX:g}px)"
+                )
             )
     return results
 

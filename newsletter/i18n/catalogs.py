@@ -10,7 +10,7 @@ code and the default templates, with Babel and Jinja2's extractor) into
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -47,7 +47,7 @@ def read_catalog(path: Path, locale: str | None = None) -> Catalog:
 
 def po_bytes(catalog: Catalog) -> bytes:
     """A catalog as ``.po`` text, without dates or line numbers that would change on every run."""
-    catalog.creation_date = catalog.revision_date = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    catalog.creation_date = catalog.revision_date = datetime(2026, 1, 1, tzinfo=UTC)
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=100, omit_header=False, sort_output=False, include_lineno=False)
     return buffer.getvalue()
