@@ -79,3 +79,14 @@ def test_a_link_without_href_is_not_styled_as_a_link(sample: Path, cli) -> None:
     anchors = [a for a in document.iter("a") if a.get("href") is None]
     assert anchors and all("#0b5cad" not in (a.get("style") or "") for a in anchors)
     assert all("#0b5cad" in (a.get("style") or "") for a in document.xpath("//div[@class='body']/p/a[@href]"))
+
+
+def test_a_subject_that_reads_like_a_reply_is_flagged(sample: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    config = sample / "newsletter.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("[digest]\n", '[digest]\nsubject = "{title}: {period}"\n'),
+        encoding="utf-8",
+    )
+    assert cli("digest", "-C", sample, "--week", "2026-W47").exit_code == 0
+    result = cli("check", "-C", sample)
+    assert "header-subject-reply" in result.stderr and "Care: November" in result.stderr

@@ -257,3 +257,27 @@ def test_the_french_week_builds_in_french(tmp_path: Path) -> None:
     text = (root / "outbox" / WEEK / "message.txt").read_text(encoding="utf-8")
     assert "Lettre hebdomadaire · 16–22 novembre 2026" in text
     assert "\nBibliographie\n" in text and "[R1]" in text
+
+
+def test_init_writes_a_project_in_its_language(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("init", tmp_path / "lyon", "--title", "Clinique", "--language", "fr")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "lyon" / "newsletter.toml").read_text(encoding="utf-8")
+    assert 'language = "fr"' in text and 'label = "Nous contacter"' in text and "Get in touch" not in text
+    assert cli("init", tmp_path / "x", "--language", "qq").exit_code == 2
+
+
+def test_preview_labels_come_from_the_catalog() -> None:
+    from types import SimpleNamespace
+
+    from newsletter.preview.pages import environment
+
+    status = SimpleNamespace(ok=True, generation=1, finished="10:00", seconds=0.5, errors=[], notes=[])
+    page = (
+        environment(Language("de"))
+        .get_template("index.html")
+        .render(title="Postausgang", status=status, site_title="S", rows=[], feeds=[], categories=[], rebuilding="")
+    )
+    document = lxml_html.document_fromstring(page)
+    assert document.get("lang") == "de"
+    assert "Der Postausgang ist leer" in page and "erstellt um 10:00 in 0.50 s" in page and "Outbox" not in page

@@ -33,6 +33,8 @@ TEXT_WIDTH = 78
 MAX_LINE = 998  # RFC 5322 2.1.1
 REQUIRED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "List-Id")
 ONE_CLICK = "List-Unsubscribe=One-Click"
+# SpamAssassin's __GB_FAKE_RF: a subject that reads like a reply or a forward ("...Care: 16 ...").
+_FAKE_REPLY = re.compile(r"(?:Fw|Re):{1,2}[\W+]", re.I)
 _URL_LINE = re.compile(r"^\s*(?:\[\d+\]\s*|[-*]\s+)?<?(?:https?://|mailto:)\S+?>?\s*$")
 
 
@@ -135,6 +137,14 @@ def check_headers(msg: EmailMessage) -> list[CheckResult]:
         results.append(error("header-message-id", f"Message-ID is not <local@domain>: {message_id!r}"))
     if msg.get("Subject") is not None and not str(msg["Subject"]).strip():
         results.append(error("header-subject", "the Subject is empty"))
+    elif msg.get("Subject") is not None and _FAKE_REPLY.search(str(msg["Subject"])):
+        results.append(
+            warning(
+                "header-subject-reply",
+                f"the Subject {str(msg['Subject'])!r} reads like a reply or a forward ('re:'/'fw:'): "
+                "spam filters score that (SpamAssassin GB_FAKE_RF_*); change [digest] subject",
+            )
+        )
     unsubscribe = msg.get_all("List-Unsubscribe") or []
     if unsubscribe:
         uris = re.findall(r"<([^<>]*)>", " ".join(str(v) for v in unsubscribe))
