@@ -68,7 +68,7 @@ def _environment(
         auto_reload=False,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(language.translations, newstyle=True)  # type: ignore[attr-defined]
+    language.install(env)
     env.filters.update(date=language.date, longdate=language.date, period=language.period, number=language.number)
     env.globals.update(lang=language.tag, dir=language.dir, direction=text_direction)
     return env

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gettext import GNUTranslations
+
     from babel.core import Locale
-    from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "newsletter"
@@ -76,12 +77,14 @@ def babel_locale(tag: str) -> Locale:
 
 
 def known_language(tag: str) -> bool:
-    """True when Babel has locale data for ``tag`` (dates and numbers can be written in it)."""
-    try:
-        babel_locale(tag)
-    except ValueError:
-        return False
-    return True
+    """True when Babel has locale data for ``tag`` (dates and numbers can be written in it).
+
+    Asks Babel's list of locale files, without loading one: every command
+    validates the settings, and most never format a date.
+    """
+    from babel.localedata import normalize_locale
+
+    return normalize_locale(tag.replace("-", "_")) is not None
 
 
 @lru_cache(maxsize=32)
@@ -157,11 +160,24 @@ class Language:
             return babel_locale(SOURCE_LANGUAGE)
 
     @cached_property
-    def translations(self) -> Translations:
-        """The compiled catalog with the project's overrides."""
-        from babel.support import Translations
+    def translations(self) -> GNUTranslations:
+        """The compiled catalog with the project's overrides (read by the standard library's gettext)."""
+        from gettext import GNUTranslations
 
-        return Translations(io.BytesIO(compiled_catalog(self.catalog, self.strings)), domain=DOMAIN)
+        return GNUTranslations(io.BytesIO(compiled_catalog(self.catalog, self.strings)))
+
+    def install(self, env: Any) -> None:
+        """Give a Jinja environment ``_``, ``gettext`` and ``ngettext`` in this language.
+
+        The catalog is compiled on the first message a template asks for,
+        not when the environment is made: a build that renders nothing
+        never pays for it.
+        """
+        env.install_gettext_callables(
+            gettext=lambda message: self.translations.gettext(message),
+            ngettext=lambda singular, plural, n: self.translations.ngettext(singular, plural, n),
+            newstyle=True,
+        )
 
     @property
     def dir(self) -> str:
@@ -170,12 +186,12 @@ class Language:
 
     def gettext(self, message: str, **values: Any) -> str:
         """The translation of ``message``, with ``%(name)s`` placeholders filled from ``values``."""
-        text = self.translations.ugettext(message)
+        text = self.translations.gettext(message)
         return text % values if values else text
 
     def ngettext(self, singular: str, plural: str, num: int, **values: Any) -> str:
         """The plural form of the message for ``num`` (``%(num)s`` is the formatted number)."""
-        text = self.translations.ungettext(singular, plural, num)
+        text = self.translations.ngettext(singular, plural, num)
         return text % {"num": self.number(num), **values}
 
     def number(self, value: int) -> str:

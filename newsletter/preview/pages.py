@@ -58,7 +58,7 @@ def environment(language: Language | None = None) -> Environment:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(language.translations, newstyle=True)  # type: ignore[attr-defined]
+    language.install(env)
     env.filters["number"] = language.number
     env.globals.update(lang=language.tag, dir=language.dir)
     return env
