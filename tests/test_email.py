@@ -262,7 +262,7 @@ def test_html_structure(w47: Path) -> None:
         f"{BASE}posts/neural-progenitors-derived-from-bone-mesenchymal-stem-cells-help-multiple/",
     )
     assert "Bone Marrow, Mesenchymal Stem Cells, Multiple Sclerosis" in html
-    assert "18 November 2026" in html
+    assert "November 18, 2026" in html
 
 
 def test_css_inlined_and_kept_styles_within_gmail_limits(w47: Path) -> None:
