@@ -167,9 +167,9 @@ def nesting(html: str) -> int:
 def check_nesting(html: str) -> None:
     """Raise :class:`BodyTooComplex` when ``html`` nests deeper than MAX_NESTING."""
     # Every open element has an end tag: with few of them there is nothing to measure.
-    if html.count("</") > MAX_NESTING and nesting(html) > MAX_NESTING:
+    if html.count("</") > MAX_NESTING and (depth := nesting(html)) > MAX_NESTING:
         raise BodyTooComplex(
-            f"the body nests {nesting(html)} levels deep (quotes, lists or HTML elements); at most {MAX_NESTING} are allowed"
+            f"the body nests {depth} levels deep (quotes, lists or HTML elements); at most {MAX_NESTING} are allowed"
         )
 
 
