@@ -23,6 +23,10 @@ from newsletter.slugs import category_slug, make_slug
 Progress = Callable[[str, int, int], None]
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_REFERENCES = 500
+# Each category has a feed listing its posts with all their categories: one
+# post naming 5,000 made 5,000 feeds of 5,000 categories each (1.2 GB).
+MAX_CATEGORIES = 50
+MAX_TAGS = 50
 KNOWN_KEYS = {
     "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft",
     "references", "cta",
@@ -196,6 +200,9 @@ class _PostLoader:
         if categories is None:
             err("categories", "categories must be a list of names")
             categories = ()
+        if len(categories) > MAX_CATEGORIES:
+            err("categories", f"{len(categories):,} categories: a post may have at most {MAX_CATEGORIES}")
+            categories = ()
         for name in categories:
             if not category_slug(name):
                 err("categories", f"category {name!r} has no letters or digits to name its feed")
@@ -204,6 +211,9 @@ class _PostLoader:
         tags = _string_list(data.get("tags"))
         if tags is None:
             err("tags", "tags must be a list of names")
+            tags = ()
+        elif len(tags) > MAX_TAGS:
+            err("tags", f"{len(tags):,} tags: a post may have at most {MAX_TAGS}")
             tags = ()
         draft = data.get("draft", False)
         if not isinstance(draft, bool):

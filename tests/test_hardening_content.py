@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from conftest import tree, write_post
 
+from newsletter.load import MAX_CATEGORIES, MAX_TAGS, load_project
 from newsletter.markdown import MAX_NESTING
+from newsletter.render.feeds import render_feeds
 from newsletter.render.email_text import MAX_INDENT, WIDTH, indent_for, wrap
 
 WEEK = "2026-W47"
@@ -147,3 +149,29 @@ def test_only_an_exact_draft_is_rewritten(sample: Path, cli, status: Any) -> Non
         assert f"{WEEK} has status {status!r} in the outbox, not 'draft'" in built.stdout
     else:
         assert built.exit_code == 1 and "never overwritten" in built.stderr
+
+
+# --- item 8: one post naming thousands of categories --------------------------
+
+
+@pytest.mark.parametrize("key", ["categories", "tags"])
+def test_thousands_of_categories_or_tags_are_refused(empty_project: Path, cli, key: str) -> None:  # type: ignore[no-untyped-def]
+    names = ", ".join(f"Name {n}" for n in range(5000))
+    write_post(empty_project, "many.md", f"---\ntitle: Many\ndate: 2026-11-17 09:00\n{key}: [{names}]\n---\nBody.\n")
+    with time_bound(20):
+        result = cli("check", "-C", empty_project)
+        assert cli("build", "-C", empty_project).exit_code == 1
+    assert result.exit_code == 1
+    limit = MAX_CATEGORIES if key == "categories" else MAX_TAGS
+    assert f"posts/many.md:4: 5,000 {key}: a post may have at most {limit}" in result.stderr
+    assert not (empty_project / "public").exists()
+
+
+def test_the_most_categories_a_post_may_have_make_one_feed_each(empty_project: Path) -> None:
+    names = [f"Topic {n}" for n in range(MAX_CATEGORIES)]
+    write_post(empty_project, "many.md", f"---\ntitle: Many\ndate: 2026-11-17 09:00\ncategories: {names}\n---\nBody.\n")
+    project = load_project(empty_project)
+    feeds = render_feeds(project)
+    assert len([path for path in feeds if path.startswith("categories/")]) == MAX_CATEGORIES
+    # Each category feed holds the post once, with its categories: linear in categories x entries.
+    assert all(len(feeds[path]) < 40_000 for path in feeds if path.startswith("categories/"))
