@@ -198,6 +198,13 @@ def _markers(html: str) -> tuple[str, list[int]]:
     return "".join(out), found
 
 
+def _cited(html: str, markers: list[int]) -> list[int]:
+    """The citation numbers of every marker in sanitized HTML: ours, and raw HTML of the same shape."""
+    if html.count('class="cite"') == len(markers):
+        return markers
+    return [int(n) if len(n) < 6 else 0 for n in CITE_RE.findall(html)]
+
+
 def marker_line(body: str, n: int) -> int:
     """Line offset in ``body`` of the first ``[n]`` (for error messages)."""
     needle = f"[{n}]"
@@ -223,7 +230,7 @@ class RenderedBody:
     """What rendering one body found and produced."""
 
     html: str
-    citations: list[int] = field(default_factory=list)  # the marker numbers, in order
+    citations: list[int] = field(default_factory=list)  # the marker numbers, in order (0: out of range)
 
     @property
     def first_paragraph(self) -> str:
@@ -236,7 +243,8 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
 
     ``resolve(tag, attribute, value)`` returns the absolute URL for a link
     or image address (or None to drop it); it is called for every ``href``
-    and ``src`` that survives sanitizing, raw HTML included. Raises
+    and ``src`` that survives sanitizing, raw HTML included, and for the
+    ``width`` and ``height`` of raw images (returning the value to keep). Raises
     :class:`BodyTooComplex` for raw HTML nested deeper than MAX_HTML_DEPTH.
     """
     if "<" not in text:
@@ -249,7 +257,7 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
     failures: list[BaseException] = []
 
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
-        if attribute not in ("href", "src"):
+        if attribute not in ("href", "src", "width", "height"):
             return value
         try:
             return resolve(tag, attribute, value)
@@ -271,8 +279,9 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
         raise failures[0]
     html = _NOT_XML.sub("", html)
     check_nesting(html)
-    # From the sanitized HTML: text inside a removed <script> is no summary.
-    return RenderedBody(html=html, citations=citations)
+    # From the sanitized HTML: text inside a removed <script> is no summary,
+    # and raw HTML in the shape of a marker is one (the digest renumbers it).
+    return RenderedBody(html=html, citations=_cited(html, citations))
 
 
 _URL_ATTRIBUTE = re.compile(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"')

@@ -175,3 +175,162 @@ def test_the_most_categories_a_post_may_have_make_one_feed_each(empty_project: P
     assert len([path for path in feeds if path.startswith("categories/")]) == MAX_CATEGORIES
     # Each category feed holds the post once, with its categories: linear in categories x entries.
     assert all(len(feeds[path]) < 40_000 for path in feeds if path.startswith("categories/"))
+
+
+# --- item 9: internal errors instead of path:line: message ----------------------
+
+SVG_310_DIGITS = '<svg xmlns="http://www.w3.org/2000/svg" width="' + "1" * 310 + '" height="10"></svg>'
+
+
+def _post_with(project: Path, body: str, extra: str = "") -> None:
+    write_post(project, "a.md", f"---\ntitle: Post\ndate: 2026-11-17 09:00\n{extra}---\nIntro.\n\n{body}\n")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('<img src="https://example.org/a.png" width="²" alt="a">', "image width '²' is not a number of pixels"),
+        ('<img src="https://example.org/a.png" height="1e3" alt="a">', "image height '1e3' is not a number of pixels"),
+        (f'<img src="https://example.org/a.png" width="{"9" * 5000}" alt="a">', "image width '999"),
+        ('<sup class="cite"><a href="x#ref-9">[9]</a></sup>', "citation [9] has no reference (the post has 1)"),
+        ('<sup class="cite"><a href="#ref-0">[0]</a></sup>', "citation [0] has no reference (the post has 1)"),
+    ],
+    ids=["superscript-two", "exponent", "5000-digits", "raw-marker", "marker-zero"],
+)
+def test_bad_raw_html_is_reported_by_check(empty_project: Path, cli, body: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    _post_with(empty_project, body, "references: [One reference.]\n")
+    checked = cli("check", "-C", empty_project)
+    built = cli("build", "-C", empty_project, "--week", WEEK)
+    for result in (checked, built):
+        assert result.exit_code == 1
+        assert f"posts/a.md:8: {message}" in result.stderr
+        assert "internal error" not in result.output
+    assert not (empty_project / "public").exists()
+
+
+def test_sizes_html_allows_are_kept(empty_project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    _post_with(empty_project, '<img src="https://example.org/a.png" width=" 120 " height="50%" alt="a">')
+    assert cli("build", "-C", empty_project, "--week", WEEK).exit_code == 0
+    page = (empty_project / "public" / "posts" / "post" / "index.html").read_text(encoding="utf-8")
+    assert 'width="120" height="50%"' in page
+
+
+def test_an_svg_with_an_absurd_width_is_shown_at_column_width(empty_project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    (empty_project / "posts" / "big.svg").write_text(SVG_310_DIGITS, encoding="utf-8")
+    _post_with(empty_project, "![A big one](big.svg)")
+    result = cli("build", "-C", empty_project, "--week", WEEK)
+    assert result.exit_code == 0, result.output
+    html = (empty_project / "outbox" / WEEK / "message.html").read_text(encoding="utf-8")
+    assert 'alt="A big one" width="536"' in html
+
+
+def _template(project: Path, name: str, text: str) -> None:
+    path = project / "templates" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where", "message", "found_by_check"),
+    [
+        (
+            "site/post.html",
+            '{% extends "default/site/post.html" %}\n{% block main %}\n{{ oops( }}\n{% endblock %}\n',
+            "templates/site/post.html:3",
+            "template syntax error: unexpected '}'",
+            True,
+        ),
+        (
+            "site/post.html",
+            "<p>\n{% include 'nothere.html' %}\n",
+            "templates/site/post.html:2",
+            "template 'nothere.html' not found",
+            True,
+        ),
+        (
+            "site/index.html",
+            "<p>\n{% extends 'missing/base.html' %}\n",
+            "templates/site/index.html:2",
+            "template 'missing/base.html' not found",
+            True,
+        ),
+        (
+            "site/post.html",
+            "<p>\n{{ no_such_name }}\n",
+            "templates/site/post.html:2",
+            "'no_such_name' is undefined",
+            False,
+        ),
+        (
+            "email/digest.html",
+            "<p>\n\n{{ posts[0].no_such_field }}\n",
+            "templates/email/digest.html:3",
+            "has no attribute 'no_such_field'",
+            False,
+        ),
+        ("email/digest.html", "{{ 1 // 0 }}", "templates/email/digest.html:1", "ZeroDivisionError", False),
+        ("site/post.html", b"\xff\xfe<p>".decode("latin-1"), "", "", None),
+    ],
+    ids=["syntax", "include-not-found", "extends-not-found", "undefined", "no-attribute", "raises", "not-utf8"],
+)
+def test_template_errors_name_the_template_file_and_line(  # type: ignore[no-untyped-def]
+    empty_project: Path, cli, name: str, text: str, where: str, message: str, found_by_check: bool | None
+) -> None:
+    _post_with(empty_project, "Body.")
+    if found_by_check is None:  # a file that is not UTF-8
+        (empty_project / "templates" / "site").mkdir(parents=True)
+        (empty_project / "templates" / name).write_bytes(b"<p>\xff\xfe</p>")
+        where, message, found_by_check = f"templates/{name}:1", "not UTF-8 text", True
+    else:
+        _template(empty_project, name, text)
+    checked = cli("check", "-C", empty_project)
+    assert "internal error" not in checked.output and "Traceback" not in checked.output
+    if found_by_check:
+        assert checked.exit_code == 1
+        assert f"{where}: {message}" in checked.stderr
+    else:
+        assert checked.exit_code == 0, checked.output
+    built = cli("build", "-C", empty_project, "--week", WEEK)
+    assert built.exit_code == 1
+    assert f"{where}: " in built.stderr and message in built.stderr, built.stderr
+    assert "internal error" not in built.output
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cycler.__init__.__globals__.os.system('touch PWNED')",
+        "joiner.__init__.__globals__['os'].system('touch PWNED')",
+        "self.__init__.__globals__.__builtins__['open']('PWNED', 'w')",
+        "''.__class__.__mro__[1].__subclasses__()",
+        "site.__class__.__init__.__globals__",
+        "'{0.__class__}'.format(site)",
+    ],
+)
+def test_project_templates_cannot_run_code(empty_project: Path, cli, expression: str) -> None:  # type: ignore[no-untyped-def]
+    _post_with(empty_project, "Body.")
+    target = str(empty_project / "PWNED")
+    _template(empty_project, "site/post.html", "<p>\n{{ " + expression.replace("PWNED", target) + " }}\n")
+    built = cli("build", "-C", empty_project, "--week", WEEK)
+    assert built.exit_code == 1
+    assert "templates/site/post.html:2: " in built.stderr
+    assert not (empty_project / "PWNED").exists()
+
+
+def test_the_sandbox_keeps_the_template_bytecode_cache(sample: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("build", "-C", sample).exit_code == 0
+    cached = list((sample / ".newsletter-cache" / "templates-sandboxed").iterdir())
+    assert cached, "compiled templates are cached"
+    assert cli("build", "-C", sample).exit_code == 0
+
+
+def test_a_category_name_stays_text_in_the_category_feed(empty_project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    _post_with(empty_project, "Body.", 'categories: ["<img src=x onerror=alert(1)> & <b>Bold</b>"]\n')
+    assert cli("feed", "-C", empty_project).exit_code == 0
+    [feed] = (empty_project / "public" / "categories").glob("*.xml")
+    description = etree.fromstring(feed.read_bytes()).findtext("channel/description")
+    # Read as HTML (as readers do), it is the name as text: no element in it.
+    assert description.startswith("Posts filed under &lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;Bold")
+    assert "<" not in description
