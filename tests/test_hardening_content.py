@@ -20,8 +20,8 @@ from conftest import tree, write_post
 
 from newsletter.load import MAX_CATEGORIES, MAX_TAGS, load_project
 from newsletter.markdown import MAX_NESTING
-from newsletter.render.feeds import render_feeds
 from newsletter.render.email_text import MAX_INDENT, WIDTH, indent_for, wrap
+from newsletter.render.feeds import render_feeds
 
 WEEK = "2026-W47"
 FRONT = "---\ntitle: Deep\ndate: 2026-11-17 09:00\ncategories: [Research]\n---\n"
