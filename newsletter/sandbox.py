@@ -1,8 +1,10 @@
 """The templates' sandbox, and their errors as ``templates/file.html:line: message``.
 
-Project templates are rendered in Jinja's :class:`SandboxedEnvironment`: no
-underscore attributes, no unsafe callables, so ``{{ cycler.__init__.__globals__.os }}``
-stops with an error instead of running code. Whatever a template does wrong
+Project templates are rendered in Jinja's :class:`ImmutableSandboxedEnvironment`:
+no underscore attributes, no unsafe callables, no changing the lists and
+dicts they are given, no file methods of the paths in models, so
+``{{ cycler.__init__.__globals__.os }}`` stops with an error instead of
+running code. Whatever a template does wrong
 (bad syntax, a template it names that does not exist, an undefined name, a
 forbidden attribute, a filter that fails) becomes an :class:`InputError`
 pointing at the template file and line, as bad posts do.
@@ -13,14 +15,17 @@ from __future__ import annotations
 import dataclasses
 import traceback
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from jinja2 import TemplateError, TemplateNotFound, TemplatesNotFound, TemplateSyntaxError, nodes
 from jinja2.environment import Template
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from newsletter.errors import InputError, NewsletterError, Problems, SourceError
+
+TEMPLATE_SUFFIXES = {".html", ".htm", ".xml", ".txt", ".j2", ".jinja", ".jinja2"}
+_PATH_ATTRIBUTES = {"name", "stem", "suffix", "suffixes", "parts", "as_posix"}
 
 
 class ProjectTemplate(Template):
@@ -41,7 +46,7 @@ class ProjectTemplate(Template):
             raise InputError([problem]) from None
 
 
-class ProjectEnvironment(SandboxedEnvironment):
+class ProjectEnvironment(ImmutableSandboxedEnvironment):
     """The sandboxed environment of one project's templates (see newsletter.templates)."""
 
     template_class = ProjectTemplate
@@ -49,6 +54,16 @@ class ProjectEnvironment(SandboxedEnvironment):
     def __init__(self, project_templates: Path | None, **options: Any) -> None:
         super().__init__(**options)
         self.project_templates = project_templates
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """The sandbox's rule, and of a path (a post's image, an outbox folder) only its name.
+
+        The sandbox lets a template call any method that is not marked
+        unsafe: ``post.images[0].source.unlink()`` would delete the file.
+        """
+        if isinstance(obj, PurePath) and attr not in _PATH_ATTRIBUTES:
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``obj.attribute``: the sandbox's checks, less their cost for the plain data we pass in.
@@ -144,6 +159,8 @@ def _template_problems(env: ProjectEnvironment, files: tuple[Path, ...]) -> tupl
         return ()
     found: list[SourceError] = []
     for path in files:
+        if path.suffix.lower() not in TEMPLATE_SUFFIXES:
+            continue  # an image or a note beside the templates: rendered only if a template names it
         shown = _display(str(path), folder)
         try:
             source = path.read_text(encoding="utf-8")

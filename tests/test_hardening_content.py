@@ -334,3 +334,26 @@ def test_a_category_name_stays_text_in_the_category_feed(empty_project: Path, cl
     # Read as HTML (as readers do), it is the name as text: no element in it.
     assert description.startswith("Posts filed under &lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;Bold")
     assert "<" not in description
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["post.images[0].source.unlink()", "post.images[0].source.write_text('x')", "post.categories.__len__()",
+     "post.lines.clear()", "post.lines.update(title=1)"],
+)  # fmt: skip
+def test_templates_cannot_touch_files_or_change_what_they_are_given(empty_project: Path, cli, expression: str) -> None:  # type: ignore[no-untyped-def]
+    image = empty_project / "posts" / "pic.svg"
+    image.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>', encoding="utf-8")
+    _post_with(empty_project, "![A picture](pic.svg)")
+    _template(empty_project, "site/post.html", "<p>\n{{ " + expression + " }}\n")
+    built = cli("build", "-C", empty_project, "--week", WEEK)
+    assert built.exit_code == 1
+    assert "templates/site/post.html:2: " in built.stderr, built.output
+    assert image.read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_files_beside_the_templates_are_not_checked_as_templates(empty_project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    (empty_project / "templates").mkdir()
+    (empty_project / "templates" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    _post_with(empty_project, "Body.")
+    assert cli("check", "-C", empty_project).exit_code == 0
