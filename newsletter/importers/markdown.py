@@ -1,0 +1,70 @@
+"""Plain Markdown posts with front matter, and the body steps every Markdown source shares.
+
+A file with YAML, TOML or JSON front matter that no known generator's site
+holds is read with the keys Jekyll, Hugo and Pelican share
+(:func:`.sources.common_post`); its shortcodes and Liquid tags are
+converted as theirs are.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from newsletter.importers import templates
+from newsletter.importers.images import OldSite, bring_images
+from newsletter.importers.model import ImportedPost, ImportProblem
+from newsletter.importers.sources import Context, common_post, read_text, split
+
+_OPENER = re.compile(r"\{\{[<%]|\{%|<!--\s*/?wp:|\[/?caption(?:\s[^\]]*)?\](?!\()")
+
+
+def finish(
+    post: ImportedPost,
+    ctx: Context,
+    site: templates.Site,
+    old: OldSite,
+    *,
+    hugo: bool = True,
+    liquid: bool = True,
+) -> ImportedPost:
+    """Convert the body's template code, bring its images along, and name any raw template code left."""
+    from newsletter.slugs import make_slug
+
+    body_line = post.body_line or post.line
+    if hugo or liquid:
+        post.body = templates.convert(post.body, post.source, body_line, ctx.report, site, hugo=hugo, liquid=liquid)
+    folder = f"{post.date[:10]}-{make_slug(post.slug or post.title) or 'post'}" + (f".{post.lang}" if post.lang else "")
+    bring_images(post, folder, old, ctx.report)
+    post.body = name_leftovers(post.body, post.source, body_line, ctx)
+    return post
+
+
+def name_leftovers(body: str, path: Path, body_line: int, ctx: Context) -> str:
+    """Keep visibly, and report, any template opener left outside code (an unclosed tag, say)."""
+    fences = templates.fence_ranges(body)
+    out, at = [], 0
+    for m in _OPENER.finditer(body):
+        if any(start <= m.start() < end for start, end in fences):
+            continue
+        line_start = body.rfind("\n", 0, m.start()) + 1
+        if body.count("`", line_start, m.start()) % 2:  # inside a code span
+            continue
+        out.append(body[at : m.start()])
+        out.append(templates.inline_code(m.group(0)))
+        at = m.end()
+        line = body_line + body.count("\n", 0, m.start())
+        ctx.report.warn(
+            "template code left as text", path, line, f"{m.group(0)!r} kept as text (not closed or not known)"
+        )
+    out.append(body[at:])
+    return "".join(out)
+
+
+def read_file(path: Path, ctx: Context) -> ImportedPost:
+    """A Markdown file with front matter, outside any known generator's site."""
+    doc = split(read_text(path))
+    if doc.format == "none":
+        raise ImportProblem(1, "no front matter: the file must start with '---', '+++' or a JSON object")
+    post = common_post(path, doc, "markdown", ctx, path.name)
+    return finish(post, ctx, templates.Site(), OldSite(roots=[path.parent]))

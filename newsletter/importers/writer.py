@@ -1,0 +1,178 @@
+"""The one writer of post files for every importer.
+
+A post file is YAML front matter (``yaml.safe_dump``) and a Markdown body.
+Before anything is written, each file is loaded with the post loader's own
+rules (``load.load_post``), so what is written is what ``check`` accepts;
+a post the loader refuses is reported as not imported, at its source line.
+Existing files are never overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from newsletter.errors import SourceError
+from newsletter.importers.model import ImportedPost, ImportReport
+
+if TYPE_CHECKING:
+    from newsletter.config import Settings
+
+
+def front_matter(post: ImportedPost, slug: str) -> dict[str, object]:
+    """The post's front matter, in the order a person reads it; empty values left out."""
+    data: dict[str, object] = {"title": post.title, "date": post.date}
+    if slug:
+        data["slug"] = slug
+    optional: list[tuple[str, object]] = [
+        ("updated", post.updated),
+        ("author", post.author),
+        ("categories", post.categories),
+        ("tags", post.tags),
+        ("summary", post.summary),
+        ("draft", True if post.draft else None),
+        ("lang", post.lang),
+        ("aliases", post.aliases),
+    ]
+    data.update((key, value) for key, value in optional if value)
+    data.update(post.extra)
+    return data
+
+
+def post_file_text(post: ImportedPost, slug: str) -> str:
+    """The text of the post file for ``post``."""
+    front = yaml.safe_dump(
+        front_matter(post, slug), sort_keys=False, allow_unicode=True, width=100000, default_flow_style=None
+    )
+    body = post.body.strip("\n")
+    return f"---\n{front}---\n{body}\n"
+
+
+def validate(post: ImportedPost, text: str, name: str, settings: Settings) -> list[SourceError]:
+    """Load the post file ``text`` as ``check`` will; its problems, at the source's lines.
+
+    The file is loaded in a scratch project that has the post's images as
+    empty placeholders (the loader only asks whether they exist).
+    """
+    from newsletter import frontmatter
+    from newsletter.errors import Problems
+    from newsletter.load import load_post
+
+    problems = Problems()
+    with tempfile.TemporaryDirectory(prefix="newsletter-import-") as folder:
+        scratch = dataclasses.replace(settings, root=Path(folder))
+        path = scratch.posts_dir / name
+        path.parent.mkdir(parents=True)
+        path.write_text(text, encoding="utf-8")
+        for image in post.images:
+            placeholder = scratch.posts_dir / image.target
+            placeholder.parent.mkdir(parents=True, exist_ok=True)
+            placeholder.touch()
+        load_post(scratch, path, problems)
+    try:
+        doc = frontmatter.read(text)
+    except frontmatter.FrontMatterError:
+        doc = None
+
+    def source_line(line: int) -> int:
+        if post.locate is not None:
+            return post.locate(text, line)
+        if doc is not None and line >= doc.body_line:
+            return post.body_line or post.line
+        if doc is not None:
+            for key, start in sorted(doc.lines.items(), key=lambda item: -item[1]):
+                if start <= line and key.split(".")[0] in post.lines:
+                    return post.lines[key.split(".")[0]]
+        return post.line
+
+    return [SourceError("", source_line(item.line), item.message, item.warning) for item in problems.items]
+
+
+def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) -> dict[Path, tuple[ImportedPost, str]]:
+    """The post files to write, checked; problems go to ``report``."""
+    from newsletter.slugs import make_slug
+
+    planned: dict[Path, tuple[ImportedPost, str]] = {}
+    taken: dict[str, ImportedPost] = {}
+    unique_by_date = any(part in settings.site.post_url for part in ("{year}", "{month}", "{day}"))
+    for post in posts:
+        slug = post.slug
+        wanted = slug or make_slug(post.title)
+        key = f"{post.date[:10]}/{wanted}" if unique_by_date else wanted
+        if wanted and key in taken:
+            other = taken[key]
+            number = 2
+            while f"{key}-{number}" in taken:
+                number += 1
+            slug = wanted = f"{wanted}-{number}"
+            message = f"slug taken by {other.source.as_posix()}:{other.line}; this post gets {slug!r}"
+            report.warn("slug taken", post.source, post.line, message)
+            key = f"{key}-{number}"
+        taken[key] = post
+        name = post.name or f"{post.date[:10]}-{make_slug(wanted) or 'post'}"
+        if post.lang and not post.name:
+            name += f".{post.lang}"
+        target = settings.posts_dir / f"{name}.md"
+        text = post_file_text(post, slug)
+        found = validate(post, text, target.name, settings)
+        if slug and any(item.message.startswith("slug ") for item in found if not item.warning):
+            lower = make_slug(slug)  # this version of the loader takes lower-case slugs only
+            report.warn(
+                "slug changed", post.source, post.lines.get("slug", post.line), f"slug {slug!r} written as {lower!r}"
+            )
+            text = post_file_text(post, lower)
+            found = validate(post, text, target.name, settings)
+        errors = [item for item in found if not item.warning]
+        for item in found:
+            if item.warning:
+                report.warn(_kind(item.message), post.source, item.line, item.message)
+        if errors:
+            for item in errors:
+                report.fail(post.source, item.line, item.message)
+            continue
+        if target in planned:
+            report.fail(post.source, post.line, f"another post imports to {_display(target, settings)}")
+        elif target.exists() or target.is_symlink():
+            report.fail(post.source, post.line, f"{_display(target, settings)} exists already; nothing was overwritten")
+        else:
+            planned[target] = (post, text)
+            if post.draft:
+                report.drafts[post.draft_reason] += 1
+    return planned
+
+
+def _kind(message: str) -> str:
+    """A warning's kind for the summary: its message without the quoted parts."""
+    if message.startswith("unknown front-matter key"):
+        return "key not known to this version of check"
+    return message.split("'")[0].split(":")[0].strip() or "warning"
+
+
+def _display(path: Path, settings: Settings) -> str:
+    try:
+        return path.relative_to(settings.root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def write(planned: dict[Path, tuple[ImportedPost, str]], settings: Settings) -> list[Path]:
+    """Write the planned post files and copy their images (never over an existing file)."""
+    import shutil
+
+    from newsletter.write import write_atomic
+
+    written = []
+    for target, (post, text) in planned.items():
+        for image in post.images:
+            destination = settings.posts_dir / image.target
+            if not destination.exists():
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(image.source, destination)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, text)
+        written.append(target)
+    return written
