@@ -41,14 +41,16 @@ _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
 def is_site(folder: Path) -> bool:
     """True for a Hugo site's root folder."""
     return (folder / "content").is_dir() and (
-        any((folder / name).is_file() for name in CONFIG_NAMES) or (folder / "archetypes").is_dir()
+        any((folder / name).is_file() for name in CONFIG_NAMES)
+        or (folder / "config" / "_default").is_dir()
+        or (folder / "archetypes").is_dir()
     )
 
 
 def config(root: Path) -> dict[str, Any]:
-    """The site's configuration file (empty when absent or unreadable)."""
-    for name in CONFIG_NAMES:
-        path = root / name
+    """The site's configuration file, or its ``config/_default/`` folder's (empty when absent or unreadable)."""
+    for path in [root / name for name in CONFIG_NAMES] + [root / "config" / "_default" / name for name in CONFIG_NAMES]:
+        name = path.name
         try:
             text = path.read_text(encoding="utf-8")
             data = (
@@ -109,6 +111,10 @@ def read_site(root: Path, start: Path, ctx: Context) -> list[ImportedPost]:
         for key, alias in links.items():
             if key.endswith("/" + target) or key == target:
                 return alias
+        if base_url and target:  # a page that is not imported: its address on the old site
+            path, _, anchor = target.partition("#")
+            path = path.removesuffix("/index").removesuffix("/_index").strip("/")
+            return base_url.rstrip("/") + "/" + (path + "/" if path else "") + (f"#{anchor}" if anchor else "")
         return None
 
     old = OldSite(roots=[root / str(settings.get("staticDir") or "static"), root / "assets"], base_url=base_url)

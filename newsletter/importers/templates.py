@@ -125,8 +125,8 @@ def _common(name: str, args: list[str], named: dict[str, str], site: Site, conte
 
 
 def _hugo(name: str, args: list[str], named: dict[str, str], site: Site, content: str | None) -> str | None:
-    if name == "figure":
-        src = named.get("src", "")
+    if name in ("figure", "img", "image"):
+        src = named.get("src") or named.get("name") or (args[0] if args and image_like(args[0]) else "")
         if not src:
             return None
         return _image(
@@ -221,7 +221,8 @@ def convert(
         name, _, rest = inner.strip().partition(" ")
         name = name.strip()
         if name.startswith(("/", "end")):  # a closing tag without its opening
-            out.append(keep(m.start(), original, "Hugo shortcode" if hugo else "Liquid tag"))
+            bare = name.lstrip("/").removeprefix("end") or rest.strip().split(" ")[0]
+            out.append(keep(m.start(), original, f"Hugo shortcode '{bare}'" if hugo else f"Liquid tag '{bare}'"))
             continue
         args, named = parse_args(rest)
         content = None

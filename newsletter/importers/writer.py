@@ -101,6 +101,13 @@ def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) ->
     unique_by_date = any(part in settings.site.post_url for part in ("{year}", "{month}", "{day}"))
     for post in posts:
         slug = post.slug
+        text = post_file_text(post, slug)
+        found = validate(post, text, "post.md", settings)
+        if slug and any(item.message.startswith("slug ") for item in found if not item.warning):
+            lower = make_slug(slug)  # this version of the loader takes lower-case slugs only
+            message = f"slug {slug!r} written as {lower!r}"
+            report.warn("slug changed", post.source, post.lines.get("slug", post.line), message)
+            slug = lower
         wanted = slug or make_slug(post.title)
         key = f"{post.date[:10]}/{wanted}" if unique_by_date else wanted
         if wanted and key in taken:
@@ -108,23 +115,14 @@ def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) ->
             number = 2
             while f"{key}-{number}" in taken:
                 number += 1
-            slug = wanted = f"{wanted}-{number}"
+            slug, wanted, key = f"{wanted}-{number}", f"{wanted}-{number}", f"{key}-{number}"
             message = f"slug taken by {other.source.as_posix()}:{other.line}; this post gets {slug!r}"
             report.warn("slug taken", post.source, post.line, message)
-            key = f"{key}-{number}"
         taken[key] = post
         name = post.name or f"{post.date[:10]}-{make_slug(wanted) or 'post'}"
-        if post.lang and not post.name:
-            name += f".{post.lang}"
         target = settings.posts_dir / f"{name}.md"
-        text = post_file_text(post, slug)
-        found = validate(post, text, target.name, settings)
-        if slug and any(item.message.startswith("slug ") for item in found if not item.warning):
-            lower = make_slug(slug)  # this version of the loader takes lower-case slugs only
-            report.warn(
-                "slug changed", post.source, post.lines.get("slug", post.line), f"slug {slug!r} written as {lower!r}"
-            )
-            text = post_file_text(post, lower)
+        if slug != post.slug:
+            text = post_file_text(post, slug)
             found = validate(post, text, target.name, settings)
         errors = [item for item in found if not item.warning]
         for item in found:
