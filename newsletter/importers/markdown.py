@@ -34,7 +34,7 @@ def finish(
     body_line = post.body_line or post.line
     if hugo or liquid:
         post.body = templates.convert(post.body, post.source, body_line, ctx.report, site, hugo=hugo, liquid=liquid)
-    folder = f"{post.date[:10]}-{make_slug(post.slug or post.title) or 'post'}" + (f".{post.lang}" if post.lang else "")
+    folder = f"{post.date[:10]}-{make_slug(post.slug or post.title) or 'post'}"
     bring_images(post, folder, old, ctx.report)
     post.body = name_leftovers(post.body, post.source, body_line, ctx)
     return post

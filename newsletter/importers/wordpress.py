@@ -177,8 +177,7 @@ def _post(
             categories.append(name)
         elif name and child.get("domain") == "post_tag" and name not in tags:
             tags.append(name)
-    if categories == ["Uncategorized"]:
-        categories = []
+    categories = [name for name in categories if name != "Uncategorized"]  # WordPress's default, not a topic
     login = fields.get("dc:creator", "").strip()
     excerpt = fields.get("excerpt:encoded", "")
     summary = " ".join(re.sub(r"<[^>]+>", " ", excerpt).split()) if excerpt.strip() else ""

@@ -106,7 +106,8 @@ def _blocks(content: str, path: Path, line: int, report: ImportReport) -> str:
     def embed(m: re.Match[str]) -> str:
         url = re.search(r'"url"\s*:\s*"([^"]+)"', m.group(1))
         target = url.group(1).replace("\\/", "/") if url else re.sub(r"<[^>]+>", "", m.group(2)).strip()
-        return _media_link(target, "Video" if _YOUTUBE.search(target) else "Link") if target else ""
+        video = '"type":"video"' in m.group(1).replace(" ", "") or _YOUTUBE.search(target)
+        return _media_link(target, "Video" if video else "Link") if target else ""
 
     content = _EMBED.sub(embed, content)
 
