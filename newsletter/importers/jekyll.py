@@ -17,7 +17,16 @@ from newsletter.importers import templates
 from newsletter.importers.images import OldSite
 from newsletter.importers.markdown import finish
 from newsletter.importers.model import ImportedPost, ImportProblem
-from newsletter.importers.sources import MARKDOWN_SUFFIXES, Context, common_post, dated_name, read_text, split, words
+from newsletter.importers.sources import (
+    MARKDOWN_SUFFIXES,
+    Context,
+    common_post,
+    dated_name,
+    parse_when,
+    read_text,
+    split,
+    words,
+)
 
 _STYLES = {
     "date": "/:categories/:year/:month/:day/:title:output_ext",
@@ -90,17 +99,21 @@ def read_site(root: Path, start: Path, ctx: Context) -> list[ImportedPost]:
             if not any(part.startswith("_") for part in relative) and path.parent == root:
                 ctx.report.leave_out("pages")
             continue
-        ctx.report.found += 1
         try:
             post = _read(path, ctx, style, baseurl, in_drafts)
+        except NotAPost:  # Jekyll copies a file without front matter as it is: not a post
+            ctx.report.leave_out("files without front matter")
+            continue
         except ImportProblem as exc:
+            ctx.report.found += 1
             ctx.report.fail(path, exc.line, exc.message)
             continue
-        links[path.stem] = post.aliases[0] if post.aliases else ""
+        ctx.report.found += 1
+        links[_stem(path.name)] = post.aliases[0] if post.aliases else ""
         posts.append(post)
 
     def link(target: str) -> str | None:
-        return links.get(Path(target).stem) or None
+        return links.get(_stem(target.rsplit("/", 1)[-1])) or None
 
     def include(name: str) -> str | None:
         try:
@@ -118,7 +131,12 @@ def read_site(root: Path, start: Path, ctx: Context) -> list[ImportedPost]:
 def _read(path: Path, ctx: Context, style: str, baseurl: str, draft: bool) -> ImportedPost:
     doc = split(read_text(path))
     if doc.format == "none":
-        raise ImportProblem(1, "no front matter: a Jekyll post starts with '---'")
+        raise NotAPost
+    raw_date = doc.data.get("date")
+    if raw_date is not None and parse_when(raw_date) is None and dated_name(path)[0]:
+        message = f"cannot read the date {raw_date!r}; the file name's date is used"
+        ctx.report.warn("date from the file name", path, doc.lines.get("date", 1), message)
+        doc.data.pop("date")
     post = common_post(path, doc, "jekyll", ctx, path.name)
     if draft and not post.draft_reason:
         post.draft_reason = "draft"
@@ -131,6 +149,16 @@ def _read(path: Path, ctx: Context, style: str, baseurl: str, draft: bool) -> Im
         old = permalink(style, _when(post), post.slug or dated_name(path)[1], words(doc.data.get("categories")))
     post.aliases = [f"/{baseurl}{old}" if baseurl else old, *post.aliases]
     return post
+
+
+class NotAPost(Exception):
+    """A file in _posts or _drafts without front matter (Jekyll copies it, it is no post)."""
+
+
+def _stem(name: str) -> str:
+    """A post's file name without its Markdown suffix (``ltsp4.2-sound`` keeps its dot)."""
+    suffix = Path(name).suffix.lower()
+    return name[: -len(suffix)] if suffix in MARKDOWN_SUFFIXES else name
 
 
 def _when(post: ImportedPost) -> datetime:

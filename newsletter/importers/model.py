@@ -20,7 +20,16 @@ from newsletter.errors import SourceError
 # Why a post is imported as a draft (it was not public at the source).
 UNPUBLISHED = ("draft", "pending", "private", "future", "password-protected", "published: false", "hidden")
 # What is left out on purpose, in the order the summary lists it.
-LEFT_OUT = ("trashed", "pages", "attachments", "menu items", "other WordPress items", "section pages", "unsupported")
+LEFT_OUT = (
+    "trashed",
+    "pages",
+    "attachments",
+    "menu items",
+    "other WordPress items",
+    "section pages",
+    "files without front matter",
+    "unsupported",
+)
 
 
 class ImportProblem(ValueError):
@@ -108,7 +117,8 @@ class ImportReport:
             kinds = sorted(self.left_out.items(), key=lambda item: (order.get(item[0], 99), item[0]))
             lines.append("left out: " + ", ".join(f"{count} {kind}" for kind, count in kinds))
         if self.not_imported:
-            lines.append(f"not imported: {len(self.not_imported)} (listed above)")
+            posts = len({(item.path, item.line) for item in self.not_imported})
+            lines.append(f"not imported: {posts} (listed above)")
         groups: dict[str, list[SourceError]] = {}
         for kind, item in self.warnings:
             groups.setdefault(kind, []).append(item)

@@ -129,8 +129,12 @@ def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) ->
             if item.warning:
                 report.warn(_kind(item.message), post.source, item.line, item.message)
         if errors:
-            for item in errors:
-                report.fail(post.source, item.line, item.message)
+            if post.kind == "plaintext":  # as before: every problem of the file
+                for item in errors:
+                    report.fail(post.source, item.line, item.message)
+            else:  # one line a post: a blog's many posts stay readable
+                more = f" (and {len(errors) - 1} more problems in this post)" if len(errors) > 1 else ""
+                report.fail(post.source, errors[0].line, f"not imported: {errors[0].message}{more}")
             continue
         if target in planned:
             report.fail(post.source, post.line, f"another post imports to {_display(target, settings)}")
