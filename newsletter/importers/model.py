@@ -75,6 +75,7 @@ class ImportedPost:
     body_line: int = 0  # source line where the body starts (0: unknown)
     # Maps a line of the written post file to a line of the source (plain text knows exactly).
     locate: Callable[[str, int], int] | None = None
+    new_url: str = ""  # the address the post gets here, once the loader has read its file
 
     @property
     def draft(self) -> bool:

@@ -72,7 +72,9 @@ def validate(post: ImportedPost, text: str, name: str, settings: Settings) -> li
             placeholder = scratch.posts_dir / image.target
             placeholder.parent.mkdir(parents=True, exist_ok=True)
             placeholder.touch()
-        load_post(scratch, path, problems)
+        loaded = load_post(scratch, path, problems)
+        if loaded is not None:
+            post.new_url = loaded.url
     try:
         doc = frontmatter.read(text)
     except frontmatter.FrontMatterError:
@@ -124,6 +126,11 @@ def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) ->
         if slug != post.slug:
             text = post_file_text(post, slug)
             found = validate(post, text, target.name, settings)
+        own = _own_aliases(post, settings)
+        if own:  # the new page keeps the old address: no redirect needed (nor allowed)
+            post.aliases = [alias for alias in post.aliases if alias not in own]
+            text = post_file_text(post, slug)
+            found = validate(post, text, target.name, settings)
         errors = [item for item in found if not item.warning]
         for item in found:
             if item.warning:
@@ -145,6 +152,19 @@ def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) ->
             if post.draft:
                 report.drafts[post.draft_reason] += 1
     return planned
+
+
+def _own_aliases(post: ImportedPost, settings: Settings) -> set[str]:
+    """The aliases that are the address the post gets here (relative to the site's root)."""
+    from urllib.parse import urlsplit
+
+    if not post.new_url:
+        return set()
+    base = urlsplit(settings.site.base_url).path.rstrip("/")
+    new = urlsplit(post.new_url).path
+    new = new[len(base) :] if base and new.startswith(base) else new
+    forms = {new, new.removesuffix("index.html"), new.rstrip("/"), new.rstrip("/") + "/"}
+    return {alias for alias in post.aliases if alias in forms or alias.rstrip("/") in forms}
 
 
 def _kind(message: str) -> str:
