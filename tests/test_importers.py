@@ -99,7 +99,7 @@ def test_jekyll_site(empty_project: Path, cli) -> None:  # type: ignore[no-untyp
     assert "![pixel](images/2017-07-11-hello-world/pic.png)" in hello.body
     assert "<p><em>This is an included note.</em></p>" in hello.body
     assert "```python\ndef hello():" in hello.body
-    assert "`{% gallery spring %}`" in hello.body
+    assert r"<code>\{\% gallery spring \%\}</code>" in hello.body  # kept, shown as code
     assert posts["Unfinished"].data["draft"] is True
     assert posts["An Idea"].data["draft"] is True
     assert posts["An Older Post"].data["date"] == "2016-01-02 00:00"
@@ -128,7 +128,7 @@ def test_hugo_site(empty_project: Path, cli) -> None:  # type: ignore[no-untyped
     assert "https://gist.github.com/alice/1234abcd" in trip.body
     assert "https://twitter.com/example/status/1453110110599868418" in trip.body
     assert "[Vimeo video](https://vimeo.com/76979871)" in trip.body
-    assert 'Shown literally: `{{< figure src="x.png" >}}`' in trip.body
+    assert r"<code>\{\{\< figure src\=\"x\.png\" \>\}\}</code>" in trip.body  # shown literally, as Hugo did
     spanish = posts["Un viaje a la costa"]
     assert spanish.data["lang"] == "es" and spanish.data["slug"] == "trip-es"
     assert spanish.data["aliases"] == ["/es/posts/trip/"]
@@ -193,3 +193,50 @@ def test_hostile_or_foreign_xml_is_refused(empty_project: Path, tmp_path: Path, 
         rf"{re.escape(source.as_posix())}:\d+: (refused|not a WordPress export|not well-formed)", result.stderr
     )
     assert list((empty_project / "posts").iterdir()) == []
+
+
+# No template code reaches a post unnamed ---------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from newsletter.importers import templates  # noqa: E402
+from newsletter.importers.markdown import name_leftovers  # noqa: E402
+from newsletter.importers.model import ImportReport  # noqa: E402
+from newsletter.importers.sources import Context  # noqa: E402
+
+PIECES = [
+    "{{<", ">}}", "{{%", "%}}", "{%", "%}", "{{", "}}", "/*", "*/", "figure", "youtube", "highlight", "/highlight",
+    "notice", "raw", "endraw", "include", "post_url", " src=", '"x.png"', "`", "```", "\n", " ", "a", "[caption]",
+    "<!-- wp:", "-->",
+]  # fmt: skip
+
+
+def _shown_outside_code(markdown: str) -> str:
+    """The text a reader sees outside code, as the post loader renders ``markdown``."""
+    import html5lib
+
+    from newsletter.markdown import render_markdown
+
+    html = render_markdown(markdown, lambda tag, attribute, value: value).html
+    tree = html5lib.parseFragment(html, namespaceHTMLElements=False)
+    for parent in list(tree.iter()):
+        for child in list(parent):
+            if child.tag in ("code", "pre"):
+                tail = child.tail
+                child.clear()  # its text goes (a space stands for it); the text after it stays
+                child.text, child.tail = " ", tail
+    return "".join(tree.itertext())
+
+
+# Control characters are refused before any of this (read_plain_file), so none are drawn.
+TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=5)
+
+
+@given(st.lists(st.sampled_from(PIECES) | TEXT, max_size=30).map("".join))
+def test_template_code_is_converted_or_named(body: str) -> None:
+    report = ImportReport()
+    ctx = Context(settings=None, report=report)  # type: ignore[arg-type]
+    out = templates.convert(body, Path("post.md"), 1, report, templates.Site())
+    out = name_leftovers(out, Path("post.md"), 1, ctx)
+    assert not RAW.search(_shown_outside_code(out)), out

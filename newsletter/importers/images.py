@@ -115,10 +115,10 @@ def bring_images(post: ImportedPost, folder: str, site: OldSite, report: ImportR
 
 def _outside_code(body: str, change: Callable[[str], str]) -> str:
     """Apply ``change`` to the parts of ``body`` outside fenced code blocks and code spans."""
-    from newsletter.importers.templates import fence_ranges
+    from newsletter.importers.templates import CODE_SPAN, fence_ranges
 
     out, at = [], 0
-    spans = [(m.start(), m.end()) for m in re.finditer(r"(`+)(?!`).+?(?<!`)\1(?!`)", body)]
+    spans = [(m.start(), m.end()) for m in CODE_SPAN.finditer(body)]
     for start, end in sorted(fence_ranges(body) + spans):
         if start < at:
             continue

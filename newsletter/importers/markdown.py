@@ -16,6 +16,8 @@ from newsletter.importers.images import OldSite, bring_images
 from newsletter.importers.model import ImportedPost, ImportProblem
 from newsletter.importers.sources import Context, common_post, read_text, split
 
+_RAW = re.compile(r"\{\{[<%]|\{%|<!--\s*/?wp:|\[/?caption[\s\]]")
+_CODE_ELEMENT = re.compile(r"<code>.*?</code>", re.S)
 _OPENER = re.compile(r"\{\{[<%]|\{%|<!--\s*/?wp:|\[/?caption(?:\s[^\]]*)?\](?!\()")
 
 
@@ -42,23 +44,44 @@ def finish(
 
 def name_leftovers(body: str, path: Path, body_line: int, ctx: Context) -> str:
     """Keep visibly, and report, any template opener left outside code (an unclosed tag, say)."""
-    fences = templates.fence_ranges(body)
+    spans = [*templates.CODE_SPAN.finditer(body), *_CODE_ELEMENT.finditer(body)]
+    code = templates.fence_ranges(body) + [(m.start(), m.end()) for m in spans]
     out, at = [], 0
     for m in _OPENER.finditer(body):
-        if any(start <= m.start() < end for start, end in fences):
-            continue
-        line_start = body.rfind("\n", 0, m.start()) + 1
-        if body.count("`", line_start, m.start()) % 2:  # inside a code span
+        if any(m.start() < end and m.end() > start for start, end in code):
             continue
         out.append(body[at : m.start()])
-        out.append(templates.inline_code(m.group(0)))
+        out.append(templates.inline_code(m.group(0), body[: m.start()]))
         at = m.end()
         line = body_line + body.count("\n", 0, m.start())
         ctx.report.warn(
             "template code left as text", path, line, f"{m.group(0)!r} kept as text (not closed or not known)"
         )
     out.append(body[at:])
-    return "".join(out)
+    result = "".join(out)
+    shown = visible_template_code(result)
+    if shown:  # what a reader would still see (a case the steps above do not foresee): say so
+        ctx.report.warn("template code left as text", path, body_line, f"{shown!r} is shown as text in this post")
+    return result
+
+
+def visible_template_code(body: str) -> str:
+    """Template code a reader would see outside code in the rendered ``body`` ('' when none)."""
+    from bs4 import BeautifulSoup
+
+    from newsletter.markdown import BodyTooComplex, render_markdown
+
+    if not _RAW.search(body):
+        return ""
+    try:
+        html = render_markdown(body, lambda tag, attribute, value: value).html
+    except BodyTooComplex:
+        return ""
+    soup = BeautifulSoup(html, "html.parser")
+    for element in soup.find_all(["code", "pre"]):
+        element.replace_with(" ")  # a reader sees the text on either side apart
+    found = _RAW.search(soup.get_text())
+    return found.group(0) if found else ""
 
 
 def read_file(path: Path, ctx: Context) -> ImportedPost:

@@ -26,8 +26,12 @@ _TOKEN = re.compile(
     re.S,
 )
 _ARG = re.compile(r"""(?:([A-Za-z_][\w-]*)\s*=\s*)?("(?:[^"\\]|\\.)*"|'[^']*'|`[^`]*`|[^\s"'`]+)""")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^ {0,3}(`{3,}(?![^`]*`)|~{3,})")  # a backtick fence's info string has no backtick
 _LEFTOVER = re.compile(r"\{\{[<%]|\{%|\{\{")
+CODE_SPAN = re.compile(
+    r"(?<![`\\])(`+)(?!`).*?(?<!`)\1(?!`)", re.S
+)  # a code span: equal backtick runs; "\`" opens none
+_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
 _IMAGE_EXT = re.compile(r"\.(?:png|jpe?g|gif|webp|svg|avif)(?:[?#].*)?$", re.I)
 
 
@@ -54,13 +58,16 @@ def parse_args(text: str) -> tuple[list[str], dict[str, str]]:
     return positional, named
 
 
-def inline_code(text: str) -> str:
-    """``text`` as a Markdown code span, whatever backticks it holds."""
+def inline_code(text: str, before: str = "") -> str:
+    """``text`` shown as code, literally, wherever it stands in a Markdown body.
+
+    An HTML ``<code>`` element with every ASCII punctuation character
+    backslash-escaped: unlike a backtick code span, no stray backtick nearby
+    can pair with it, and nothing inside can start a tag, a link or emphasis.
+    """
     text = " ".join(text.split())
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    space = " " if before.endswith("\\") else ""  # a backslash just before would escape the tag's "<"
+    return space + "<code>" + _PUNCT.sub(r"\\\1", text) + "</code>"
 
 
 def fenced(code: str, lang: str = "") -> str:
@@ -196,7 +203,7 @@ def convert(
         report.warn(
             f"{what} not understood", path, line_at(start), f"{what} kept as text: {' '.join(text.split())[:80]}"
         )
-        return text if in_fence(start) else inline_code(text)
+        return text if in_fence(start) else inline_code(text, body[:start])
 
     while (m := _TOKEN.search(body, at)) is not None:
         is_hugo = m.group("hugo") is not None or m.group("esc1") is not None or m.group("esc2") is not None
@@ -210,7 +217,7 @@ def convert(
         escaped = m.group("esc1") or m.group("esc2")
         if escaped is not None:
             literal = "{{<" + escaped + ">}}" if m.group("esc1") is not None else "{{%" + escaped + "%}}"
-            out.append(literal if in_fence(m.start()) else inline_code(literal))
+            out.append(literal if in_fence(m.start()) else inline_code(literal, body[: m.start()]))
             continue
         if m.group("output") is not None:
             value = _output(m.group("output"))
