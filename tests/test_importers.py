@@ -44,7 +44,7 @@ def test_wordpress_export(empty_project: Path, cli) -> None:  # type: ignore[no-
         in result.stdout
     )
     assert "left out: 1 trashed, 1 pages, 2 attachments, 1 menu items" in result.stdout
-    assert "warning: dynamic block dropped: 1" in result.stderr
+    assert "warning: dynamic block dropped: 1, e.g." in result.stderr and "'wp:latest-posts'" in result.stderr
     assert "warning: shortcode [contact-form-7] not understood: 1" in result.stderr
     posts = _posts(empty_project)
     assert "Old Mistake" not in posts and "About Us" not in posts
@@ -68,6 +68,7 @@ def test_wordpress_export(empty_project: Path, cli) -> None:  # type: ignore[no-
     assert '<th colspan="2">Results</th>' in body  # merged cells stay a table
     lab = posts["Our New Lab"]
     assert "## What patients say" in lab.body and "- It helped" in lab.body
+    assert "**block editor**.[^1]" in lab.body and lab.body.endswith("[^1]: Opened by the *mayor*.\n")
     assert "![The lab](images/2018-03-05-our-new-lab/lab.jpg)" in lab.body  # found beside the export
     assert (empty_project / "posts" / "images" / "2018-03-05-our-new-lab" / "lab.jpg").is_file()
     assert "[Video: 76979871](https://vimeo.com/76979871)" in lab.body

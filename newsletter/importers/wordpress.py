@@ -169,7 +169,9 @@ def _post(
         raise ImportProblem(line, "no date (wp:post_date): give one with --date")
     post_id = fields.get("wp:post_id", "").strip()
     gallery = [a for a in attachments.values() if a.parent == post_id]
-    body = to_markdown(fields.get("content:encoded", ""), path, line, ctx.report, attachments, gallery)
+    body = to_markdown(
+        fields.get("content:encoded", ""), path, line, ctx.report, attachments, gallery, _footnotes(item)
+    )
     categories, tags = [], []
     for child in item.findall("category"):
         name = " ".join((child.text or "").split())
@@ -210,6 +212,24 @@ def _post(
     )
     post.body = name_leftovers(post.body, path, line, ctx)
     return post
+
+
+def _footnotes(item: ET.Element) -> dict[str, str]:
+    """The notes of the post's footnotes block (post meta ``footnotes``, a JSON list), by id."""
+    import json
+
+    for meta in item:
+        if _local(meta.tag) != "wp:postmeta":
+            continue
+        fields = _fields(meta)
+        if fields.get("wp:meta_key", "").strip() == "footnotes":
+            try:
+                notes = json.loads(fields.get("wp:meta_value", ""))
+            except ValueError:
+                return {}
+            if isinstance(notes, list):
+                return {str(n.get("id")): str(n.get("content", "")) for n in notes if isinstance(n, dict)}
+    return {}
 
 
 def _unescape(text: str) -> str:

@@ -26,7 +26,7 @@ _BLOCK = re.compile(r"<!--\s*(/?)wp:([a-z0-9/-]+)(\s+\{.*?\})?\s*(/?)-->", re.S)
 _EMBED = re.compile(
     r"<!--\s*wp:(?:core-)?embed[a-z/-]*\s+(\{.*?\})\s*-->(.*?)<!--\s*/wp:(?:core-)?embed[a-z/-]*\s*-->", re.S
 )
-_KEEP_SELF_CLOSING = {"more", "nextpage", "spacer", "separator"}
+_KEEP_SELF_CLOSING = {"more", "nextpage", "spacer", "separator", "footnotes"}  # footnotes: the notes come along
 _SHORTCODE_ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s'"\]]+))""")
 _ANY_SHORTCODE = re.compile(r"\[([a-z][\w-]*)((?:\s[^\]]*)?)\](?:(.*?)\[/\1\])?", re.S | re.I)
 _BLOCK_TAG = re.compile(
@@ -114,9 +114,8 @@ def _blocks(content: str, path: Path, line: int, report: ImportReport) -> str:
     def block(m: re.Match[str]) -> str:
         name = m.group(2)
         if m.group(4) and name.split("/")[-1] not in _KEEP_SELF_CLOSING:
-            report.warn(
-                "dynamic block dropped", path, line, f"block 'wp:{name}' showed the old site's live content; dropped"
-            )
+            message = f"block 'wp:{name}' showed the old site's live content; dropped"
+            report.warn("dynamic block dropped", path, line, message)
         return ""
 
     return _BLOCK.sub(block, content)
@@ -225,8 +224,14 @@ def to_markdown(
     report: ImportReport,
     media: dict[str, Attachment] | None = None,
     own: list[Attachment] | None = None,
+    footnotes: dict[str, str] | None = None,
 ) -> str:
-    """The Markdown of a WordPress post's ``content:encoded``."""
+    """The Markdown of a WordPress post's ``content:encoded``.
+
+    ``footnotes`` (id -> HTML) are the notes of the footnotes block
+    (WordPress 6.3+ keeps them beside the content): they become Markdown
+    footnotes ``[^1]``.
+    """
     from bs4 import BeautifulSoup
 
     classic = "<!-- wp:" not in content
@@ -237,6 +242,11 @@ def to_markdown(
     soup = BeautifulSoup(content, "html.parser")
     for element in soup.find_all(["script", "style", "form", "noscript", "button", "input", "select", "textarea"]):
         element.decompose()
+    numbers: dict[str, int] = {}
+    for marker in soup.find_all("sup", attrs={"data-fn": True}):
+        if marker["data-fn"] in (footnotes or {}):
+            number = numbers.setdefault(marker["data-fn"], len(numbers) + 1)
+            marker.replace_with(f"WPFOOTNOTE{number}REF")
     converter = _Converter(
         heading_style="ATX",
         bullets="-",
@@ -251,5 +261,10 @@ def to_markdown(
     )
     text = converter.convert_soup(soup)
     text = _CITATION_LIKE.sub(r"\\[\1\\]", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip() + "\n"
+    text = re.sub(r"WPFOOTNOTE(\d+)REF", r"[^\1]", text)
+    notes = [
+        f"[^{number}]: " + " ".join(converter.convert((footnotes or {})[ident]).split())
+        for ident, number in numbers.items()
+    ]
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
