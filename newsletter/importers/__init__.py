@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsletter.importers.model import ImportedPost, ImportProblem, ImportReport
+from newsletter.importers.model import ImportedPost, ImportProblem, ImportReport, NotAPost
 from newsletter.importers.sources import MARKDOWN_SUFFIXES, Context
 
 __all__ = ["ImportReport", "run_import"]
@@ -46,13 +46,20 @@ def _read_file(path: Path, ctx: Context, strict: list[ImportedPost]) -> list[Imp
     if suffix == ".xml":
         return wordpress.read(path, ctx)
     if suffix in MARKDOWN_SUFFIXES:
+        try:
+            if pelican.looks_like_header(read_text(path)):
+                post = pelican.read_file(path, ctx)
+                site, old = markdown.templates.Site(), markdown.OldSite(roots=[path.parent])
+                post = markdown.finish(post, ctx, site, old, hugo=False)
+            else:
+                post = markdown.read_file(path, ctx)
+        except NotAPost:
+            raise
+        except ImportProblem:
+            ctx.report.found += 1
+            raise
         ctx.report.found += 1
-        if pelican.looks_like_header(read_text(path)):
-            post = pelican.read_file(path, ctx)
-            return [
-                markdown.finish(post, ctx, markdown.templates.Site(), markdown.OldSite(roots=[path.parent]), hugo=False)
-            ]
-        return [markdown.read_file(path, ctx)]
+        return [post]
     ctx.report.found += 1
     if not ctx.date:
         from newsletter.errors import UsageError
@@ -78,11 +85,14 @@ def collect(source: Path, ctx: Context, strict: list[ImportedPost]) -> list[Impo
             ctx.report.fail(source, exc.line, exc.message)
             return []
     posts: list[ImportedPost] = []
-    for path in sorted(p for p in source.rglob("*") if p.is_file() and not any(x.startswith(".") for x in p.parts)):
+    files = (p for p in source.rglob("*") if not any(x.startswith(".") for x in p.relative_to(source).parts))
+    for path in sorted(p for p in files if p.is_file()):
         suffix = path.suffix.lower()
         if suffix in MARKDOWN_SUFFIXES or suffix == ".xml" or (suffix == ".txt" and ctx.date):
             try:
                 posts.extend(_read_file(path, ctx, strict))
+            except NotAPost as exc:  # a README, a sitemap: not a post, and not a problem in a folder
+                ctx.report.leave_out(exc.kind)
             except ImportProblem as exc:
                 ctx.report.fail(path, exc.line, exc.message)
     return posts

@@ -16,7 +16,7 @@ import yaml
 from newsletter.importers import templates
 from newsletter.importers.images import OldSite
 from newsletter.importers.markdown import finish
-from newsletter.importers.model import ImportedPost, ImportProblem
+from newsletter.importers.model import ImportedPost, ImportProblem, NotAPost
 from newsletter.importers.sources import (
     MARKDOWN_SUFFIXES,
     Context,
@@ -101,8 +101,8 @@ def read_site(root: Path, start: Path, ctx: Context) -> list[ImportedPost]:
             continue
         try:
             post = _read(path, ctx, style, baseurl, in_drafts)
-        except NotAPost:  # Jekyll copies a file without front matter as it is: not a post
-            ctx.report.leave_out("files without front matter")
+        except NotAPost as exc:
+            ctx.report.leave_out(exc.kind)
             continue
         except ImportProblem as exc:
             ctx.report.found += 1
@@ -130,8 +130,8 @@ def read_site(root: Path, start: Path, ctx: Context) -> list[ImportedPost]:
 
 def _read(path: Path, ctx: Context, style: str, baseurl: str, draft: bool) -> ImportedPost:
     doc = split(read_text(path))
-    if doc.format == "none":
-        raise NotAPost
+    if doc.format == "none":  # Jekyll copies such a file as it is: it is no post
+        raise NotAPost(1, "no front matter", "files without front matter")
     raw_date = doc.data.get("date")
     if raw_date is not None and parse_when(raw_date) is None and dated_name(path)[0]:
         message = f"cannot read the date {raw_date!r}; the file name's date is used"
@@ -149,10 +149,6 @@ def _read(path: Path, ctx: Context, style: str, baseurl: str, draft: bool) -> Im
         old = permalink(style, _when(post), post.slug or dated_name(path)[1], words(doc.data.get("categories")))
     post.aliases = [f"/{baseurl}{old}" if baseurl else old, *post.aliases]
     return post
-
-
-class NotAPost(Exception):
-    """A file in _posts or _drafts without front matter (Jekyll copies it, it is no post)."""
 
 
 def _stem(name: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from newsletter.importers import templates
 from newsletter.importers.images import OldSite, bring_images
-from newsletter.importers.model import ImportedPost, ImportProblem
+from newsletter.importers.model import ImportedPost, NotAPost
 from newsletter.importers.sources import Context, common_post, read_text, split
 
 _RAW = re.compile(r"\{\{[<%]|\{%|<!--\s*/?wp:|\[/?caption[\s\]]")
@@ -88,6 +88,7 @@ def read_file(path: Path, ctx: Context) -> ImportedPost:
     """A Markdown file with front matter, outside any known generator's site."""
     doc = split(read_text(path))
     if doc.format == "none":
-        raise ImportProblem(1, "no front matter: the file must start with '---', '+++' or a JSON object")
+        message = "no front matter: the file must start with '---', '+++' or a JSON object"
+        raise NotAPost(1, message, "files without front matter")
     post = common_post(path, doc, "markdown", ctx, path.name)
     return finish(post, ctx, templates.Site(), OldSite(roots=[path.parent]))

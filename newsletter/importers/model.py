@@ -28,6 +28,7 @@ LEFT_OUT = (
     "other WordPress items",
     "section pages",
     "files without front matter",
+    "other XML files",
     "unsupported",
 )
 
@@ -39,6 +40,18 @@ class ImportProblem(ValueError):
         super().__init__(message)
         self.line = line
         self.message = message
+
+
+class NotAPost(ImportProblem):
+    """A file that is no post at all (no front matter, XML that is no WordPress export).
+
+    Named as a problem when given on the command line; counted as left out
+    (``kind``) when met while walking a folder.
+    """
+
+    def __init__(self, line: int, message: str, kind: str):
+        super().__init__(line, message)
+        self.kind = kind
 
 
 @dataclass

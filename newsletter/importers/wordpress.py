@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from newsletter.importers.images import OldSite, bring_images
 from newsletter.importers.markdown import name_leftovers
-from newsletter.importers.model import ImportedPost, ImportProblem, format_date
+from newsletter.importers.model import ImportedPost, ImportProblem, NotAPost, format_date
 from newsletter.importers.sources import Context
 from newsletter.importers.wphtml import Attachment, to_markdown
 
@@ -81,7 +81,7 @@ def parse(path: Path) -> tuple[ET.Element, dict[int, int]]:
         raise ImportProblem(1, f"cannot read the file: {exc.strerror or exc}") from None
     channel = root.find("channel")
     if root.tag != "rss" or channel is None or not any(_local(c.tag) == "wp:wxr_version" for c in channel):
-        raise ImportProblem(1, "not a WordPress export (WXR): no <wp:wxr_version> in its <channel>")
+        raise NotAPost(1, "not a WordPress export (WXR): no <wp:wxr_version> in its <channel>", "other XML files")
     return channel, builder.lines
 
 
