@@ -241,3 +241,24 @@ def test_template_code_is_converted_or_named(body: str) -> None:
     out = templates.convert(body, Path("post.md"), 1, report, templates.Site())
     out = name_leftovers(out, Path("post.md"), 1, ctx)
     assert not RAW.search(_shown_outside_code(out)), out
+
+
+def test_a_folder_of_markdown_and_a_post_the_loader_refuses(empty_project: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "README.md").write_text("# Notes\n\nNo front matter: not a post.\n", encoding="utf-8")
+    (folder / "sitemap.xml").write_text('<?xml version="1.0"?><urlset/>', encoding="utf-8")
+    (folder / "toml.md").write_text('+++\ntitle = "From TOML"\ndate = 2020-01-02\n+++\nBody.\n', encoding="utf-8")
+    (folder / "2020-02-03-dated.markdown").write_text("---\ntitle: Dated By Name\n---\nBody.\n", encoding="utf-8")
+    bad = folder / "bad.md"
+    bad.write_text("---\ntitle: Bad\ndate: 2020-01-05\ncategories: ['!!!']\n---\nBody.\n", encoding="utf-8")
+    result = _import(cli, empty_project, folder)
+    assert result.exit_code == 1  # one post is not imported: said, and the others are written
+    assert f"{bad.as_posix()}:4: not imported: category '!!!' has no letters or digits" in result.stderr
+    assert "found 3 post(s); imported 2" in result.stdout
+    assert "left out: 1 files without front matter, 1 other XML files" in result.stdout
+    assert "not imported: 1 (listed above)" in result.stderr
+    posts = _posts(empty_project)
+    assert posts["Dated By Name"].data["date"] == "2020-02-03 00:00"
+    assert posts["From TOML"].data["date"] == "2020-01-02 00:00"
+    assert cli("check", "-C", empty_project).exit_code == 0
