@@ -100,7 +100,8 @@ def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) ->
 
     planned: dict[Path, tuple[ImportedPost, str]] = {}
     taken: dict[str, ImportedPost] = {}
-    unique_by_date = any(part in settings.site.post_url for part in ("{year}", "{month}", "{day}"))
+    patterns = settings.site.post_url + str(getattr(settings.site, "post_path", ""))  # post_path: newer versions
+    unique_by_date = any(part in patterns for part in ("{year}", "{month}", "{day}"))
     for post in posts:
         slug = post.slug
         text = post_file_text(post, slug)
