@@ -101,7 +101,8 @@ def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) ->
     planned: dict[Path, tuple[ImportedPost, str]] = {}
     taken: dict[str, ImportedPost] = {}
     patterns = settings.site.post_url + str(getattr(settings.site, "post_path", ""))  # post_path: newer versions
-    unique_by_date = any(part in patterns for part in ("{year}", "{month}", "{day}"))
+    # How much of the date the address holds: a slug may repeat where that part differs.
+    date_part = 10 if "{day}" in patterns else 7 if "{month}" in patterns else 4 if "{year}" in patterns else 0
     for post in posts:
         slug = post.slug
         text = post_file_text(post, slug)
@@ -112,7 +113,7 @@ def plan(posts: list[ImportedPost], settings: Settings, report: ImportReport) ->
             report.warn("slug changed", post.source, post.lines.get("slug", post.line), message)
             slug = lower
         wanted = slug or make_slug(post.title)
-        key = f"{post.date[:10]}/{wanted}" if unique_by_date else wanted
+        key = f"{post.date[:date_part]}/{wanted}"
         if wanted and key in taken:
             other = taken[key]
             number = 2
