@@ -180,7 +180,7 @@ def import_(
     ] = None,
     project: Project = Path("."),
 ) -> None:
-    """Bring existing posts across: WordPress, Jekyll, Hugo, Pelican, Markdown, plain text.
+    """Import posts: WordPress, Jekyll, Hugo, Pelican, Markdown, text.
 
     Posts that were not public at the source (drafts, private, scheduled,
     password-protected) become drafts here. Existing files are never

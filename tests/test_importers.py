@@ -66,6 +66,7 @@ def test_wordpress_export(empty_project: Path, cli) -> None:  # type: ignore[no-
     assert "[Video: tour.mp4](https://blog.example.org/wp-content/uploads/2017/07/tour.mp4)" in body
     assert '`[contact-form-7 id="12" title="Contact"]`' in body
     assert '<th colspan="2">Results</th>' in body  # merged cells stay a table
+    assert "says the clinic.[^1]" in body and body.endswith("[^1]: Harris, VK, et al. (2016). *Cytotherapy*, 18(12).\n")
     lab = posts["Our New Lab"]
     assert "## What patients say" in lab.body and "- It helped" in lab.body
     assert "**block editor**.[^1]" in lab.body and lab.body.endswith("[^1]: Opened by the *mayor*.\n")

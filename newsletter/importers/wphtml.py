@@ -17,6 +17,7 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from markdownify import MarkdownConverter
 
@@ -35,6 +36,7 @@ _BLOCK_TAG = re.compile(
     re.I,
 )
 _CITATION_LIKE = re.compile(r"(?<![\\!\]])\[(\d{1,4})\](?![(\[:])")
+_WORD_BACKLINK = re.compile(r"^#_(ftn|edn)ref(\d+)$")
 _YOUTUBE = re.compile(r"(?:youtube\.com/(?:watch\?v=|embed/)|youtu\.be/)([\w-]{6,})")
 
 
@@ -217,6 +219,25 @@ def autop(content: str) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
 
 
+def _word_notes(soup: Any) -> dict[str, str]:
+    """Footnotes as Word leaves them in pasted text: ``[1]`` linking to ``#_ftn1``, the note
+    a paragraph opening with ``[1]`` that links back to ``#_ftnref1`` (``_edn``: endnotes).
+
+    The notes' paragraphs are taken out of the text; they are returned by the
+    id their markers link to.
+    """
+    notes: dict[str, str] = {}
+    for back in soup.find_all("a", href=_WORD_BACKLINK):
+        block = back.find_parent(["p", "div", "li"])
+        if block is None or not block.get_text().strip().startswith(back.get_text().strip()):
+            continue
+        found = _WORD_BACKLINK.match(back["href"])
+        back.decompose()
+        notes[f"word#_{found.group(1)}{found.group(2)}"] = block.decode_contents().strip()
+        block.decompose()
+    return notes
+
+
 def to_markdown(
     content: str,
     path: Path,
@@ -242,10 +263,13 @@ def to_markdown(
     soup = BeautifulSoup(content, "html.parser")
     for element in soup.find_all(["script", "style", "form", "noscript", "button", "input", "select", "textarea"]):
         element.decompose()
+    footnotes = dict(footnotes or {})
+    footnotes.update(_word_notes(soup))
     numbers: dict[str, int] = {}
-    for marker in soup.find_all("sup", attrs={"data-fn": True}):
-        if marker["data-fn"] in (footnotes or {}):
-            number = numbers.setdefault(marker["data-fn"], len(numbers) + 1)
+    for marker in soup.find_all(["sup", "a"]):
+        ident = marker.get("data-fn") if marker.name == "sup" else "word" + marker.get("href", "")
+        if ident in footnotes and marker.parent is not None:
+            number = numbers.setdefault(ident, len(numbers) + 1)
             marker.replace_with(f"WPFOOTNOTE{number}REF")
     converter = _Converter(
         heading_style="ATX",
@@ -263,8 +287,7 @@ def to_markdown(
     text = _CITATION_LIKE.sub(r"\\[\1\\]", text)
     text = re.sub(r"WPFOOTNOTE(\d+)REF", r"[^\1]", text)
     notes = [
-        f"[^{number}]: " + " ".join(converter.convert((footnotes or {})[ident]).split())
-        for ident, number in numbers.items()
+        f"[^{number}]: " + " ".join(converter.convert(footnotes[ident]).split()) for ident, number in numbers.items()
     ]
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     return text + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
