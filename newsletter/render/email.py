@@ -29,6 +29,7 @@ from newsletter.render.content import reference_html
 from newsletter.render.email_html import email_body_html, image_width, render_html, vml_width
 from newsletter.render.email_mime import Envelope, build_message, message_id
 from newsletter.render.email_text import render_text
+from newsletter.render.headers import INVISIBLE
 from newsletter.weeks import Week
 
 EML_LIMIT = 102_000  # Gmail clips a message past about 102 KB
@@ -264,6 +265,7 @@ def subject_line(project: Project, week: Week, posts: list[Post]) -> str:
 
     Placeholders: ``{title}`` (the site), ``{period}``, ``{count}`` (posts),
     ``{first_title}``; ``{week}`` and ``{first}`` are kept for older settings.
+    Nothing invisible (bidi controls, zero-width characters) is kept.
     """
     settings = project.settings
     language = for_settings(settings)
@@ -276,7 +278,9 @@ def subject_line(project: Project, week: Week, posts: list[Post]) -> str:
         week=week.label,
         first=posts[0].title,
     )
-    return " ".join(subject.split())
+    # One line, and no bidi controls or zero-width characters (a title may
+    # hold them; in a Subject they disguise what it says).
+    return " ".join(INVISIBLE.sub("", subject).split())
 
 
 def render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:
