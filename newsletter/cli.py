@@ -119,6 +119,7 @@ def init(
         typer.Argument(metavar="DIR", help="Folder to create the project in (or -C DIR).", show_default=False),
     ] = None,
     title: Annotated[str, typer.Option(help="Name of the newsletter.")] = "My Newsletter",
+    language: Annotated[str, typer.Option(help="Language of the newsletter (site.language), e.g. fr.")] = "en",
     project: Annotated[
         Path | None,
         typer.Option("-C", "--project", metavar="DIR", help=PROJECT_HELP, show_default=False),
@@ -126,7 +127,7 @@ def init(
 ) -> None:
     """Scaffold a project: settings and a sample post.
 
-    Example: newsletter init my-newsletter --title "Clinic News"
+    Example: newsletter init my-newsletter --title "Clinic News" --language fr
     """
     import shlex
 
@@ -137,7 +138,7 @@ def init(
         if folder is not None and project is not None and folder != project:
             raise UsageError(f"two project folders given ({folder} and -C {project}): give one")
         target = folder or project or Path(".")
-        written = init_project(target, title)
+        written = init_project(target, title, language)
     except NewsletterError as exc:
         fail(exc)
     for path in written:
@@ -172,28 +173,44 @@ def new(
 
 @app.command("import")
 def import_(
-    files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Plain-text post files (one or more).", show_default=False)
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="SOURCE...",
+            help="Files or folders: a WordPress export (.xml), a Jekyll, Hugo or Pelican site or its posts, "
+            "Markdown files with front matter, plain-text posts (.txt).",
+            show_default=False,
+        ),
     ],
-    date: Annotated[str, typer.Option("--date", "-d", metavar="DATE", help="The posts' date: YYYY-MM-DD [HH:MM].")],
+    date: Annotated[
+        str | None,
+        typer.Option("--date", "-d", metavar="DATE", help="Date of plain-text posts (and of posts that have none)."),
+    ] = None,
     project: Project = Path("."),
 ) -> None:
-    """Convert plain-text posts to post files.
+    """Import posts: WordPress, Jekyll, Hugo, Pelican, Markdown, text.
 
-    The plain-text shape: the title first, a line 'Posted and filed under A,
-    B.', paragraphs, then 'References:' and a short call-to-action.
+    Posts that were not public at the source (drafts, private, scheduled,
+    password-protected) become drafts here. Existing files are never
+    overwritten; a post that cannot be imported is listed as path:line: reason.
 
-    Example: newsletter import article.txt --date "2026-11-18 09:30"
+    Example: newsletter import old-blog/ export.xml -C my-newsletter
     """
     from newsletter.errors import NewsletterError
-    from newsletter.importer import run_import
+    from newsletter.importers import run_import
 
     try:
-        written = run_import(project, files, date)
+        report = run_import(project, sources, date)
     except NewsletterError as exc:
         fail(exc)
-    for path in written:
+    for item in report.not_imported:
+        _err(str(item))
+    for path in report.written:
         typer.echo(f"imported {path}")
+    for line in report.summary():
+        (_err if line.startswith(("warning", "not imported")) else typer.echo)(line)
+    if report.not_imported:
+        raise typer.Exit(1)
 
 
 @app.command()
