@@ -75,7 +75,10 @@ def bring_images(post: ImportedPost, folder: str, site: OldSite, report: ImportR
         line = (post.body_line or post.line) + post.body.count("\n", 0, start)
         if found is None:
             if urlsplit(url).scheme in ("http", "https"):
-                return url  # on the old site's host but not in its files: it stays there
+                if urlsplit(url).netloc.lower() == urlsplit(site.base_url).netloc.lower():
+                    message = f"image {url} not found beside the export; it stays on the old site"
+                    report.warn("image left at the old site", post.source, line, message)
+                return url  # another site's image: it stays there
             if site.base_url and not _PELICAN.match(url):
                 old = site.base_url.rstrip("/") + "/" + (url.lstrip("/") if url.startswith("/") else url)
                 if not url.startswith("/"):  # relative to the post's old page: unknown, say so
