@@ -53,10 +53,18 @@ def _find(url: str, post_dir: Path, site: OldSite) -> Path | None:
         candidates = [root / path.lstrip("/") for root in site.roots]
     else:
         candidates = [post_dir / path, *(root / path for root in site.roots)]
+    if ".." in Path(path).parts:
+        return None
     for candidate in candidates:
         try:
-            if candidate.is_file() and ".." not in Path(path).parts:
+            if candidate.is_file():
                 return candidate.resolve()
+            # The old site may have served it whatever the case (Windows, macOS, WordPress uploads).
+            if candidate.parent.is_dir():
+                wanted = candidate.name.lower()
+                for entry in candidate.parent.iterdir():
+                    if entry.name.lower() == wanted and entry.is_file():
+                        return entry.resolve()
         except (OSError, ValueError):
             continue
     return None

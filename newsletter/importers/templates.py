@@ -186,9 +186,21 @@ _PAIRED = {"highlight": "highlight", "raw": "raw", "comment": "comment"}
 
 
 def convert(
-    body: str, path: Path, body_line: int, report: ImportReport, site: Site, *, hugo: bool = True, liquid: bool = True
+    body: str,
+    path: Path,
+    body_line: int,
+    report: ImportReport,
+    site: Site,
+    *,
+    hugo: bool = True,
+    liquid: bool = True,
+    outputs: bool = True,
 ) -> str:
-    """Turn the shortcodes and tags of ``body`` into Markdown; keep and report what is not understood."""
+    """Turn the shortcodes and tags of ``body`` into Markdown; keep and report what is not understood.
+
+    ``hugo``: Hugo shortcodes; ``liquid``: Liquid tags ``{% %}``; ``outputs``:
+    Liquid output ``{{ }}`` (Jekyll's; Pelican's Liquid plugin has tags only).
+    """
     fences = fence_ranges(body)
     out: list[str] = []
     at = 0
@@ -218,6 +230,9 @@ def convert(
         if escaped is not None:
             literal = "{{<" + escaped + ">}}" if m.group("esc1") is not None else "{{%" + escaped + "%}}"
             out.append(literal if in_fence(m.start()) else inline_code(literal, body[: m.start()]))
+            continue
+        if m.group("output") is not None and not outputs:
+            out.append(original)
             continue
         if m.group("output") is not None:
             value = _output(m.group("output"))
