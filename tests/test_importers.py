@@ -66,6 +66,9 @@ def test_wordpress_export(empty_project: Path, cli) -> None:  # type: ignore[no-
     assert "(https://www.youtube.com/watch?v=dQw4w9WgXcQ)" in body and "hqdefault.jpg" in body
     assert "[Video: tour.mp4](https://blog.example.org/wp-content/uploads/2017/07/tour.mp4)" in body
     assert '`[contact-form-7 id="12" title="Contact"]`' in body
+    assert (
+        '```python\nif a < b:\n    print("[gallery]")\n```' in body
+    )  # [code]: a code block, shortcodes inside left alone
     assert '<th colspan="2">Results</th>' in body  # merged cells stay a table
     assert "says the clinic.[^1]" in body and body.endswith("[^1]: Harris, VK, et al. (2016). *Cytotherapy*, 18(12).\n")
     lab = posts["Our New Lab"]

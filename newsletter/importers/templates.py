@@ -95,6 +95,20 @@ def fence_ranges(body: str) -> list[tuple[int, int]]:
     return ranges
 
 
+def outside_code(body: str, change: Callable[[str], str]) -> str:
+    """Apply ``change`` to the parts of ``body`` outside fenced code blocks and code spans."""
+    out, at = [], 0
+    spans = [(m.start(), m.end()) for m in CODE_SPAN.finditer(body)]
+    for start, end in sorted(fence_ranges(body) + spans):
+        if start < at:
+            continue
+        out.append(change(body[at:start]))
+        out.append(body[start:end])
+        at = end
+    out.append(change(body[at:]))
+    return "".join(out)
+
+
 def _image(src: str, alt: str = "", caption: str = "", title: str = "", link: str = "") -> str:
     alt = (alt or caption or title).replace("]", "\\]").replace("\n", " ")
     image = f"![{alt}]({src})"
