@@ -203,7 +203,7 @@ def _post(
         post.draft_reason = "password-protected"
     link = urlsplit(fields.get("link", "").strip())
     if link.path and link.path != "/" and not link.query:  # "?p=123" (no pretty links): no page can stand there
-        post.aliases = [unquote(link.path)]
+        post.aliases = [link.path]  # as the old site served it (percent-encoded)
     folder = f"{post.date[:10]}-{make_slug(post.slug or title) or 'post'}"
     bring_images(
         post, folder, OldSite(roots=_uploads(path), base_url=base.rstrip("/") + "/" if base else ""), ctx.report
