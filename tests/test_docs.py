@@ -170,6 +170,17 @@ def test_readme_runs_as_written(fresh_copy: Path) -> None:
     assert "knee-pain-what-the-trials-say-so-far" in meta, "the imported post is in this week's digest"
 
 
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run runs the README's second set-up command on a clean clone (quietly: with pip's -q)."""
+    command = [b for b in code_blocks((REPO / "README.md").read_text(encoding="utf-8")) if b.runs][1].code.strip()
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert command.replace("pip install ", "pip install -q ") in ci.splitlines()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("NEWSLETTER_LONG_TESTS"),
+    reason="a minute of pip; .ci/run runs this command itself (NEWSLETTER_LONG_TESTS=1 runs it here)",
+)
 def test_readme_test_setup_installs_the_suite(fresh_copy: Path) -> None:
     """The README's second command; the suite is collected, not run (it would run this test again)."""
     command = [b for b in code_blocks((fresh_copy / "README.md").read_text(encoding="utf-8")) if b.runs][1]
