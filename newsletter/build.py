@@ -107,6 +107,13 @@ def build(
         helper = Helper(_prepare_digest)
     try:
         return _build(root, cache, helper, week, feeds, digest, site, sent_is_error, progress)
+    except Exception as exc:
+        from newsletter.templates import template_problem
+
+        problem = template_problem(exc, root)  # a broken template of the project's: bad input
+        if problem is None:
+            raise
+        raise problem from None
     finally:
         if helper is not None:
             helper.close()

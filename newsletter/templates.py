@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from newsletter.errors import InputError
+
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -87,3 +89,28 @@ def template_files(project_templates: Path | None) -> list[Path]:
     if project_templates is not None and project_templates.is_dir():
         files += sorted(p for p in project_templates.rglob("*") if p.is_file())
     return files
+
+
+def template_problem(exc: BaseException, root: Path) -> InputError | None:
+    """A Jinja error in a template as ``path:line: message`` bad input; None for any other exception.
+
+    A project's own template with a syntax error, or one that uses a name
+    the page does not have, is bad input like a broken post, not a bug.
+    """
+    import sys
+    import traceback
+
+    jinja = sys.modules.get("jinja2")  # not imported: not a template error
+    if jinja is None or not isinstance(exc, jinja.TemplateError):
+        return None
+    from newsletter.errors import InputError, Problems
+
+    filename = getattr(exc, "filename", None)
+    line = getattr(exc, "lineno", None) or 1
+    if not filename:  # an error while rendering: Jinja puts the template's frames into the traceback
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".html", ".xml", ".txt"))]
+        if frames:
+            filename, line = frames[-1].filename, frames[-1].lineno or 1
+    problems = Problems(root=root)
+    problems.error(filename or "templates", line, f"template error: {exc.message or type(exc).__name__}")
+    return InputError(problems.errors)

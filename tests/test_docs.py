@@ -299,3 +299,21 @@ def test_the_example_post_of_writing_posts_is_valid(sample: Path, cli) -> None: 
     result = cli("check", "-C", sample)
     assert result.exit_code == 0, result.stderr
     assert "example.md" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "message"),
+    [
+        ("{% block footer %}{{ oops( }}{% endblock %}", 2, "template error: unexpected '}', expected ')'"),
+        ("{% block footer %}\n<p>{{ clinic.phone }}</p>{% endblock %}", 3, "template error: 'clinic' is undefined"),
+    ],
+)
+def test_a_broken_override_is_bad_input(sample: Path, cli, block: str, line: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    """The guide tells publishers to edit templates: a mistake there is `path:line: message`, not a bug."""
+    (sample / "templates" / "email" / "digest.html").write_text(
+        '{% extends "default/email/digest.html" %}\n' + block + "\n", encoding="utf-8"
+    )
+    result = cli("build", "-C", sample, "--week", "2026-W47")
+    assert result.exit_code == 1
+    assert f"templates/email/digest.html:{line}: {message}" in result.stderr.splitlines()
+    assert not (sample / "outbox").exists() and not list((sample / "public").rglob("*.html"))
