@@ -2,6 +2,13 @@
 
 A project template may extend a default one with the ``default/`` prefix:
 ``{% extends "default/digest.html" %}``.
+
+Templates run in Jinja's sandbox: a project's templates/ folder may come
+from anyone who can send a pull request, and ``{{ cycler.__init__.__globals__ }}``
+must not reach Python. Their errors (syntax, a template not found, an
+undefined name, anything a template raises) are reported as
+``templates/file.html:line: message``; ``check`` finds the first two kinds
+without rendering (:func:`check_templates`).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-    from newsletter.errors import InputError
+    from newsletter.errors import Problems
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -39,14 +46,17 @@ def environment(project_templates: Path | None) -> Environment:
 
 @lru_cache(maxsize=8)
 def _environment(project_templates: Path | None, present: tuple[tuple[str, int, int], ...]) -> Environment:
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+    from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+
+    from newsletter.sandbox import ProjectEnvironment
 
     default = FileSystemLoader(str(PACKAGE_TEMPLATES))
     loaders = []
     if project_templates is not None:  # even when missing: it may be created while previewing
         loaders.append(FileSystemLoader(str(project_templates)))
     loaders += [PrefixLoader({"default": default}), default]
-    env = Environment(
+    env = ProjectEnvironment(
+        project_templates,
         loader=ChoiceLoader(loaders),
         bytecode_cache=_bytecode_cache(project_templates),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=False),
@@ -56,6 +66,11 @@ def _environment(project_templates: Path | None, present: tuple[tuple[str, int, 
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    from newsletter.render.site import longdate
+
+    # Here, not where pages are rendered: check_project_templates compiles
+    # templates (and their filters) before any page is.
+    env.filters["longdate"] = longdate
     return env
 
 
@@ -80,7 +95,8 @@ def _bytecode_cache(project_templates: Path | None) -> Any:
             except OSError:
                 pass
 
-    return BestEffort(str(project_templates.parent / CACHE_DIR / "templates"))
+    # Not the folder of unsandboxed builds: their bytecode calls without the sandbox's checks.
+    return BestEffort(str(project_templates.parent / CACHE_DIR / "templates-sandboxed"))
 
 
 def template_files(project_templates: Path | None) -> list[Path]:
@@ -91,26 +107,18 @@ def template_files(project_templates: Path | None) -> list[Path]:
     return files
 
 
-def template_problem(exc: BaseException, root: Path) -> InputError | None:
-    """A Jinja error in a template as ``path:line: message`` bad input; None for any other exception.
+def check_project_templates(project_templates: Path, problems: Problems) -> None:
+    """Record the problems of the project's own templates (syntax, missing templates) in ``problems``.
 
-    A project's own template with a syntax error, or one that uses a name
-    the page does not have, is bad input like a broken post, not a bug.
+    Nothing to do, and no Jinja import, for a project without templates.
     """
-    import sys
-    import traceback
+    if not project_templates.is_dir():
+        return
+    files = tuple(sorted(p for p in project_templates.rglob("*") if p.is_file() and not p.name.startswith(".")))
+    if not files:
+        return
+    from newsletter.sandbox import ProjectEnvironment, check_templates
 
-    jinja = sys.modules.get("jinja2")  # not imported: not a template error
-    if jinja is None or not isinstance(exc, jinja.TemplateError):
-        return None
-    from newsletter.errors import InputError, Problems
-
-    filename = getattr(exc, "filename", None)
-    line = getattr(exc, "lineno", None) or 1
-    if not filename:  # an error while rendering: Jinja puts the template's frames into the traceback
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".html", ".xml", ".txt"))]
-        if frames:
-            filename, line = frames[-1].filename, frames[-1].lineno or 1
-    problems = Problems(root=root)
-    problems.error(filename or "templates", line, f"template error: {exc.message or type(exc).__name__}")
-    return InputError(problems.errors)
+    env = environment(project_templates)
+    assert isinstance(env, ProjectEnvironment)
+    check_templates(env, files, problems)

@@ -304,8 +304,8 @@ def test_the_example_post_of_writing_posts_is_valid(sample: Path, cli) -> None: 
 @pytest.mark.parametrize(
     ("block", "line", "message"),
     [
-        ("{% block footer %}{{ oops( }}{% endblock %}", 2, "template error: unexpected '}', expected ')'"),
-        ("{% block footer %}\n<p>{{ clinic.phone }}</p>{% endblock %}", 3, "template error: 'clinic' is undefined"),
+        ("{% block footer %}{{ oops( }}{% endblock %}", 2, "template syntax error: unexpected '}', expected ')'"),
+        ("{% block footer %}\n<p>{{ clinic.phone }}</p>{% endblock %}", 3, "'clinic' is undefined"),
     ],
 )
 def test_a_broken_override_is_bad_input(sample: Path, cli, block: str, line: int, message: str) -> None:  # type: ignore[no-untyped-def]
