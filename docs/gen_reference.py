@@ -91,6 +91,15 @@ def settings_page() -> str:
                 raise Undocumented(f"setting {section}.{key} has no description: declare it with setting(default, doc)")
             default = _toml(_default(f))
             out.append(f"| `{key}` | `{_cell(default)}` | {_cell(doc)} |")
+    if "strings" in {f.name for f in dataclasses.fields(config.Settings)} and "strings" not in config.SECTIONS:
+        out += [
+            "",
+            "## [strings]",
+            "",
+            "Your own wording for any fixed word of the digest, the pages and the",
+            "preview: `\"message id\" = \"text\"`, or a list of plural forms. See",
+            "[The digest](../digest.md#languages).",
+        ]
     return "\n".join(out) + "\n"
 
 

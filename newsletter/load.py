@@ -52,6 +52,8 @@ KEY_DOCS = {
     "`doi` and `url`. A marker `[n]` in the body links to the n-th one.",
     "cta": "The call-to-action under the post: a mapping with `text`, `label` and `url`; "
     "missing parts come from `[cta]` in newsletter.toml.",
+    "lang": "The post's own language tag (`fr`, `pt-BR`) when it is not `site.language`: "
+    "its page and its part of the digest are marked with it.",
 }
 _SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
