@@ -33,6 +33,29 @@ KNOWN_KEYS = {
     "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft",
     "references", "cta", "lang",
 }  # fmt: skip
+# What each key of KNOWN_KEYS means: the front-matter reference of the guide
+# (docs/writing-posts/front-matter.md) is generated from this mapping, and a
+# test fails when a key above has no entry here.
+KEY_DOCS = {
+    "title": "Required. The post's title: one line.",
+    "date": "Required. `YYYY-MM-DD HH:MM` (or just the day) in `site.timezone`, or with an offset "
+    "(`2026-11-18T09:30+01:00`). A post dated after now is not published until then.",
+    "updated": "When the post was last changed, in the same form as `date` (shown on the page and in Atom).",
+    "author": "Who wrote it; default `site.author`.",
+    "categories": "A list of names (`[Bone Marrow, Multiple Sclerosis]`) or one comma-separated string; "
+    "each category gets its own RSS feed.",
+    "tags": "A list of names, like `categories`.",
+    "summary": "One or two sentences for feeds, listings and short digests; default: the start of the first paragraph.",
+    "slug": "The last part of the post's URL (`posts/<slug>/`): lower-case letters, digits, `-`, `_`, `.`; "
+    "default: made from the title.",
+    "draft": "`true` keeps the post out of every feed, page and digest.",
+    "references": "The works the body cites: a list of strings, or of mappings with `text` (required), "
+    "`doi` and `url`. A marker `[n]` in the body links to the n-th one.",
+    "cta": "The call-to-action under the post: a mapping with `text`, `label` and `url`; "
+    "missing parts come from `[cta]` in newsletter.toml.",
+    "lang": "The post's own language tag (`fr`, `pt-BR`) when it is not `site.language`: "
+    "its page and its part of the digest are marked with it.",
+}
 _SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
