@@ -103,6 +103,13 @@ def _root(
     ] = False,
 ) -> None:
     """Markdown posts to feeds, web pages and a weekly email digest."""
+    from newsletter import clock
+    from newsletter.errors import UsageError
+
+    try:
+        clock.epoch()  # a bad SOURCE_DATE_EPOCH is a usage error before anything runs
+    except UsageError as exc:
+        fail(exc)
 
 
 @app.command()
@@ -112,6 +119,7 @@ def init(
         typer.Argument(metavar="DIR", help="Folder to create the project in (or -C DIR).", show_default=False),
     ] = None,
     title: Annotated[str, typer.Option(help="Name of the newsletter.")] = "My Newsletter",
+    language: Annotated[str, typer.Option(help="Language of the newsletter (site.language), e.g. fr.")] = "en",
     project: Annotated[
         Path | None,
         typer.Option("-C", "--project", metavar="DIR", help=PROJECT_HELP, show_default=False),
@@ -119,7 +127,7 @@ def init(
 ) -> None:
     """Scaffold a project: settings and a sample post.
 
-    Example: newsletter init my-newsletter --title "Clinic News"
+    Example: newsletter init my-newsletter --title "Clinic News" --language fr
     """
     import shlex
 
@@ -130,7 +138,7 @@ def init(
         if folder is not None and project is not None and folder != project:
             raise UsageError(f"two project folders given ({folder} and -C {project}): give one")
         target = folder or project or Path(".")
-        written = init_project(target, title)
+        written = init_project(target, title, language)
     except NewsletterError as exc:
         fail(exc)
     for path in written:
@@ -428,12 +436,16 @@ def preview(
 
 
 def main() -> None:
-    """Entry point: run the app; never show a traceback to a user."""
+    """Entry point: run the app; never show a traceback to a user.
+
+    Ctrl-C ends a command with "interrupted" and status 130 (typer turns
+    the KeyboardInterrupt into that status on its own); the build has
+    stopped its worker processes and removed what it staged by then.
+    """
     code: int | str | None = 0
     try:
         app()
     except KeyboardInterrupt:
-        _err("interrupted")
         code = 130
     except SystemExit as exc:
         code = exc.code
@@ -441,6 +453,8 @@ def main() -> None:
         _err(f"newsletter: internal error: {type(exc).__name__}: {exc}")
         _err("This is a bug; please report it with the command you ran.")
         code = 1
+    if code == 130:
+        _err("interrupted")
     _leave(code)
 
 

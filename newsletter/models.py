@@ -49,6 +49,7 @@ class Image:
 
     source: Path
     target: str  # path under public/, e.g. "media/images/x.png"
+    line: int = 1  # where the post refers to it
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Post:
     url: str
     id: str
     images: tuple[Image, ...] = ()
+    lang: str = ""  # the post's own language (front matter ``lang:``); "" means the site's
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     body_line: int = 1
     digest: str = field(default="", compare=False)  # hash of the file's bytes, for the build cache

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import tree
 
-from newsletter import outbox
+from newsletter import write
 from newsletter.load import load_project
 from newsletter.outbox import OutboxError, SentError, list_messages, status_of, write_digest
 from newsletter.render.email import RenderedDigest, render_digest
@@ -32,16 +32,23 @@ def _mark_sent(folder: Path) -> None:
 def test_write_digest_writes_four_files_meta_last(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     digest = _render(sample)
     order: list[tuple[str, bool]] = []
-    real = outbox.write_atomic
+    real_stage, real_commit = write.stage, write.commit
 
-    def spy(path: Path, data: str | bytes, durable: bool = False) -> bool:
-        order.append((path.name, durable))
-        return real(path, data, durable=durable)
+    def stage(path: Path, data: str | bytes, durable: bool = False) -> str | None:
+        order.append((Path(path).name, durable))
+        return real_stage(path, data, durable)
 
-    monkeypatch.setattr(outbox, "write_atomic", spy)
+    def commit(temp: str, target: str) -> None:
+        order.append((Path(target).name, True))
+        real_commit(temp, target)
+
+    # All four are staged (flushed to disk) before any is put in place; meta.json last.
+    monkeypatch.setattr(write, "stage", stage)
+    monkeypatch.setattr(write, "commit", commit)
     status, paths = write_digest(sample / "outbox", digest)
     assert status == "written"
-    assert order == [(n, True) for n in ("message.eml", "message.html", "message.txt", "meta.json")]
+    assert order == [(n, True) for n in ("message.eml", "message.html", "message.txt", "meta.json")] * 2
+    order = order[4:]
     folder = sample / "outbox" / WEEK
     assert [p.name for p in paths] == [n for n, _ in order]
     assert (folder / "message.eml").read_bytes() == digest.eml
@@ -130,8 +137,8 @@ def test_list_messages_newest_first_and_skips_junk(sample: Path) -> None:
     assert [m.week for m in messages] == [WEEK, "2026-W46"]
     first = messages[0]
     assert first.status == "draft" and first.folder == box / WEEK
-    assert first.subject == "Northbridge Regenerative Care: 16–22 November 2026"
-    assert first.period == "16–22 November 2026"
+    assert first.subject == "Northbridge Regenerative Care · November 16 – 22, 2026"
+    assert first.period == "November 16\u2009–\u200922, 2026"  # Babel's (CLDR's) interval, thin spaces kept
     assert first.posts[0].startswith("neural-progenitors")
     assert first.sizes["eml"] == (box / WEEK / "message.eml").stat().st_size
     assert first.created == "2026-11-24T12:00:00+00:00"
@@ -161,6 +168,6 @@ def test_cli_outbox_lists_the_week(sample: Path, cli) -> None:  # type: ignore[n
     listed = cli("outbox", "-C", sample)
     assert listed.exit_code == 0, listed.output
     row = next(line for line in listed.stdout.splitlines() if line.startswith(WEEK))
-    assert "draft" in row and "Northbridge Regenerative Care: 16–22 November 2026" in row
+    assert "draft" in row and "Northbridge Regenerative Care · November 16 – 22, 2026" in row
     size = (sample / "outbox" / WEEK / "message.eml").stat().st_size
     assert f"{size:,}" in row
