@@ -170,8 +170,10 @@ def _template_problems(env: ProjectEnvironment, files: tuple[Path, ...]) -> tupl
         except OSError as exc:
             found.append(SourceError(shown, 1, f"cannot read the template: {exc.strerror or exc}"))
             continue
-        try:
-            tree = env.parse(source, path.relative_to(folder).as_posix(), str(path))
+        name = path.relative_to(folder).as_posix()
+        try:  # compiled here, not loaded: a failed check must not write the bytecode cache
+            env.compile(source, name, str(path))
+            tree = env.parse(source, name, str(path))
         except TemplateSyntaxError as exc:
             found.append(SourceError(shown, exc.lineno or 1, _message(exc)))
             continue
@@ -179,10 +181,8 @@ def _template_problems(env: ProjectEnvironment, files: tuple[Path, ...]) -> tupl
             name = node.template.value if isinstance(node.template, nodes.Const) else None
             if not isinstance(name, str) or getattr(node, "ignore_missing", False):
                 continue  # a name computed while rendering is checked then
-            try:  # the source only: compiling here would write the bytecode cache before the input is known good
+            try:  # the source only: loading it would write the bytecode cache before the input is known good
                 env.loader.get_source(env, name)  # type: ignore[union-attr]
             except TemplateNotFound as exc:
                 found.append(SourceError(shown, node.lineno, _message(exc)))
-            except InputError:
-                pass  # a syntax error in the named template: reported with its own file
     return tuple(found)
