@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from newsletter import clock, frontmatter
+from newsletter import clock, frontmatter, media
 from newsletter.cache import BuildCache, PostEntry, digest, settings_key
 from newsletter.config import Settings, load_settings
 from newsletter.errors import Problems
@@ -420,9 +421,15 @@ class _PostLoader:
             self.deps.append((str(target), exists))
             if exists:
                 base = settings.posts_dir.resolve()
+                refused = media.refusal(target, root, base, tag)
+                if refused is None and target.suffix.lower() in media.SVG:
+                    refused = media.svg_problem(target)
+                if refused is not None:
+                    problems.error(path, line_of(value), f"{value!r} is not published: {refused}")
+                    return None
                 relative = target.relative_to(base) if target.is_relative_to(base) else inside
                 published = "media/" + relative.as_posix()
-                images.append(Image(source=target, target=published))
+                images.append(Image(source=target, target=published, line=line_of(value)))
                 return settings.site.base_url + quote(published)
             if tag == "img":
                 problems.error(path, line_of(value), f"image not found: {value!r}")
@@ -442,6 +449,21 @@ def _outside(path: Path, real_root: Path, problems: Problems) -> bool:
     except (OSError, RuntimeError):  # RuntimeError: a link loop on Python < 3.13
         problems.error(path, 1, "symbolic link loop")
     return True
+
+
+def _media_clashes(posts: list[Post], problems: Problems) -> None:
+    """Two different files published at one path under public/media/ (posts/images/x.png, images/x.png)."""
+    claimed: dict[str, tuple[Path, Post]] = {}
+    for post in posts:
+        for image in post.images:
+            first = claimed.setdefault(image.target, (image.source, post))
+            if first[0] != image.source:
+                problems.error(
+                    post.path,
+                    image.line,
+                    f"{problems.display(image.source)} would be published as public/{image.target}, "
+                    f"like {problems.display(first[0])} (used by {first[1].display_path}): rename one of them",
+                )
 
 
 def load_post(settings: Settings, path: Path, problems: Problems) -> Post | None:
@@ -531,15 +553,17 @@ def _load_many(
     groups = [shards[index] for index in order]
     loaded: dict[str, PostEntry] = {}
     payloads: dict[int, tuple[bytes, int]] = {}
-    for _count, chunk in parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1):
-        for payload in chunk:
-            index = order[len(payloads)]
-            payloads[index] = (payload, len(shards[index]))
-            by_name = read_payload(payload)
-            for path in shards[index]:
-                loaded[path] = by_name[names[path]]
-        if progress is not None:
-            progress("load", len(loaded), len(paths))
+    work = parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1)
+    with contextlib.closing(work):  # leaving early (Ctrl-C) stops the workers at once
+        for _count, chunk in work:
+            for payload in chunk:
+                index = order[len(payloads)]
+                payloads[index] = (payload, len(shards[index]))
+                by_name = read_payload(payload)
+                for path in shards[index]:
+                    loaded[path] = by_name[names[path]]
+            if progress is not None:
+                progress("load", len(loaded), len(paths))
     return loaded, payloads
 
 
@@ -597,6 +621,7 @@ def load_project(
         problems.items.extend(entry.problems)
         if entry.post is not None:
             posts.append(entry.post)
+    _media_clashes(posts, problems)
     seen: dict[str, Post] = {}
     for post in posts:
         other = seen.get(post.slug)
