@@ -238,8 +238,8 @@ def _build(
     # is written before public/ is committed: public/ publishes each outbox
     # message as the digest's web version.
     from newsletter.cache import CACHE_DIR
-    from newsletter.lock import project_lock, still_held
-    from newsletter.write import Staging, sweep
+    from newsletter.lock import LockLost, project_lock, still_held
+    from newsletter.write import Staging, WriteFailed, describe_refused, sweep
 
     real_root = root.resolve()
     with project_lock(root) as lock_file:
@@ -264,8 +264,8 @@ def _build(
                     _stage_public(settings.public_dir, outputs, staging, result, progress, real_root)
                 if not still_held(lock_file):
                     raise LockLost(
-                        f"{lock_file.name} was removed while this run held it, so another run may be writing "
-                        "too; nothing was put in place in public/: run again"
+                        f"{lock_file.name} was removed while this run held it, so another run may be "
+                        "writing too; nothing was put in place in public/: run again"
                     )
                 placed = staging.commit()
             except BaseException:
@@ -273,7 +273,7 @@ def _build(
                 sweep(settings.public_dir)  # what a stopped worker was writing, if anything
                 raise
         except OSError as exc:
-            raise WriteFailed(_describe(exc, root)) from None
+            raise WriteFailed(describe_refused(exc, root)) from None
         prefix = len(os.fspath(settings.public_dir)) + 1
         result.written += [f"public/{target[prefix:]}" for target in placed]
         kinds = (("public/posts/",) if site else ()) + (("public/categories/",) if feeds else ())
@@ -289,31 +289,8 @@ def _build(
         try:
             save_cache(root, cache)
         except OSError as exc:  # the output is complete; the next build is just slower
-            result.notes.append(f"note: the build cache was not saved ({_describe(exc, root)})")
+            result.notes.append(f"note: the build cache was not saved ({describe_refused(exc, root)})")
     return result
-
-
-class LockLost(NewsletterError):
-    """The lock file was removed while this run held the lock."""
-
-
-class WriteFailed(NewsletterError):
-    """The system refused a write (no space, read-only, no permission)."""
-
-
-def _describe(exc: OSError, root: Path) -> str:
-    """One line for a refused write: the file as the user knows it (not its temporary name) and why."""
-    from newsletter.write import TEMP_PREFIX
-
-    name = os.fspath(exc.filename) if exc.filename is not None else ""
-    folder, base = os.path.split(name)
-    if base.startswith(TEMP_PREFIX):  # .newsletter-tmp-[old-]<pid>-<thread>-<name>
-        base = base[len(TEMP_PREFIX) :].removeprefix("old-").split("-", 2)[-1]
-    shown = os.path.join(folder, base)
-    with contextlib.suppress(ValueError):
-        shown = os.path.relpath(shown, root) if os.path.isabs(shown) == os.path.isabs(root) else shown
-    what = f"cannot write {shown}" if shown else "cannot write"
-    return f"{what}: {exc.strerror or exc}; public/ is left as it was"
 
 
 def _write_outbox(

@@ -61,6 +61,10 @@ class ProjectLocked(NewsletterError):
     """Another run held the project lock for longer than we were willing to wait."""
 
 
+class LockLost(NewsletterError):
+    """The lock file was removed while this run held the lock."""
+
+
 def say_waiting(pid: int | None) -> None:
     """Tell the user on stderr why nothing happens (the default ``on_wait``).
 

@@ -284,3 +284,20 @@ class Staging:
         """Drop every staged file (and the folders left empty, up to ``top``)."""
         discard([temp for temp, _target in self.files], top)
         self.files = []
+
+
+class WriteFailed(NewsletterError):
+    """The system refused a write (no space, read-only, no permission)."""
+
+
+def describe_refused(exc: OSError, root: Path) -> str:
+    """One line for a refused write: the file as the user knows it (not its temporary name) and why."""
+    name = os.fspath(exc.filename) if exc.filename is not None else ""
+    folder, base = os.path.split(name)
+    if base.startswith(TEMP_PREFIX):  # .newsletter-tmp-[old-]<pid>-<thread>-<name>
+        base = base[len(TEMP_PREFIX) :].removeprefix("old-").split("-", 2)[-1]
+    shown = os.path.join(folder, base)
+    with contextlib.suppress(ValueError):
+        shown = os.path.relpath(shown, root) if os.path.isabs(shown) == os.path.isabs(root) else shown
+    what = f"cannot write {shown}" if shown else "cannot write"
+    return f"{what}: {exc.strerror or exc}; public/ is left as it was"

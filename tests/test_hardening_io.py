@@ -27,7 +27,6 @@ import pytest
 from conftest import REPO, tree, write_post
 from test_crash import add_generated_posts, env
 
-from newsletter import build as build_module
 from newsletter import parallel, write
 from newsletter.build import build
 from newsletter.errors import InputError, NewsletterError
@@ -634,7 +633,7 @@ def test_ctrl_c_while_a_build_waits_for_the_lock(sample: Path) -> None:
 
 def test_build_module_names_refused_writes_by_their_target() -> None:
     exc = OSError(errno.EROFS, os.strerror(errno.EROFS), f"/p/public/posts/a/{TEMP_PREFIX}old-12-34-index.html")
-    text = build_module._describe(exc, Path("/p"))
+    text = write.describe_refused(exc, Path("/p"))
     assert text == "cannot write public/posts/a/index.html: Read-only file system; public/ is left as it was"
 
 
