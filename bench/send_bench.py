@@ -71,7 +71,9 @@ def run_one(folder: Path, recipients: int, connections: int, dkim: bool) -> dict
         env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
         command = [sys.executable, "-m", "newsletter", "send", "-q", "-C", str(project)]
         load = os.getloadavg()[0]
+        sink_cpu = server.cpu_seconds()
         code, seconds, rss, cpu = _measure(command, env)
+        sink_cpu = server.cpu_seconds() - sink_cpu
         received = server.received()
         first_to_last = received[-1]["t"] - received[0]["t"] if len(received) > 1 else 0.0
     if code != 0 or len(received) != recipients:
@@ -84,6 +86,7 @@ def run_one(folder: Path, recipients: int, connections: int, dkim: bool) -> dict
         "messages_per_second": round(recipients / first_to_last, 1) if first_to_last else None,
         "peak_rss_mib": round(rss / 1024, 1),
         "send_cpu_ms_per_message": round(cpu * 1000 / recipients, 2),
+        "sink_cpu_ms_per_message": round(sink_cpu * 1000 / recipients, 2),
         "load_average_before": round(load, 1),
         "message_bytes": received[0]["bytes"],
     }
@@ -104,12 +107,12 @@ def main() -> None:
             results.append(run_one(Path(tmp), args.recipients, connections, dkim))
         results.append(run_one(Path(tmp), args.small, args.connections[-1], dkim))
     print(f"{'recipients':>10} {'conns':>5} {'dkim':>4} {'msg/s':>7} {'total s':>8} {'peak MiB':>9} "
-          f"{'CPU ms/msg':>10} {'load':>5}")  # fmt: skip
+          f"{'send CPU ms/msg':>15} {'sink CPU ms/msg':>15} {'load':>5}")  # fmt: skip
     for r in results:
         print(
             f"{r['recipients']:>10} {r['connections']:>5} {'on' if r['dkim'] else 'off':>4} "
             f"{r['messages_per_second']!s:>7} {r['seconds_total']:>8} {r['peak_rss_mib']:>9} "
-            f"{r['send_cpu_ms_per_message']:>10} {r['load_average_before']:>5}"
+            f"{r['send_cpu_ms_per_message']:>15} {r['sink_cpu_ms_per_message']:>15} {r['load_average_before']:>5}"
         )
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

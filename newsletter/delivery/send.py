@@ -215,7 +215,7 @@ def run_round(job: Job, journal: Journal, tally: Tally, on_progress: Callable[[T
                 sender.join(0.2)
                 on_progress(tally)
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
     errors = [s.error for s in senders if s.error is not None]
     if errors:
         raise errors[0]
