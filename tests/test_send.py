@@ -281,3 +281,37 @@ def test_end_to_end_through_postfix(sample: Path, tmp_path: Path) -> None:
         _parse(data)
         assert b"Received: " in data  # it went through Postfix
         assert dkim.verify(data, dnsfunc=lambda name, timeout=5: txt)
+
+
+def test_send_with_the_list_in_postgresql(sample: Path, tmp_path: Path) -> None:
+    url = os.environ.get("NEWSLETTER_TEST_POSTGRES", "")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("NEWSLETTER_TEST_POSTGRES is not set in CI (.ci/run)")
+        pytest.skip("PostgreSQL: set NEWSLETTER_TEST_POSTGRES=postgresql://... to a scratch database")
+    import uuid
+
+    import psycopg
+
+    schema = "send_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        with sink(tmp_path / "sink") as server:
+            configure(sample, server.port)
+            text = (sample / "newsletter.toml").read_text()
+            scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+            (sample / "newsletter.toml").write_text(text + f'\n[subscribers]\ndatabase = "{scoped}"\n')
+            _build(sample)
+            members = tmp_path / "members.csv"
+            members.write_text("email,name\na@example.org,Ada\nb@example.org,Bob\nreject-c@example.org,C\n")
+            assert run_cli(sample, "subscribers", "import", str(members)).returncode == 0
+            result = run_cli(sample, "send")
+            assert result.returncode == 0, result.stderr
+            assert sorted(server.recipients()) == ["a@example.org", "b@example.org"]
+        assert not (sample / "subscribers.db").exists()
+        outbox = run_cli(sample, "outbox")
+        assert "delivery: 2 sent, 1 failed" in outbox.stdout
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
