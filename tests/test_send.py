@@ -315,3 +315,40 @@ def test_send_with_the_list_in_postgresql(sample: Path, tmp_path: Path) -> None:
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.mark.parametrize(
+    ("smtp", "password", "message"),
+    [
+        ({"host": ""}, "", "smtp.host is not set"),
+        ({"host": "smtp.example.org", "security": "none"}, "", "smtp.security = none is for a relay on this machine"),
+        ({"host": "127.0.0.1", "security": "none", "username": "u"}, "pw", "a login goes only over TLS"),
+        ({"host": "smtp.example.org", "username": "u"}, "", "NEWSLETTER_SMTP_PASSWORD"),
+    ],
+)
+def test_settings_that_cannot_work_or_would_leak_a_password(smtp: dict, password: str, message: str) -> None:
+    from types import SimpleNamespace
+
+    from newsletter.config import SmtpSettings
+    from newsletter.delivery.smtp import SmtpUnavailable, check_smtp_settings
+
+    settings = SimpleNamespace(smtp=SmtpSettings(**smtp))
+    with pytest.raises(SmtpUnavailable, match=message):
+        check_smtp_settings(settings, password)
+
+
+def test_bad_delivery_settings_are_reported_with_their_line(empty_project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    toml = empty_project / "newsletter.toml"
+    lines = len(toml.read_text().splitlines())
+    toml.write_text(
+        toml.read_text()
+        + '\n[smtp]\nsecurity = "ssl"\nport = 70000\n[subscribers]\ndatabase = "postgresql://u:pw@db/x"\n'
+        + '[dkim]\ndomain = "example.org"\n'
+    )
+    result = cli("check", "-C", empty_project)
+    assert result.exit_code == 1
+    assert f"newsletter.toml:{lines + 3}: smtp.security must be starttls, tls or none" in result.stderr
+    assert f"newsletter.toml:{lines + 4}: smtp.port must be at most 65535" in result.stderr
+    assert f"newsletter.toml:{lines + 6}: subscribers.database must not hold a password" in result.stderr
+    assert f"newsletter.toml:{lines + 7}: dkim needs domain, selector and key_file together" in result.stderr
+    assert "pw@" not in result.stderr
