@@ -109,14 +109,14 @@ class _Sender(threading.Thread):
     ) -> None:
         super().__init__(daemon=True)
         self.job, self.journal, self.work, self.tally, self.pacer, self.stop = job, journal, work, tally, pacer, stop
-        self.error: SmtpUnavailable | None = None
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         backend = self.job.backend()
         try:
             backend.open()
             self._loop(backend, self.journal)
-        except SmtpUnavailable as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
             self.error = exc
             self.stop.set()
         finally:
