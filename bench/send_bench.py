@@ -84,7 +84,7 @@ def run_one(folder: Path, recipients: int, connections: int, dkim: bool, rate: i
         "rate_limit": rate,
         "dkim": dkim,
         "seconds_total": round(seconds, 2),
-        "messages_per_second": round(recipients / first_to_last, 1) if first_to_last else None,
+        "messages_per_second": round((recipients - 1) / first_to_last, 2) if first_to_last else None,
         "peak_rss_mib": round(rss / 1024, 1),
         "send_cpu_ms_per_message": round(cpu * 1000 / recipients, 2),
         "sink_cpu_ms_per_message": round(sink_cpu * 1000 / recipients, 2),
