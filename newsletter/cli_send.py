@@ -16,7 +16,7 @@ import typer
 from newsletter.cli import Project, Quiet, Week, _count, _err, _warnings, fail
 
 subscribers_app = typer.Typer(
-    help="The subscriber list (subscribers.db): import, export, list, add, remove.\n\n"
+    help="The subscriber list: import, export, list, add, remove.\n\n"
     "Example: newsletter subscribers import members.csv",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -50,7 +50,7 @@ def import_csv(
     project: Project = Path("."),
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
 ) -> None:
-    """Add subscribers from a CSV export of listmonk, Mailchimp or Buttondown.
+    """Add subscribers from listmonk, Mailchimp or Buttondown CSV.
 
     Header names are matched without regard to case. An address that
     unsubscribed, bounced or complained stays so, whatever the file says.
@@ -91,7 +91,7 @@ def export_csv(
     ] = None,
     project: Project = Path("."),
 ) -> None:
-    """Write every subscriber with status, source and times as CSV.
+    """Write every subscriber, with status, source and times, as CSV.
 
     Example: newsletter subscribers export backup.csv
     """
@@ -143,7 +143,7 @@ def add(
     name: Annotated[str, typer.Option("--name", help="The person's name (used in To).")] = "",
     project: Project = Path("."),
 ) -> None:
-    """Add one subscribed address (an address that unsubscribed stays unsubscribed).
+    """Add one address as subscribed (one that left stays unsubscribed).
 
     Example: newsletter subscribers add ada@example.org --name "Ada Lovelace"
     """
@@ -167,7 +167,7 @@ def remove(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address.", show_default=False)],
     project: Project = Path("."),
 ) -> None:
-    """Mark an address unsubscribed; the row stays so that it is never mailed again.
+    """Mark an address unsubscribed (kept, so never mailed again).
 
     Example: newsletter subscribers remove ada@example.org
     """
