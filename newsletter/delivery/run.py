@@ -17,6 +17,7 @@ from pathlib import Path
 
 from newsletter import clock, outbox
 from newsletter.config import load_settings
+from newsletter.delivery import SEND_LOCK
 from newsletter.delivery.db import connect
 from newsletter.delivery.dkim import load_signer
 from newsletter.delivery.journal import Journal
@@ -27,8 +28,6 @@ from newsletter.delivery.subscribers import SubscriberStore, normalize_email
 from newsletter.delivery.tokens import load_secret
 from newsletter.errors import Problems
 from newsletter.weeks import posts_in_week, resolve_week
-
-SEND_LOCK = ".newsletter-send.lock"
 
 
 @dataclass
