@@ -252,11 +252,11 @@ def send(
             typer.echo(f"sent a test of {label} to {to}; no record kept, the week is unchanged")
             return
         if dry_run:
-            result = run.dry_run(project, week)
-            counts = ", ".join(f"{n} {s}" for s, n in result.counts.items() if n) or "none yet"
-            typer.echo(f"{result.week}: would send to {_count(result.recipients, 'recipient')} (journal: {counts})")
-            if result.example is not None:
-                typer.echo(f"the first recipient's message: {result.example}")
+            dry = run.dry_run(project, week)
+            counts = ", ".join(f"{n} {s}" for s, n in dry.counts.items() if n) or "none yet"
+            typer.echo(f"{dry.week}: would send to {_count(dry.recipients, 'recipient')} (journal: {counts})")
+            if dry.example is not None:
+                typer.echo(f"the first recipient's message: {dry.example}")
             return
         bar = _Bar(not quiet and sys.stderr.isatty())
         try:
