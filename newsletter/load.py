@@ -30,10 +30,11 @@ MAX_CATEGORIES = 50
 MAX_TAGS = 50
 KNOWN_KEYS = {
     "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft",
-    "references", "cta",
+    "references", "cta", "lang",
 }  # fmt: skip
 _SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 _IMAGE_SIZE = re.compile(r"^\s*([0-9]{1,5}%?)\s*$", re.ASCII)
 
 
@@ -234,6 +235,10 @@ class _PostLoader:
         references = self._references(path, data.get("references"), lines)
         cta = self._cta(data.get("cta"), err)
         summary_given = _text(data.get("summary"))
+        lang = _text(data.get("lang")) or ""
+        if "lang" in data and (not lang or not _LANGUAGE_TAG.match(lang)):
+            err("lang", "lang must be a language tag such as fr or pt-BR")
+            lang = ""
         # The body is checked even when the fields are not, so that every
         # problem of the file is reported in one run.
         fields_ok = len(problems.errors) == before and when is not None and bool(slug) and bool(title)
@@ -278,10 +283,11 @@ class _PostLoader:
             url=url,
             id=post_id,
             images=tuple(images),
+            lang=lang,
             lines=lines,
             body_line=doc.body_line,
             digest=self.digest,
-            card=digest(f"{url}\0{title}\0{when.isoformat()}\0{author}\0{categories}\0{summary}"),
+            card=digest(f"{url}\0{title}\0{when.isoformat()}\0{author}\0{categories}\0{summary}\0{lang}"),
         )
 
     def _references(self, path: Path, value: Any, lines: dict[str, int]) -> tuple[Reference, ...]:

@@ -16,7 +16,7 @@ from newsletter.config import CONFIG_NAME, SECTIONS
 from newsletter.delivery import SEND_LOCK
 from newsletter.delivery.db import DEFAULT_DATABASE
 from newsletter.delivery.tokens import SECRET_FILE, create_secret_file
-from newsletter.errors import NewsletterError
+from newsletter.errors import NewsletterError, UsageError
 from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 from newsletter.lock import LOCK_NAME
 from newsletter.slugs import make_slug
@@ -48,20 +48,25 @@ last complete one: the week a weekly digest goes out for.
 """
 
 
-def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/") -> str:
+def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/", language: str = "en") -> str:
     """A commented newsletter.toml with every setting and its default.
 
     The title also names the sender, and the [cta] and [email] values are
-    filled in so that a new project (and posts imported into it) builds.
+    filled in so that a new project (and posts imported into it) builds;
+    the call-to-action's words come from the catalog of ``language``.
     """
+    from newsletter.i18n import language as speak
+
+    _ = speak(language).gettext
     lines = ["# newsletter settings. Every setting is optional unless noted.", ""]
     base = url.rstrip("/")
     overrides = {("site", "title"): title, ("site", "url"): url,
+                 ("site", "language"): language,
                  ("email", "sender"): _sender(title),
                  ("email", "unsubscribe_url"): base + "/unsubscribe",
                  ("email", "postal_address"): "Street 1, 12345 Town, Country",
-                 ("cta", "text"): "Questions or news to share? We would like to hear from you.",
-                 ("cta", "label"): "Get in touch",
+                 ("cta", "text"): _("Questions or news to share? We would like to hear from you."),
+                 ("cta", "label"): _("Get in touch"),
                  ("cta", "url"): base + "/contact"}  # fmt: skip
     for section, cls in SECTIONS.items():
         lines.append(f"[{section}]")
@@ -102,9 +107,13 @@ def check_title(title: str) -> None:
         raise NewsletterError("the title is empty")
 
 
-def init_project(folder: Path, title: str = DEFAULT_TITLE) -> list[Path]:
-    """Create a new project in ``folder``; refuse to overwrite anything."""
+def init_project(folder: Path, title: str = DEFAULT_TITLE, language: str = "en") -> list[Path]:
+    """Create a new project in ``folder`` written in ``language``; refuse to overwrite anything."""
+    from newsletter.i18n import known_language
+
     check_title(title)
+    if not known_language(language) or "_" in language:
+        raise UsageError(f"--language: {language!r} is not a language tag such as en, fr or pt-BR")
     title = title.strip()
     config = folder / CONFIG_NAME
     posts = folder / "posts"
@@ -116,7 +125,7 @@ def init_project(folder: Path, title: str = DEFAULT_TITLE) -> list[Path]:
     post = posts / f"{clock.now():%Y-%m-%d}-welcome.md"
     if post.exists():
         raise NewsletterError(f"{post}: already exists; nothing was changed")
-    settings = config_text(title)
+    settings = config_text(title, language=language)
     _check_config(settings, title)
     (folder / "templates").mkdir(parents=True, exist_ok=True)
     posts.mkdir(parents=True, exist_ok=True)
