@@ -103,6 +103,13 @@ def _root(
     ] = False,
 ) -> None:
     """Markdown posts to feeds, web pages and a weekly email digest."""
+    from newsletter import clock
+    from newsletter.errors import UsageError
+
+    try:
+        clock.epoch()  # a bad SOURCE_DATE_EPOCH is a usage error before anything runs
+    except UsageError as exc:
+        fail(exc)
 
 
 @app.command()
@@ -461,12 +468,16 @@ _register_delivery()
 
 
 def main() -> None:
-    """Entry point: run the app; never show a traceback to a user."""
+    """Entry point: run the app; never show a traceback to a user.
+
+    Ctrl-C ends a command with "interrupted" and status 130 (typer turns
+    the KeyboardInterrupt into that status on its own); the build has
+    stopped its worker processes and removed what it staged by then.
+    """
     code: int | str | None = 0
     try:
         app()
     except KeyboardInterrupt:
-        _err("interrupted")
         code = 130
     except SystemExit as exc:
         code = exc.code
@@ -474,6 +485,8 @@ def main() -> None:
         _err(f"newsletter: internal error: {type(exc).__name__}: {exc}")
         _err("This is a bug; please report it with the command you ran.")
         code = 1
+    if code == 130:
+        _err("interrupted")
     _leave(code)
 
 
