@@ -109,6 +109,45 @@ class CtaSettings:
 
 
 @dataclass(frozen=True)
+class SubscribersSettings:
+    """[subscribers]: where the subscriber list and the delivery record live."""
+
+    database: str = setting("subscribers.db", "SQLite file in the project, or a postgresql:// URL.")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """[smtp]: the relay that `newsletter send` hands messages to."""
+
+    host: str = setting("", "Host name of the SMTP relay, e.g. smtp.example.org or 127.0.0.1 for a local Postfix.")
+    port: int = setting(587, "Port: 587 for starttls, 465 for tls, 25 for a local relay.")
+    security: str = setting("starttls", "starttls, tls (implicit TLS) or none (loopback only).")
+    username: str = setting("", "Login name; the password comes from NEWSLETTER_SMTP_PASSWORD (optional).")
+    connections: int = setting(2, "How many connections send at once.")
+    rate: int = setting(10, "Messages per second, at most, over all connections.")
+    ca_file: str = setting("", "PEM file of the CA that signed the relay's certificate (default: the system's).")
+    attempts: int = setting(4, "Tries per recipient when the relay answers 4xx, before the address counts as failed.")
+    retry_delay: int = setting(30, "Seconds before the first retry of a deferred recipient; doubles each time.")
+    timeout: int = setting(60, "Seconds to wait for the relay before giving up on a connection.")
+
+
+@dataclass(frozen=True)
+class DkimSettings:
+    """[dkim]: sign each message (optional; the relay may sign instead)."""
+
+    domain: str = setting("", "Signing domain (d=), normally the domain of the From address.")
+    selector: str = setting("", "Selector (s=): the key is published at <selector>._domainkey.<domain>.")
+    key_file: str = setting("", "PEM private key, relative to the project; keep it out of git.")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """[service]: the subscription service of `newsletter serve`."""
+
+    url: str = setting("", "Public URL where `newsletter serve` is reachable, e.g. https://news.example.org/.")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one project, with the folder they resolve against."""
 
@@ -118,6 +157,10 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     feed: FeedSettings = field(default_factory=FeedSettings)
     cta: CtaSettings = field(default_factory=CtaSettings)
+    subscribers: SubscribersSettings = field(default_factory=SubscribersSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
     raw_text: str = ""
     strings: tuple[tuple[str, str | tuple[str, ...]], ...] = ()  # [strings]: catalog overrides, sorted by id
 
@@ -153,6 +196,10 @@ SECTIONS: dict[str, type] = {
     "digest": DigestSettings,
     "feed": FeedSettings,
     "cta": CtaSettings,
+    "subscribers": SubscribersSettings,
+    "smtp": SmtpSettings,
+    "dkim": DkimSettings,
+    "service": ServiceSettings,
 }
 # TOML keys that differ from the attribute name ("from" is a Python keyword).
 KEY_ALIASES = {("email", "from"): "sender"}
@@ -216,7 +263,7 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
             return f"{section}.{key} must be a whole number"
         if value < 1:
             return f"{section}.{key} must be at least 1"
-        return None
+        return _check_delivery(section, key, value)
     if not isinstance(value, str):
         return f"{section}.{key} must be a string"
     name = f"{section}.{'from' if key == 'sender' else key}"
@@ -273,6 +320,31 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
         return f"email.list_id must be a label like news.example.org, not {value!r}"
     if section == "digest" and key == "order" and value not in ("oldest", "newest"):
         return "digest.order must be oldest or newest"
+    return _check_delivery(section, key, value)
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.:\[\]-]+$")
+
+
+def _check_delivery(section: str, key: str, value: Any) -> str | None:
+    """The [subscribers], [smtp] and [dkim] rules (secrets never belong here)."""
+    if section == "smtp" and key == "port" and value > 65535:
+        return "smtp.port must be at most 65535"
+    if section == "smtp" and key == "security" and value not in ("starttls", "tls", "none"):
+        return "smtp.security must be starttls, tls or none"
+    if section == "smtp" and key == "host" and value and not _HOST.match(value):
+        return f"smtp.host is not a host name: {value!r}"
+    if section == "subscribers" and key == "database" and not value.strip():
+        return "subscribers.database must name a SQLite file or a postgresql:// URL"
+    if section == "subscribers" and key == "database" and "://" in value:
+        if not value.startswith(("postgresql://", "postgres://")):
+            return "subscribers.database: only postgresql:// URLs or SQLite file names are supported"
+        if urlsplit(value).password:
+            return "subscribers.database must not hold a password: use PGPASSWORD or ~/.pgpass"
+    if section == "dkim" and key == "selector" and value and not re.match(r"^[A-Za-z0-9._-]+$", value):
+        return f"dkim.selector is not a DNS label: {value!r}"
+    if section == "dkim" and key == "domain" and value and not _LIST_ID.match(value):
+        return f"dkim.domain is not a domain name: {value!r}"
     return None
 
 
@@ -366,6 +438,9 @@ def load_settings(root: Path, problems: Problems) -> Settings:
     if any((cta.text, cta.label, cta.url)) and not (cta.label and cta.url):
         problems.error(path, _key_line(lines, "cta", ""), "cta needs both label and url")
     _check_bulk_mail(settings, path, lines, problems)
+    dkim = settings.dkim
+    if any((dkim.domain, dkim.selector, dkim.key_file)) and not (dkim.domain and dkim.selector and dkim.key_file):
+        problems.error(path, _key_line(lines, "dkim", ""), "dkim needs domain, selector and key_file together")
     return settings
 
 

@@ -6,6 +6,9 @@ only while its ``status`` is exactly ``draft``; one marked ``sent`` (or
 anything else) is never touched.
 Files are written whole or not at all, ``meta.json`` last, so a folder
 without ``meta.json`` is an interrupted draft and may be rewritten.
+
+``newsletter send`` moves a week ``draft`` -> ``sending`` -> ``sent`` with
+:func:`set_status`; a week being sent is as immutable as a sent one.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import NewsletterError
-from newsletter.write import Staging
+from newsletter.write import Staging, write_atomic
 
 if TYPE_CHECKING:
     from newsletter.render.email import RenderedDigest
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 META = "meta.json"
 MESSAGE_FILES = ("message.eml", "message.html", "message.txt")
 _WEEK_FOLDER = re.compile(r"^\d{4}-W\d{2}$")
+_MOVES = {("draft", "sending"), ("sending", "sent")}
 
 
 class SentError(NewsletterError):
@@ -129,6 +133,8 @@ def not_draft(week_label: str, status: str | None) -> SentError | None:
         return None
     if status == "sent":
         return SentError(f"{week_label} is marked sent in the outbox; it is never overwritten")
+    if status == "sending":
+        return SentError(f"{week_label} is being sent (newsletter send); it is never overwritten")
     return SentError(
         f"{week_label} has status {status!r} in the outbox, not 'draft'; it is never overwritten "
         f"(set it to 'draft' in {week_label}/{META} to let it be rewritten)"
@@ -185,3 +191,27 @@ def write_digest(outbox_dir: Path, digest: RenderedDigest) -> tuple[str, list[Pa
         staging.discard(folder)
         raise
     return ("written" if written else "unchanged"), written
+
+
+def set_status(outbox_dir: Path, week_label: str, status: str) -> None:
+    """Move a week ``draft`` -> ``sending`` -> ``sent`` (meta.json rewritten atomically and durably).
+
+    Setting the status it has already is a no-op; any other move raises
+    :class:`OutboxError`.
+    """
+    folder = outbox_dir / week_label
+    meta = _read_meta(folder)
+    if meta is None:
+        raise OutboxError(f"{week_label} is not in the outbox: run 'newsletter build --week {week_label}' first")
+    old = str(meta["status"])
+    if old == status:
+        return
+    if (old, status) not in _MOVES:
+        raise OutboxError(f"{week_label} is {old} in the outbox; it cannot become {status}")
+    meta["status"] = status
+    write_atomic(folder / META, meta_json(meta), durable=True)
+
+
+def read_meta(outbox_dir: Path, week_label: str) -> dict[str, Any] | None:
+    """The meta.json of a week as a dict, or None when the week is not in the outbox."""
+    return _read_meta(outbox_dir / week_label)

@@ -13,6 +13,9 @@ import yaml
 from newsletter import clock
 from newsletter.cache import CACHE_DIR
 from newsletter.config import CONFIG_NAME, SECTIONS
+from newsletter.delivery import SEND_LOCK
+from newsletter.delivery.db import DEFAULT_DATABASE
+from newsletter.delivery.tokens import SECRET_FILE, create_secret_file
 from newsletter.errors import NewsletterError, UsageError
 from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 from newsletter.lock import LOCK_NAME
@@ -21,7 +24,9 @@ from newsletter.write import TEMP_PREFIX, write_atomic
 
 DEFAULT_TITLE = "My Newsletter"
 # What a build leaves in the project besides its outputs: never worth committing.
-GITIGNORE = ["public/", "outbox/", f"{CACHE_DIR}/", LOCK_NAME, f"{TEMP_PREFIX}*"]
+# The subscriber database is personal data and the secret signs unsubscribe links: never committed either.
+GITIGNORE = ["public/", "outbox/", f"{CACHE_DIR}/", LOCK_NAME, f"{TEMP_PREFIX}*", DEFAULT_DATABASE,
+             f"{DEFAULT_DATABASE}-wal", f"{DEFAULT_DATABASE}-shm", SECRET_FILE, SEND_LOCK]  # fmt: skip
 SAMPLE_POST = """\
 ---
 title: {title}
@@ -129,7 +134,8 @@ def init_project(folder: Path, title: str = DEFAULT_TITLE, language: str = "en")
     welcome = json.dumps(f"Welcome to {title}", ensure_ascii=False)
     write_atomic(post, SAMPLE_POST.format(title=welcome, date=when))
     _extend_gitignore(folder / ".gitignore")
-    return [config, post]
+    secret = create_secret_file(folder)
+    return [config, post] + ([secret] if secret else [])
 
 
 def _check_config(text: str, title: str) -> None:
