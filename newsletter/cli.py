@@ -451,7 +451,7 @@ def bounces_import(
     Hard bounces and complaints suppress at once, soft bounces after 3 in 30 days.
     Example: newsletter bounces import ~/Maildir/.bounces
     """
-    from newsletter.delivery.bounces import import_bounces
+    from newsletter.delivery.bounce_import import import_bounces
     from newsletter.errors import NewsletterError
 
     try:
