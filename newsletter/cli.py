@@ -415,10 +415,10 @@ def preview(
 def serve(
     project: Project = Path("."),
     host: Annotated[str, typer.Option("--host", metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", metavar="PORT", help="Port to listen on.", min=1, max=65535)] = 8080,
+    port: Annotated[int, typer.Option("--port", "-p", metavar="PORT", help="Port.", min=1, max=65535)] = 8080,
     proxy: Annotated[
         str,
-        typer.Option("--proxy", metavar="ADDR", help="Trust X-Forwarded-For/-Proto from this reverse proxy, e.g. 127.0.0.1."),
+        typer.Option("--proxy", metavar="ADDR", help="Trust X-Forwarded-For/-Proto from this proxy, e.g. 127.0.0.1."),
     ] = "",
 ) -> None:
     """Run the subscription service: one-click unsubscribe and double opt-in subscribe (waitress).

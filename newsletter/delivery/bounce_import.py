@@ -44,8 +44,17 @@ class ImportReport:
 
     lines_: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(
-        default_factory=lambda: {"messages": 0, "reports": 0, "hard": 0, "soft": 0, "complaint": 0,
-                                 "suppressed": 0, "unmatched": 0, "repeated": 0, "other": 0}  # fmt: skip
+        default_factory=lambda: {
+            "messages": 0,
+            "reports": 0,
+            "hard": 0,
+            "soft": 0,
+            "complaint": 0,
+            "suppressed": 0,
+            "unmatched": 0,
+            "repeated": 0,
+            "other": 0,
+        }  # fmt: skip
     )
 
     def add(self, where: str, text: str) -> None:

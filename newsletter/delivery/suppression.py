@@ -52,7 +52,9 @@ def suppress(db: Database, email: str, status: str) -> bool:
     """
     key = normalize_email(email)
     now = utc_now_text(clock.now())
-    weaker = "('subscribed', 'pending')" if status == "bounced" else "('subscribed', 'pending', 'unsubscribed', 'bounced')"
+    weaker = "('subscribed', 'pending')"
+    if status == "complained":
+        weaker = "('subscribed', 'pending', 'unsubscribed', 'bounced')"
     changed = db.execute(
         f"UPDATE subscribers SET status = ?, status_changed_at = ? WHERE email = ? AND status IN {weaker}",
         (status, now, key),
