@@ -159,14 +159,14 @@ class SubscriptionService:
         """The form (GET), or a subscription request (POST)."""
         if request.method == "GET":
             return self.subscribe_form(request.args.get("email", "")[:254])
+        if not self.limits.allow_form(self.client(request)):  # first: a flood costs no parsing
+            return self.plain(429, "Too many requests; please try again later.", {"Retry-After": "600"})
         form = request.form
         email_text, name_text = form.get("email", "")[:320], form.get("name", "")
         if form.get(HONEYPOT):
             return self.page("check_inbox.html")  # a bot: it learns nothing
         if not (self.signer.form_token_ok(form.get("csrf", "")) or self._same_origin(request)):
             return self.subscribe_form(email_text, "Please press Subscribe again to confirm.", status=400)
-        if not self.limits.allow_form(self.client(request)):
-            return self.plain(429, "Too many requests; please try again later.", {"Retry-After": "600"})
         try:
             email = normalize_email(email_text)
             name = check_name(name_text[:201])
@@ -188,13 +188,14 @@ class SubscriptionService:
         store = SubscriberStore(db)
         current = store.get(email)
         if current is None:
-            store.add(email, name, status="pending", source="form")
-        elif current.status == "subscribed":
+            current = store.add(email, name, status="pending", source="form")
+        if current.status == "subscribed":
             return
         stamp = suppression.claim_confirmation(db, email)
         if stamp is None:
             return
-        link = self.service_url("confirm", token=self.signer.confirmation_token(email, name))
+        state = f"{current.status}@{current.status_changed_at}"
+        link = self.service_url("confirm", token=self.signer.confirmation_token(email, name, state))
         try:
             self.deliver(render_confirmation(self.settings, self.env, email, name, link))
         except Exception as exc:  # the relay is down or refused: let the person try again later
@@ -217,11 +218,10 @@ class SubscriptionService:
             return self.page("confirm.html", token=token)
         store = SubscriberStore(self.db())
         current = store.get(confirmation.email)
-        if current is not None and current.status in SUPPRESSED and current.status_changed_at:
-            left = current.status_changed_at
-            if left > confirmation.issued.strftime("%Y-%m-%dT%H:%M:%SZ"):
-                # The link is older than the last unsubscribe: only a new request may bring the address back.
-                return self.plain(400, "This link has expired; please subscribe again.")
+        left = current is not None and current.status in SUPPRESSED
+        if left and f"{current.status}@{current.status_changed_at}" != confirmation.state:  # type: ignore[union-attr]
+            # The address left after this link was made: only a new request may bring it back.
+            return self.plain(400, "This link has expired; please subscribe again.")
         if current is None or current.status != "subscribed":
             store.confirm_resubscription(confirmation.email, source="form", name=confirmation.name or None)
         return self.page("confirmed.html")

@@ -46,11 +46,13 @@ HSTS = "max-age=31536000"
 
 @dataclass(frozen=True)
 class Confirmation:
-    """What a confirmation link carries: the address, the name given, and when the link was made."""
+    """What a confirmation link carries: the address, the name given, when the link was made, and the
+    subscriber's status and its time then (``pending@2026-11-29T09:30:00Z``), to tell whether it changed since."""
 
     email: str
     name: str
     issued: datetime
+    state: str = ""
 
 
 class _ClockSigner(TimestampSigner):
@@ -78,9 +80,9 @@ class Signer:
         except BadData:
             return False
 
-    def confirmation_token(self, email: str, name: str) -> str:
-        """The token of a confirmation link for ``email``."""
-        return str(self._confirm.dumps({"e": email, "n": name}))
+    def confirmation_token(self, email: str, name: str, state: str = "") -> str:
+        """The token of a confirmation link for ``email`` (``state``: see :class:`Confirmation`)."""
+        return str(self._confirm.dumps({"e": email, "n": name, "s": state}))
 
     def read_confirmation(self, token: str) -> Confirmation | None:
         """What a confirmation token says, or None when it is forged, foreign or older than a week."""
@@ -91,7 +93,7 @@ class Signer:
         if not isinstance(data, dict) or not isinstance(data.get("e"), str) or not isinstance(data.get("n"), str):
             return None
         when = issued if issued.tzinfo else issued.replace(tzinfo=UTC)
-        return Confirmation(data["e"], data["n"], when)
+        return Confirmation(data["e"], data["n"], when, str(data.get("s", "")))
 
 
 class RateLimits:
