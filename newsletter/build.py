@@ -166,7 +166,7 @@ def _build(
         chosen = posts_in_week(published, result.week, settings.digest.order)
         if not chosen:
             result.digest_status = "no posts"
-        elif outbox.status_of(settings.outbox_dir, result.week.label) == "sent":
+        elif outbox.status_of(settings.outbox_dir, result.week.label) in outbox.FROZEN:  # sent, or being sent
             if sent_is_error:
                 raise outbox.SentError(f"{result.week.label} is marked sent in the outbox; it is never overwritten")
             result.digest_status = "sent"

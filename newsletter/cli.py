@@ -373,12 +373,33 @@ def outbox(project: Project = Path(".")) -> None:
     if not messages:
         typer.echo("The outbox is empty: run 'newsletter digest' or 'newsletter build'.")
         return
-    typer.echo(f"{'week':<9}  {'status':<6}  {'posts':>5}  {'html':>8}  {'eml':>8}  subject")
+    deliveries = _delivery_counts(project, settings)
+    typer.echo(f"{'week':<9}  {'status':<7}  {'posts':>5}  {'html':>8}  {'eml':>8}  subject")
     for m in messages:
         typer.echo(
-            f"{m.week:<9}  {m.status:<6}  {len(m.posts):>5}  {m.sizes.get('html', 0):>8,}  "
+            f"{m.week:<9}  {m.status:<7}  {len(m.posts):>5}  {m.sizes.get('html', 0):>8,}  "
             f"{m.sizes.get('eml', 0):>8,}  {m.subject}"
         )
+        counts = deliveries.get(m.week)
+        if counts:
+            typer.echo(f"{'':<9}  delivery: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
+
+
+def _delivery_counts(project: Path, settings) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
+    """The delivery journal's counts per week; none when no database was made yet (listing creates none)."""
+    from newsletter.delivery.db import connect, database_setting
+    from newsletter.delivery.journal import week_counts
+    from newsletter.errors import NewsletterError
+
+    target = database_setting(settings)
+    if "://" not in target and not (project / target).is_file():
+        return {}
+    try:
+        with connect(project, settings) as db:
+            return week_counts(db)
+    except NewsletterError as exc:
+        _err(f"warning: delivery counts unavailable: {exc}")
+        return {}
 
 
 @app.command()
@@ -460,6 +481,17 @@ def bounces_import(
         fail(exc)
     for line in report.lines():
         typer.echo(line)
+
+
+def _register_delivery() -> None:
+    """`subscribers` and `send` live in cli_send.py (imported here, after the shared helpers exist)."""
+    from newsletter import cli_send
+
+    app.add_typer(cli_send.subscribers_app, name="subscribers")
+    app.command("send")(cli_send.send)
+
+
+_register_delivery()
 
 
 def main() -> None:

@@ -5,6 +5,9 @@ Each week has a folder ``outbox/<week>/`` with ``message.eml``,
 only while its ``status`` is ``draft``; one marked ``sent`` is never touched.
 Files are written whole or not at all, ``meta.json`` last, so a folder
 without ``meta.json`` is an interrupted draft and may be rewritten.
+
+``newsletter send`` moves a week ``draft`` -> ``sending`` -> ``sent`` with
+:func:`set_status`; a week being sent is as immutable as a sent one.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 META = "meta.json"
 MESSAGE_FILES = ("message.eml", "message.html", "message.txt")
 _WEEK_FOLDER = re.compile(r"^\d{4}-W\d{2}$")
+# Statuses after which a week's message never changes again.
+FROZEN = ("sending", "sent")
+_MOVES = {("draft", "sending"), ("sending", "sent")}
 
 
 class SentError(NewsletterError):
@@ -135,8 +141,8 @@ def write_digest(outbox_dir: Path, digest: RenderedDigest) -> tuple[str, list[Pa
     """
     folder = outbox_dir / digest.week.label
     old = _read_meta(folder)
-    if old is not None and old["status"] == "sent":
-        raise SentError(f"{digest.week.label} is marked sent in the outbox; it is never overwritten")
+    if old is not None and old["status"] in FROZEN:
+        raise SentError(f"{digest.week.label} is marked {old['status']} in the outbox; it is never overwritten")
     meta = dict(digest.meta)
     if old is not None and "created" in old and _same_but_created(old, meta):
         meta["created"] = old["created"]
@@ -148,3 +154,27 @@ def write_digest(outbox_dir: Path, digest: RenderedDigest) -> tuple[str, list[Pa
     ]
     written = [folder / name for name, data in contents if write_atomic(folder / name, data, durable=True)]
     return ("written" if written else "unchanged"), written
+
+
+def set_status(outbox_dir: Path, week_label: str, status: str) -> None:
+    """Move a week ``draft`` -> ``sending`` -> ``sent`` (meta.json rewritten atomically and durably).
+
+    Setting the status it has already is a no-op; any other move raises
+    :class:`OutboxError`.
+    """
+    folder = outbox_dir / week_label
+    meta = _read_meta(folder)
+    if meta is None:
+        raise OutboxError(f"{week_label} is not in the outbox: run 'newsletter build --week {week_label}' first")
+    old = str(meta["status"])
+    if old == status:
+        return
+    if (old, status) not in _MOVES:
+        raise OutboxError(f"{week_label} is {old} in the outbox; it cannot become {status}")
+    meta["status"] = status
+    write_atomic(folder / META, meta_json(meta), durable=True)
+
+
+def read_meta(outbox_dir: Path, week_label: str) -> dict[str, Any] | None:
+    """The meta.json of a week as a dict, or None when the week is not in the outbox."""
+    return _read_meta(outbox_dir / week_label)
