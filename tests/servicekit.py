@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -127,3 +128,89 @@ def served(project: Path, port: int | None = None, env: dict[str, str] | None = 
             process.wait()
         if process.stderr:
             process.stderr.close()
+
+
+def raw_http(port: int, request: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` bytes as they are to 127.0.0.1:``port``; the status, headers (lower-case) and body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(request)
+        data = b""
+        while True:
+            try:
+                chunk = conn.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def one_click(port: int, query: str, body: bytes = b"List-Unsubscribe=One-Click") -> bytes:
+    """The request a mail provider makes for RFC 8058: POST, no cookie, the one-click body."""
+    return (
+        f"POST /unsubscribe?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: mail-provider/1.0\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+
+
+def unsubscribe_storm(targets: list[tuple[int, str]], threads: int = 8, deadline: float = 120.0) -> dict[str, Any]:
+    """POST one-click unsubscribes to ``(port, query)`` targets from ``threads`` keep-alive clients.
+
+    Bounded: every target once, and nothing after ``deadline`` seconds.
+    Returns the status counts, the errors, the latencies (s) and the wall time.
+    """
+    import http.client
+    import queue
+    import threading
+
+    work: queue.Queue[tuple[int, str]] = queue.Queue()
+    for target in targets:
+        work.put(target)
+    statuses: dict[int, int] = {}
+    errors: list[str] = []
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + deadline
+
+    def client() -> None:
+        connections: dict[int, http.client.HTTPConnection] = {}
+        while time.monotonic() < stop_at:
+            try:
+                port, query = work.get_nowait()
+            except queue.Empty:
+                break
+            conn = connections.get(port) or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            connections[port] = conn
+            started = time.perf_counter()
+            try:
+                conn.request("POST", f"/unsubscribe?{query}", body=b"List-Unsubscribe=One-Click",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+                response = conn.getresponse()
+                response.read()
+                took = time.perf_counter() - started
+                with lock:
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                    latencies.append(took)
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                connections.pop(port, None)
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+        for conn in connections.values():
+            conn.close()
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return {"statuses": statuses, "errors": errors, "latencies": latencies, "seconds": time.perf_counter() - started}

@@ -36,4 +36,4 @@ def create_app(project_dir: str | Path = ".") -> SubscriptionService:
     settings = load_settings(root, problems)
     problems.raise_if_errors()
     secret = load_secret(root)
-    return SubscriptionService(root, settings, secret, deliver=lambda message: send_via_smtp(settings, message))
+    return SubscriptionService(root, settings, secret, deliver=lambda message: send_via_smtp(settings, root, message))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
 from typing import Any
 
 from newsletter import clock
@@ -33,26 +35,25 @@ def render_confirmation(settings: Settings, env: Any, email: str, name: str, lin
     return message
 
 
-def send_via_smtp(settings: Settings, message: EmailMessage) -> None:
-    """Hand ``message`` to the [smtp] relay (TLS as configured, AUTH only over TLS).
 
-    Raises OSError or smtplib.SMTPException when the relay cannot take it.
+def send_via_smtp(settings: Settings, root: Path, message: EmailMessage) -> None:
+    """Hand ``message`` to the [smtp] relay through the sender's own backend (TLS and login as ``send`` does).
+
+    Raises :class:`~newsletter.delivery.smtp.SmtpUnavailable`, or ``OSError``
+    when the relay refuses the message.
     """
-    import os
-    import smtplib
-    import ssl
+    from newsletter.delivery.smtp import ConnectionLost, SmtpBackend
 
-    smtp = settings.smtp
-    context = ssl.create_default_context(cafile=getattr(smtp, "ca_file", "") or None)
-    timeout = getattr(smtp, "timeout", 60)
-    client: smtplib.SMTP
-    if smtp.security == "tls":
-        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=context)
-    else:
-        client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
-    with client:
-        if smtp.security == "starttls":
-            client.starttls(context=context)
-        if smtp.username and smtp.security != "none":
-            client.login(smtp.username, os.environ.get("NEWSLETTER_SMTP_PASSWORD", ""))
-        client.send_message(message)
+    sender = parseaddr(settings.email.sender)[1]
+    recipient = message["To"].addresses[0].addr_spec
+    data = message.as_bytes(policy=policy.SMTP)
+    backend = SmtpBackend(settings, root)
+    backend.open()
+    try:
+        reply = backend.send(sender, recipient, data, lambda: True)
+    except ConnectionLost as exc:
+        raise OSError(f"the relay closed the connection: {exc}") from None
+    finally:
+        backend.close()
+    if reply is None or not reply.accepted:
+        raise OSError(f"the relay did not take the confirmation message: {reply}")
