@@ -15,8 +15,6 @@ from email import policy
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from newsletter.config import load_settings
 from newsletter.delivery.db import connect
 from newsletter.delivery.subscribers import Subscriber, SubscriberStore
@@ -79,8 +77,8 @@ def test_rfc8058_one_click_over_raw_http(backend_project: Path) -> None:  # noqa
 def test_the_real_server_bounds_requests(tmp_path: Path) -> None:
     project = make_project(tmp_path / "proj")
     with served(project) as port:
-        huge = (f"POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                f"Content-Length: 50000000\r\nConnection: close\r\n\r\n").encode() + b"email=" + b"a" * 20000  # fmt: skip
+        huge = (b"POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 50000000\r\nConnection: close\r\n\r\n") + b"email=" + b"a" * 20000  # fmt: skip
         assert raw_http(port, huge)[0] == 413
         chunks = b"".join(b"4000\r\n" + b"a" * 0x4000 + b"\r\n" for _ in range(4)) + b"0\r\n\r\n"
         chunked = (b"POST /subscribe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
