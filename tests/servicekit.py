@@ -214,3 +214,10 @@ def unsubscribe_storm(targets: list[tuple[int, str]], threads: int = 8, deadline
     for worker in workers:
         worker.join()
     return {"statuses": statuses, "errors": errors, "latencies": latencies, "seconds": time.perf_counter() - started}
+
+
+def wait_until_sending(smtp: object, send: subprocess.Popen[str], timeout: float = 120.0) -> None:
+    """Wait for `send`'s first message at the sink, so that the load meets a send in full swing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and send.poll() is None and not smtp.received():  # type: ignore[attr-defined]
+        time.sleep(0.05)

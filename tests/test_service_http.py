@@ -30,6 +30,7 @@ from tests.servicekit import (  # noqa: F401 - backend_project is a fixture
     raw_http,
     served,
     unsubscribe_storm,
+    wait_until_sending,
 )
 
 BASE = "https://news.northbridge-care.example.org/unsubscribe"
@@ -130,6 +131,7 @@ def test_two_workers_and_a_send_lose_no_unsubscribe(backend_project: Path, tmp_p
         with served(backend_project) as first, served(backend_project) as second:
             send = subprocess.Popen([sys.executable, "-m", "newsletter", "send", "-C", str(backend_project)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+            wait_until_sending(smtp, send)
             leaving = people[::2]
             result = unsubscribe_storm([((first, second)[n % 2], _query(a)) for n, a in enumerate(leaving)], threads=8)
             out, err = send.communicate(timeout=300)
