@@ -118,7 +118,7 @@ def test_double_opt_in_through_waitress_and_an_smtp_server(tmp_path: Path) -> No
 
 def test_two_workers_and_a_send_lose_no_unsubscribe(backend_project: Path, tmp_path: Path) -> None:  # noqa: F811
     """The small version of bench/serve_load.py: every one-click POST recorded while `send` runs."""
-    people = [f"reader{n}@example.org" for n in range(300)]
+    people = [f"reader{n}@example.org" for n in range(200)]
     settings = load_settings(backend_project, Problems())
     with connect(backend_project, settings) as db:
         SubscriberStore(db).add_many([Subscriber(a, f"Reader {n}") for n, a in enumerate(people)])
