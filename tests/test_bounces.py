@@ -185,3 +185,17 @@ def test_the_fixture_message_ids_are_the_ones_send_makes() -> None:
     for address in PEOPLE:
         mid = digest_message_id(SECRET.encode(), LIST_ID, "2026-W47", address)
         assert any(mid in (FIXTURES / n).read_text() for n in FIXTURES.iterdir() if n.suffix == ".eml")
+
+
+def test_the_matcher_computes_the_message_id_send_gives(sample: Path, cli) -> None:
+    """bounce_import.digest_message_id and delivery.message.MessageTemplate.message_id must never drift apart."""
+    from newsletter.config import load_settings
+    from newsletter.delivery.message import load_template
+    from newsletter.errors import Problems
+
+    assert cli("build", "-C", sample).exit_code == 0
+    settings = load_settings(sample, Problems())
+    template = load_template(sample / "outbox" / "2026-W47", settings, SECRET.encode())
+    for address in PEOPLE:
+        expected = digest_message_id(SECRET.encode(), settings.list_id, "2026-W47", address)
+        assert template.message_id(address) == expected

@@ -8,6 +8,7 @@ workers unsubscribing while ``send`` runs on the same database.
 from __future__ import annotations
 
 import email
+import os
 import re
 import subprocess
 import sys
@@ -144,3 +145,19 @@ def test_two_workers_and_a_send_lose_no_unsubscribe(backend_project: Path, tmp_p
         received = smtp.recipients()
         assert set(staying) <= set(received) and len(received) == len(set(received))  # nobody twice
         store.db.close()
+
+
+def test_serve_without_a_secret_or_on_a_taken_port_says_why(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "proj")
+    (project / ".newsletter-secret").unlink()
+    env = {k: v for k, v in os.environ.items() if k != "NEWSLETTER_SECRET"}
+    result = subprocess.run([sys.executable, "-m", "newsletter", "serve", "-C", str(project), "--port", "1"],
+                            capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert result.returncode == 1 and "no unsubscribe secret" in result.stderr and "Traceback" not in result.stderr
+    (project / ".newsletter-secret").write_text(SECRET)
+    (project / ".newsletter-secret").chmod(0o600)
+    with served(project) as port:
+        taken = subprocess.run([sys.executable, "-m", "newsletter", "serve", "-C", str(project), "--port", str(port)],
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert taken.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+    assert "Traceback" not in taken.stderr
