@@ -55,7 +55,9 @@ def postgres_schema() -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def make_project(target: Path, *, database: str = "", service_url: str = "", smtp_port: int = 0, extra: str = "") -> Path:
+def make_project(
+    target: Path, *, database: str = "", service_url: str = "", smtp_port: int = 0, extra: str = ""
+) -> Path:
     """The sample project in ``target`` with a 0600 secret and the service's settings."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "newsletter.toml", target / "newsletter.toml")
@@ -95,7 +97,9 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, tim
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}: {process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                f"the server exited with {process.returncode}: {process.stderr.read() if process.stderr else ''}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -105,13 +109,14 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None, tim
 
 
 @contextmanager
-def served(project: Path, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[int]:
+def served(project: Path, port: int | None = None, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+           ) -> Iterator[int]:  # fmt: skip
     """``newsletter serve`` (waitress) for ``project`` in a subprocess on 127.0.0.1; yields its port."""
     port = port or free_port()
     environment = {**os.environ, **(env or {})}
     environment.pop("SOURCE_DATE_EPOCH", None)  # the real clock, as in production
     process = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "serve", "-C", str(project), "--port", str(port)],
+        [sys.executable, "-m", "newsletter", "serve", "-C", str(project), "--port", str(port), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=environment,

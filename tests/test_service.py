@@ -116,7 +116,9 @@ def test_an_unsubscribed_address_comes_back_only_by_confirming(service: Service)
     old_link = service.link(service.sent[0])
     service.request("POST", "/confirm", data={"token": _query(old_link).split("=", 1)[1]})
     assert service.status("ann@example.org") == "subscribed"
-    unsubscribe = "/unsubscribe?" + _query(unsubscribe_link(SITE + "/unsubscribe", SECRET.encode(), LIST_ID, "ann@example.org"))
+    unsubscribe = "/unsubscribe?" + _query(
+        unsubscribe_link(SITE + "/unsubscribe", SECRET.encode(), LIST_ID, "ann@example.org")
+    )
     service.request("POST", unsubscribe, data={"List-Unsubscribe": "One-Click"})
     assert service.status("ann@example.org") == "unsubscribed"
     # The old link, clicked after leaving, does not bring the address back.
@@ -126,7 +128,9 @@ def test_an_unsubscribed_address_comes_back_only_by_confirming(service: Service)
 
 def test_one_click_unsubscribe(service: Service) -> None:
     service.add("bob@example.org", "subscribed")
-    path = "/unsubscribe?" + _query(unsubscribe_link(SITE + "/unsubscribe", SECRET.encode(), LIST_ID, "bob@example.org"))
+    path = "/unsubscribe?" + _query(
+        unsubscribe_link(SITE + "/unsubscribe", SECRET.encode(), LIST_ID, "bob@example.org")
+    )
     page = service.request("GET", path)
     assert page.status_code == 200 and page.text.count("<button") == 1 and 'method="post"' in page.text
     assert service.status("bob@example.org") == "subscribed"
@@ -135,7 +139,9 @@ def test_one_click_unsubscribe(service: Service) -> None:
         assert done.status_code == 200
         assert service.status("bob@example.org") == "unsubscribed"
     # Not on the list at all: suppressed from now on, and the same answer.
-    stranger = "/unsubscribe?" + _query(unsubscribe_link(SITE + "/unsubscribe", SECRET.encode(), LIST_ID, "new@example.org"))
+    stranger = "/unsubscribe?" + _query(
+        unsubscribe_link(SITE + "/unsubscribe", SECRET.encode(), LIST_ID, "new@example.org")
+    )
     assert service.request("POST", stranger, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     assert service.status("new@example.org") == "unsubscribed"
 
@@ -173,7 +179,9 @@ def test_confirmation_tokens_of_another_list_or_forged_are_refused(service: Serv
 
 def test_the_body_must_say_one_click(service: Service) -> None:
     service.add("bob@example.org", "subscribed")
-    path = "/unsubscribe?" + _query(unsubscribe_link(SITE + "/unsubscribe", SECRET.encode(), LIST_ID, "bob@example.org"))
+    path = "/unsubscribe?" + _query(
+        unsubscribe_link(SITE + "/unsubscribe", SECRET.encode(), LIST_ID, "bob@example.org")
+    )
     assert service.request("POST", path, data={"List-Unsubscribe": "yes"}).status_code == 400
     assert service.status("bob@example.org") == "subscribed"
 

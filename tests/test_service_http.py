@@ -68,9 +68,11 @@ def test_rfc8058_one_click_over_raw_http(backend_project: Path) -> None:  # noqa
             assert store.get("bob@example.org").status == "unsubscribed"  # type: ignore[union-attr]
         # multipart/form-data works as well (RFC 8058 allows either encoding).
         store.add("cy@example.org", status="subscribed")
-        part = (b'--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--b--\r\n')
-        request = (f"POST /unsubscribe?{_query('cy@example.org')} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                   f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(part)}\r\n\r\n").encode() + part
+        part = b'--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--b--\r\n'
+        request = (
+            f"POST /unsubscribe?{_query('cy@example.org')} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(part)}\r\n\r\n"
+        ).encode() + part
         assert raw_http(port, request)[0] == 200
         assert store.get("cy@example.org").status == "unsubscribed"  # type: ignore[union-attr]
     store.db.close()
@@ -161,3 +163,20 @@ def test_serve_without_a_secret_or_on_a_taken_port_says_why(tmp_path: Path) -> N
                                capture_output=True, text=True, timeout=60)  # fmt: skip
     assert taken.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
     assert "Traceback" not in taken.stderr
+
+
+def test_behind_a_proxy_limits_count_the_forwarded_client(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "proj")
+
+    def subscribe(port: int, client: str) -> int:
+        form = b"email=someone%40example.org"
+        return raw_http(port, (f"POST /subscribe HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {client}\r\n"
+                               f"X-Forwarded-Proto: https\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                               f"Content-Length: {len(form)}\r\nConnection: close\r\n\r\n").encode() + form)[0]  # fmt: skip
+
+    with served(project, args=("--proxy", "127.0.0.1")) as port:
+        assert [subscribe(port, "192.0.2.1") for _ in range(11)][-1] == 429
+        assert subscribe(port, "192.0.2.2") == 400  # another client: not limited (400: no CSRF token, no Origin)
+        status, headers, _ = raw_http(port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\n"
+                                            b"Connection: close\r\n\r\n")  # fmt: skip
+        assert headers["strict-transport-security"].startswith("max-age=")

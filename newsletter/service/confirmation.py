@@ -35,7 +35,6 @@ def render_confirmation(settings: Settings, env: Any, email: str, name: str, lin
     return message
 
 
-
 def send_via_smtp(settings: Settings, root: Path, message: EmailMessage) -> None:
     """Hand ``message`` to the [smtp] relay through the sender's own backend (TLS and login as ``send`` does).
 
