@@ -65,7 +65,7 @@ class Sink:
         if local.startswith("dataerr-"):
             return "554 5.6.0 message refused"
         data = envelope.original_content or envelope.content
-        record = {"rcpt": rcpt, "bytes": len(data), "from": envelope.mail_from}
+        record = {"rcpt": rcpt, "bytes": len(data), "from": envelope.mail_from, "t": time.time()}
         with self.lock:
             self.count += 1
             if self.store is not None:

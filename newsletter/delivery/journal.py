@@ -15,6 +15,7 @@ once even if two workers race.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ class Journal:
     def __init__(self, db: Database, week: str) -> None:
         self.db = db
         self.week = week
+        # The sending threads share this journal and its one connection: SQLite takes one writer at a
+        # time anyway, and a lock here queues them without the busy handler's sleeps.
+        self.lock = threading.Lock()
 
     def prepare(self) -> int:
         """Add a ``pending`` row for every subscribed address that has none yet; return how many were added."""
@@ -92,41 +96,53 @@ class Journal:
         Recipients who left the list since the rows were made are not
         returned: their rows are closed as ``failed`` (not sent).
         """
-        self.db.execute(
-            "UPDATE deliveries SET state = 'failed', updated_at = ?, reply = 'not sent: no longer subscribed'"
-            " WHERE week = ? AND state IN ('pending', 'deferred') AND NOT EXISTS"
-            " (SELECT 1 FROM subscribers s WHERE s.email = deliveries.email AND s.status = 'subscribed')",
-            (_now(), self.week),
-        )
+        with self.lock:
+            self._close_unsubscribed()
         after = ""
         now = _now()
         while True:
-            rows = self.db.fetchall(
-                "SELECT d.email, s.name, d.attempts FROM deliveries d JOIN subscribers s ON s.email = d.email"
-                " WHERE d.week = ? AND d.email > ?"
-                " AND (d.state = 'pending' OR (d.state = 'deferred' AND d.next_attempt_at <= ?))"
-                " ORDER BY d.email LIMIT ?",
-                (self.week, after, now, batch),
-            )
+            with self.lock:
+                rows = self._due_batch(after, now, batch)
             for email, name, attempts in rows:
                 yield Due(email, name or "", int(attempts))
             if len(rows) < batch:
                 return
             after = rows[-1][0]
 
+    def _close_unsubscribed(self) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET state = 'failed', updated_at = ?, reply = 'not sent: no longer subscribed'"
+            " WHERE week = ? AND state IN ('pending', 'deferred') AND NOT EXISTS"
+            " (SELECT 1 FROM subscribers s WHERE s.email = deliveries.email AND s.status = 'subscribed')",
+            (_now(), self.week),
+        )
+
+    def _due_batch(self, after: str, now: str, batch: int) -> list[tuple[str, str, int]]:
+        return self.db.fetchall(  # type: ignore[return-value]
+            "SELECT d.email, s.name, d.attempts FROM deliveries d JOIN subscribers s ON s.email = d.email"
+            " WHERE d.week = ? AND d.email > ?"
+            " AND (d.state = 'pending' OR (d.state = 'deferred' AND d.next_attempt_at <= ?))"
+            " ORDER BY d.email LIMIT ?",
+            (self.week, after, now, batch),
+        )
+
     def claim(self, email: str) -> bool:
         """``pending``/``deferred`` -> ``sending``, committed: call just before DATA. False when not claimable."""
-        return (
-            self.db.execute(
+        with self.lock:
+            changed = self.db.execute(
                 "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?"
                 " WHERE week = ? AND email = ? AND state IN ('pending', 'deferred')",
                 (_now(), self.week, email),
+                durable=True,  # on disk before DATA: after a power cut too, a row is never less than it was
             )
-            == 1
-        )
+        return changed == 1
 
     def finish(self, email: str, state: str, reply: str = "", retry_in: float | None = None) -> None:
         """``sending`` -> ``sent``, ``failed`` or ``deferred`` (due again in ``retry_in`` seconds)."""
+        with self.lock:
+            self._finish(email, state, reply, retry_in)
+
+    def _finish(self, email: str, state: str, reply: str, retry_in: float | None) -> None:
         self.db.execute(
             "UPDATE deliveries SET state = ?, reply = ?, next_attempt_at = ?, updated_at = ?"
             " WHERE week = ? AND email = ? AND state = 'sending'",
@@ -135,6 +151,10 @@ class Journal:
 
     def refuse(self, email: str, state: str, reply: str, retry_in: float | None = None) -> None:
         """A recipient refused before DATA (at RCPT): ``pending``/``deferred`` -> ``failed``/``deferred``."""
+        with self.lock:
+            self._refuse(email, state, reply, retry_in)
+
+    def _refuse(self, email: str, state: str, reply: str, retry_in: float | None) -> None:
         self.db.execute(
             "UPDATE deliveries SET state = ?, reply = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ?"
             " WHERE week = ? AND email = ? AND state IN ('pending', 'deferred')",
@@ -143,8 +163,11 @@ class Journal:
 
     def counts(self) -> dict[str, int]:
         """Rows of this week in each state (every state listed)."""
-        found = dict(self.db.fetchall("SELECT state, COUNT(*) FROM deliveries WHERE week = ? GROUP BY state",
-                                      (self.week,)))  # fmt: skip
+        with self.lock:
+            rows = self.db.fetchall(
+                "SELECT state, COUNT(*) FROM deliveries WHERE week = ? GROUP BY state", (self.week,)
+            )
+        found = dict(rows)
         return {state: int(found.get(state, 0)) for state in STATES}
 
     def next_retry(self) -> float | None:

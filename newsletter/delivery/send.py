@@ -23,7 +23,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsletter.delivery.db import connect
 from newsletter.delivery.dkim import Signer
 from newsletter.delivery.journal import FINAL, Due, Journal
 from newsletter.delivery.message import MessageTemplate
@@ -105,23 +104,23 @@ def _die_with_parent() -> None:
 class _Sender(threading.Thread):
     """One connection: takes messages off the queue and offers them to the relay."""
 
-    def __init__(self, job: Job, work: queue.Queue, tally: Tally, pacer: Pacer, stop: threading.Event) -> None:
+    def __init__(
+        self, job: Job, journal: Journal, work: queue.Queue, tally: Tally, pacer: Pacer, stop: threading.Event
+    ) -> None:
         super().__init__(daemon=True)
-        self.job, self.work, self.tally, self.pacer, self.stop = job, work, tally, pacer, stop
+        self.job, self.journal, self.work, self.tally, self.pacer, self.stop = job, journal, work, tally, pacer, stop
         self.error: SmtpUnavailable | None = None
 
     def run(self) -> None:
-        db = connect(self.job.root, self.job.settings, migrate=False)
         backend = self.job.backend()
         try:
             backend.open()
-            self._loop(backend, Journal(db, self.job.week))
+            self._loop(backend, self.journal)
         except SmtpUnavailable as exc:
             self.error = exc
             self.stop.set()
         finally:
             backend.close()
-            db.close()
 
     def _loop(self, backend: Backend, journal: Journal) -> None:
         while True:
@@ -185,7 +184,7 @@ def run_round(job: Job, journal: Journal, tally: Tally, on_progress: Callable[[T
     stop = threading.Event()
     work: queue.Queue = queue.Queue(maxsize=max(8, job.connections * 8))
     pacer = Pacer(job.rate)
-    senders = [_Sender(job, work, tally, pacer, stop) for _ in range(job.connections)]
+    senders = [_Sender(job, journal, work, tally, pacer, stop) for _ in range(job.connections)]
     pool = _pool(job, journal)
     for sender in senders:
         sender.start()
