@@ -442,7 +442,9 @@ def serve(
         typer.Option("--proxy", metavar="ADDR", help="Trust X-Forwarded-For/-Proto from this proxy, e.g. 127.0.0.1."),
     ] = "",
 ) -> None:
-    """Run the subscription service: one-click unsubscribe and double opt-in subscribe (waitress).
+    """Run the subscription service: unsubscribe and subscribe.
+
+    One-click unsubscribe (RFC 8058) and double opt-in subscribe, on waitress.
 
     Example: newsletter serve --port 8080 --proxy 127.0.0.1
     """
@@ -458,7 +460,12 @@ def serve(
         raise typer.Exit(1) from None
 
 
-bounces_app = typer.Typer(help="Bounces and complaints: suppress the addresses they name.", no_args_is_help=True)
+bounces_app = typer.Typer(
+    help="Bounces and complaints: suppress the addresses they name.\n\n"
+    "Example: newsletter bounces import ~/Maildir/.bounces",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(bounces_app, name="bounces")
 
 

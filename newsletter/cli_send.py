@@ -16,7 +16,7 @@ import typer
 from newsletter.cli import Project, Quiet, Week, _count, _err, _warnings, fail
 
 subscribers_app = typer.Typer(
-    help="The subscriber list (subscribers.db): import, export, list, add, remove.\n\n"
+    help="The subscriber list: import, export, list, add, remove.\n\n"
     "Example: newsletter subscribers import members.csv",
     no_args_is_help=True,
     rich_markup_mode=None,
