@@ -16,12 +16,14 @@ from email import policy
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dkim
+
 from newsletter.config import load_settings
 from newsletter.delivery.db import connect
 from newsletter.delivery.subscribers import Subscriber, SubscriberStore
 from newsletter.delivery.tokens import unsubscribe_link
 from newsletter.errors import Problems
-from tests.delivery_helpers import sink
+from tests.delivery_helpers import make_dkim_key, sink
 from tests.servicekit import (  # noqa: F401 - backend_project is a fixture
     LIST_ID,
     SECRET,
@@ -94,7 +96,9 @@ def test_the_real_server_bounds_requests(tmp_path: Path) -> None:
 
 def test_double_opt_in_through_waitress_and_an_smtp_server(tmp_path: Path) -> None:
     with sink(tmp_path / "sink", store=True) as smtp:
-        project = make_project(tmp_path / "proj", smtp_port=smtp.port)
+        dkim_section = '\n[dkim]\ndomain = "northbridge-care.example.org"\nselector = "news"\nkey_file = "dkim.key"\n'
+        project = make_project(tmp_path / "proj", smtp_port=smtp.port, extra=dkim_section)
+        txt = make_dkim_key(project / "dkim.key")
         with served(project) as port:
             form = b"email=new%40example.org&name=New+Reader"
             request = (f"POST /subscribe HTTP/1.1\r\nHost: x\r\nOrigin: https://news.northbridge-care.example.org\r\n"
@@ -104,7 +108,9 @@ def test_double_opt_in_through_waitress_and_an_smtp_server(tmp_path: Path) -> No
             assert raw_http(port, request)[0] == 200  # the same address again: no second message
             [record] = smtp.received()
             assert record["rcpt"] == ["new@example.org"]
-            message = email.message_from_bytes(Path(record["file"]).read_bytes(), policy=policy.default)
+            data = Path(record["file"]).read_bytes()
+            assert dkim.verify(data, dnsfunc=lambda name, timeout=5: txt)  # signed as `send` signs
+            message = email.message_from_bytes(data, policy=policy.default)
             assert str(message["To"]) == "New Reader <new@example.org>" and not message.defects
             link = re.search(r"https://\S+/confirm\?token=\S+", message.get_content()).group(0)  # type: ignore[union-attr]
             path = link.split("/", 3)[3]

@@ -25,7 +25,10 @@ def create_app(project_dir: str | Path = ".") -> SubscriptionService:
     and applying migrations). Raises :class:`newsletter.errors.NewsletterError`
     on bad settings or a missing secret.
     """
+    from email.message import EmailMessage
+
     from newsletter.config import load_settings, require_folder
+    from newsletter.delivery.dkim import load_signer
     from newsletter.delivery.tokens import load_secret
     from newsletter.errors import Problems
     from newsletter.service.confirmation import send_via_smtp
@@ -36,4 +39,9 @@ def create_app(project_dir: str | Path = ".") -> SubscriptionService:
     settings = load_settings(root, problems)
     problems.raise_if_errors()
     secret = load_secret(root)
-    return SubscriptionService(root, settings, secret, deliver=lambda message: send_via_smtp(settings, root, message))
+    signer = load_signer(root, settings)  # a bad key fails here, at start, not at the first subscriber
+
+    def deliver(message: EmailMessage) -> None:
+        send_via_smtp(settings, root, message, signer)
+
+    return SubscriptionService(root, settings, secret, deliver=deliver)

@@ -35,8 +35,10 @@ def render_confirmation(settings: Settings, env: Any, email: str, name: str, lin
     return message
 
 
-def send_via_smtp(settings: Settings, root: Path, message: EmailMessage) -> None:
+def send_via_smtp(settings: Settings, root: Path, message: EmailMessage, signer: Any = None) -> None:
     """Hand ``message`` to the [smtp] relay through the sender's own backend (TLS and login as ``send`` does).
+
+    ``signer``: the DKIM :class:`~newsletter.delivery.dkim.Signer` of ``[dkim]``, if any.
 
     Raises :class:`~newsletter.delivery.smtp.SmtpUnavailable`, or ``OSError``
     when the relay refuses the message.
@@ -46,6 +48,8 @@ def send_via_smtp(settings: Settings, root: Path, message: EmailMessage) -> None
     sender = parseaddr(settings.email.sender)[1]
     recipient = message["To"].addresses[0].addr_spec
     data = message.as_bytes(policy=policy.SMTP)
+    if signer is not None:
+        data = signer.sign(data)
     backend = SmtpBackend(settings, root)
     backend.open()
     try:
