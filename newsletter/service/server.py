@@ -12,15 +12,19 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 
 
-def unsubscribe_url_problem(settings: Settings) -> str | None:
-    """Why ``[email] unsubscribe_url`` does not lead to this service, or None when it does."""
+def setting_problems(settings: Settings) -> list[str]:
+    """What in the settings keeps the service from working fully (warnings at start)."""
+    problems = []
     service = settings.service.url
     if not service:
-        return "[service] url is not set: confirmation links will point at http://127.0.0.1:8080/"
-    expected = (service if service.endswith("/") else service + "/") + "unsubscribe"
-    if settings.email.unsubscribe_url.split("?", 1)[0] != expected:
-        return f"email.unsubscribe_url should be {expected}: one-click unsubscribe links must lead to this service"
-    return None
+        problems.append("[service] url is not set: confirmation links will point at http://127.0.0.1:8080/")
+    else:
+        expected = (service if service.endswith("/") else service + "/") + "unsubscribe"
+        if settings.email.unsubscribe_url.split("?", 1)[0] != expected:
+            problems.append(f"email.unsubscribe_url should be {expected}: unsubscribe links must lead to this service")
+    if not settings.smtp.host:
+        problems.append("[smtp] host is not set: no confirmation message can be sent, so nobody can subscribe")
+    return problems
 
 
 def serve(project: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, threads: int = 4,
@@ -37,8 +41,7 @@ def serve(project: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, thr
 
     app = create_app(project)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    problem = unsubscribe_url_problem(app.settings)
-    if problem:
+    for problem in setting_problems(app.settings):
         logging.getLogger("newsletter.service").warning(problem)
     options: dict[str, object] = {}
     if proxy:
