@@ -286,3 +286,21 @@ def test_health_and_style(service: Service) -> None:
     assert service.request("GET", "/health").text == "ok\n"
     css = service.request("GET", "/style.css")
     assert css.status_code == 200 and css.mimetype == "text/css"
+
+
+def test_a_lost_postgresql_connection_is_made_again(tmp_path: Path) -> None:
+    """A database restart costs one 503, not every later request of that thread."""
+    import uuid
+
+    import psycopg
+
+    from tests.servicekit import postgres_schema
+
+    name = "serve-" + uuid.uuid4().hex[:8]
+    with postgres_schema() as url:
+        service = Service(make_project(tmp_path / "proj", database=f"{url}&application_name={name}"))
+        assert service.client.get("/health").status_code == 200
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (name,))
+        assert service.client.get("/health").status_code == 503
+        assert service.client.get("/health").status_code == 200

@@ -105,6 +105,7 @@ class SubscriptionService:
             return self.plain(exc.code or 400, exc.description or exc.name)
         except DatabaseError as exc:
             log.error("database: %s", exc)
+            self._forget_connection()  # the server may have restarted: the next request connects again
             return self.plain(503, "The service is busy; please try again in a minute.", {"Retry-After": "60"})
         except Exception:
             log.exception("internal error")
@@ -118,6 +119,12 @@ class SubscriptionService:
         if db is None:
             db = self._local.db = connect(self.root, self.settings, migrate=False)
         return db
+
+    def _forget_connection(self) -> None:
+        db = getattr(self._local, "db", None)
+        self._local.db = None
+        if db is not None:
+            db.close()
 
     def page(self, name: str, status: int = 200, **values: Any) -> Response:
         """A page rendered from ``templates/service/NAME`` (autoescaped)."""
