@@ -287,3 +287,6 @@ def _summary(result, quiet: bool) -> None:  # type: ignore[no-untyped-def]
         f"{', ' + str(counts['deferred']) + ' deferred' if counts['deferred'] else ''}"
         f" ({result.tally.sent} in this run, {rate:.0f}/s); the week is {result.status}."
     )
+    if result.status != "sent":
+        _err(f"not every recipient has a final state yet: run 'newsletter send --week {result.week}' again")
+        raise typer.Exit(1)

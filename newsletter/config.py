@@ -260,7 +260,7 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
             return f"{section}.{key} must be a whole number"
         if value < 1:
             return f"{section}.{key} must be at least 1"
-        return None
+        return _check_delivery(section, key, value)
     if not isinstance(value, str):
         return f"{section}.{key} must be a string"
     name = f"{section}.{'from' if key == 'sender' else key}"

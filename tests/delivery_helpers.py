@@ -96,6 +96,11 @@ class Sink:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
 
+    def cpu_seconds(self) -> float:
+        """CPU time the sink process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def recipients(self) -> list[str]:
         """The recipient of every accepted message (one each)."""
         return [r for record in self.received() for r in record["rcpt"]]

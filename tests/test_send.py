@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import time
@@ -34,9 +35,26 @@ LIST_ID = "weekly.northbridge-care.example.org"
 ENV = {"NEWSLETTER_SMTP_PASSWORD": PASSWORD}
 
 
-def _build(project: Path) -> None:
-    result = run_cli(project, "build")
+@pytest.fixture(scope="module")
+def _built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample project built once (its week's digest in the outbox) for every test here to copy."""
+    from conftest import REPO, SAMPLE_EPOCH
+
+    project = tmp_path_factory.mktemp("built") / "sample"
+    project.mkdir()
+    shutil.copy(REPO / "newsletter.toml", project / "newsletter.toml")
+    shutil.copytree(REPO / "posts", project / "posts")
+    result = run_cli(project, "build", env={"SOURCE_DATE_EPOCH": SAMPLE_EPOCH})
     assert result.returncode == 0, result.stderr
+    return project
+
+
+@pytest.fixture
+def sample(_built: Path, tmp_path: Path) -> Path:
+    """A copy of the built sample project (overrides conftest's unbuilt one)."""
+    target = tmp_path / "sample"
+    shutil.copytree(_built, target, symlinks=True)
+    return target
 
 
 def _meta_status(project: Path) -> str:
@@ -64,7 +82,6 @@ def test_starttls_auth_dkim_one_message_per_recipient(sample: Path, tmp_path: Pa
         configure(sample, server.port, security="starttls", username=USER, ca_file=str(tmp_path / "sink/tls/ca.pem"),
                   dkim=True, connections=2)  # fmt: skip
         txt = make_dkim_key(sample / "dkim.key")
-        _build(sample)
         readers = [f"reader{i}@example.org" for i in range(12)] + ["zoë@example.org".replace("ë", "e")]
         add_subscribers(sample, readers)
         result = run_cli(sample, "send", env=ENV)
@@ -110,7 +127,6 @@ def test_starttls_auth_dkim_one_message_per_recipient(sample: Path, tmp_path: Pa
 def test_message_ids_are_deterministic(sample: Path) -> None:
     from newsletter.delivery.message import load_template
 
-    _build(sample)
     settings = type("S", (), {"email": type("E", (), {"unsubscribe_url": "https://northbridge-care.example.org/newsletter/unsubscribe", "unsubscribe_mailto": ""})(), "list_id": LIST_ID})()  # fmt: skip
     one = load_template(sample / "outbox" / WEEK, settings, b"k" * 32)
     two = load_template(sample / "outbox" / WEEK, settings, b"k" * 32)
@@ -122,7 +138,6 @@ def test_message_ids_are_deterministic(sample: Path) -> None:
 def test_refused_deferred_dropped_and_failed_recipients(sample: Path, tmp_path: Path) -> None:
     with sink(tmp_path / "sink") as server:
         configure(sample, server.port, retry_delay=1, connections=2)
-        _build(sample)
         readers = ["ok1@example.org", "reject-a@example.org", "later-a@example.org", "drop-a@example.org",
                    "dataerr-a@example.org", "ok2@example.org"]  # fmt: skip
         add_subscribers(sample, readers)
@@ -142,7 +157,6 @@ def test_refused_deferred_dropped_and_failed_recipients(sample: Path, tmp_path: 
 def test_a_wrong_password_marks_nothing(sample: Path, tmp_path: Path) -> None:
     with sink(tmp_path / "sink", security="starttls", auth=True) as server:
         configure(sample, server.port, security="starttls", username=USER, ca_file=str(tmp_path / "sink/tls/ca.pem"))
-        _build(sample)
         add_subscribers(sample, ["a@example.org"])
         result = run_cli(sample, "send", env={"NEWSLETTER_SMTP_PASSWORD": "wrong-password"})
         assert server.received() == []
@@ -158,7 +172,6 @@ def test_an_unreachable_host_and_an_untrusted_certificate(sample: Path, tmp_path
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]  # bound, never listening: connections are refused
         configure(sample, closed)
-        _build(sample)
         add_subscribers(sample, ["a@example.org"])
         result = run_cli(sample, "send")
     assert result.returncode == 1
@@ -184,7 +197,6 @@ def test_an_unreachable_host_and_an_untrusted_certificate(sample: Path, tmp_path
 def test_test_send_dry_run_and_no_record(sample: Path, tmp_path: Path) -> None:
     with sink(tmp_path / "sink") as server:
         configure(sample, server.port)
-        _build(sample)
         add_subscribers(sample, ["a@example.org", "b@example.org"])
         dry = run_cli(sample, "send", "--dry-run")
         assert dry.returncode == 0, dry.stderr
@@ -199,7 +211,6 @@ def test_test_send_dry_run_and_no_record(sample: Path, tmp_path: Path) -> None:
 
 def test_a_stale_or_broken_draft_is_refused(sample: Path, tmp_path: Path) -> None:
     configure(sample, 1)
-    _build(sample)
     add_subscribers(sample, ["a@example.org"])
     eml = sample / "outbox" / WEEK / "message.eml"
     good = eml.read_bytes()
@@ -221,7 +232,6 @@ def test_a_stale_or_broken_draft_is_refused(sample: Path, tmp_path: Path) -> Non
 def test_leftover_sending_rows_become_uncertain_and_are_not_resent(sample: Path, tmp_path: Path) -> None:
     with sink(tmp_path / "sink") as server:
         configure(sample, server.port)
-        _build(sample)
         add_subscribers(sample, ["a@example.org", "b@example.org", "c@example.org"])
         # A run killed between its commit of `sending` and the relay's answer leaves this behind.
         from newsletter.delivery.db import connect
@@ -243,7 +253,6 @@ def test_the_rate_limit_is_honoured(sample: Path, tmp_path: Path) -> None:
     # Only the lower bound is asserted (never faster than the rate); the exact figure is in bench/.
     with sink(tmp_path / "sink") as server:
         configure(sample, server.port, rate=5, connections=2)
-        _build(sample)
         add_subscribers(sample, [f"r{i}@example.org" for i in range(11)])
         started = time.monotonic()
         result = run_cli(sample, "send")
@@ -266,7 +275,6 @@ def test_end_to_end_through_postfix(sample: Path, tmp_path: Path) -> None:
     with sink(tmp_path / "relay", store=True, port=int(POSTFIX_SINK)) as server:
         configure(sample, int(port), host=host, dkim=True, connections=2)
         txt = make_dkim_key(sample / "dkim.key")
-        _build(sample)
         readers = [f"reader{i}@example.org" for i in range(10)]
         add_subscribers(sample, readers)
         result = run_cli(sample, "send")
@@ -281,3 +289,73 @@ def test_end_to_end_through_postfix(sample: Path, tmp_path: Path) -> None:
         _parse(data)
         assert b"Received: " in data  # it went through Postfix
         assert dkim.verify(data, dnsfunc=lambda name, timeout=5: txt)
+
+
+def test_send_with_the_list_in_postgresql(sample: Path, tmp_path: Path) -> None:
+    url = os.environ.get("NEWSLETTER_TEST_POSTGRES", "")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("NEWSLETTER_TEST_POSTGRES is not set in CI (.ci/run)")
+        pytest.skip("PostgreSQL: set NEWSLETTER_TEST_POSTGRES=postgresql://... to a scratch database")
+    import uuid
+
+    import psycopg
+
+    schema = "send_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        with sink(tmp_path / "sink") as server:
+            configure(sample, server.port)
+            text = (sample / "newsletter.toml").read_text()
+            scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+            (sample / "newsletter.toml").write_text(text + f'\n[subscribers]\ndatabase = "{scoped}"\n')
+            members = tmp_path / "members.csv"
+            members.write_text("email,name\na@example.org,Ada\nb@example.org,Bob\nreject-c@example.org,C\n")
+            assert run_cli(sample, "subscribers", "import", str(members)).returncode == 0
+            result = run_cli(sample, "send")
+            assert result.returncode == 0, result.stderr
+            assert sorted(server.recipients()) == ["a@example.org", "b@example.org"]
+        assert not (sample / "subscribers.db").exists()
+        outbox = run_cli(sample, "outbox")
+        assert "delivery: 2 sent, 1 failed" in outbox.stdout
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.mark.parametrize(
+    ("smtp", "password", "message"),
+    [
+        ({"host": ""}, "", "smtp.host is not set"),
+        ({"host": "smtp.example.org", "security": "none"}, "", "smtp.security = none is for a relay on this machine"),
+        ({"host": "127.0.0.1", "security": "none", "username": "u"}, "pw", "a login goes only over TLS"),
+        ({"host": "smtp.example.org", "username": "u"}, "", "NEWSLETTER_SMTP_PASSWORD"),
+    ],
+)
+def test_settings_that_cannot_work_or_would_leak_a_password(smtp: dict, password: str, message: str) -> None:
+    from types import SimpleNamespace
+
+    from newsletter.config import SmtpSettings
+    from newsletter.delivery.smtp import SmtpUnavailable, check_smtp_settings
+
+    settings = SimpleNamespace(smtp=SmtpSettings(**smtp))
+    with pytest.raises(SmtpUnavailable, match=message):
+        check_smtp_settings(settings, password)
+
+
+def test_bad_delivery_settings_are_reported_with_their_line(empty_project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    toml = empty_project / "newsletter.toml"
+    lines = len(toml.read_text().splitlines())
+    toml.write_text(
+        toml.read_text()
+        + '\n[smtp]\nsecurity = "ssl"\nport = 70000\n[subscribers]\ndatabase = "postgresql://u:pw@db/x"\n'
+        + '[dkim]\ndomain = "example.org"\n'
+    )
+    result = cli("check", "-C", empty_project)
+    assert result.exit_code == 1
+    assert f"newsletter.toml:{lines + 3}: smtp.security must be starttls, tls or none" in result.stderr
+    assert f"newsletter.toml:{lines + 4}: smtp.port must be at most 65535" in result.stderr
+    assert f"newsletter.toml:{lines + 6}: subscribers.database must not hold a password" in result.stderr
+    assert f"newsletter.toml:{lines + 7}: dkim needs domain, selector and key_file together" in result.stderr
+    assert "pw@" not in result.stderr

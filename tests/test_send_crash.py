@@ -64,7 +64,6 @@ def test_killed_and_resumed_sends_reach_everyone_exactly_once(sample: Path, tmp_
         received = Counter(server.recipients())
     with sqlite3.connect(sample / "subscribers.db") as db:
         states = dict(db.execute("SELECT email, state FROM deliveries WHERE week = ?", (WEEK,)).fetchall())
-    print("kills", kills, "uncertain", Counter(states.values()), final.stdout)
     assert kills >= min(KILLS, 3)
     assert set(states) == set(readers)  # nobody skipped
     uncertain = [r for r in readers if states[r] == "uncertain"]

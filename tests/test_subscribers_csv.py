@@ -46,9 +46,13 @@ def test_mailchimp_exports_with_bom_and_suppression_files(empty_project: Path, t
          'eve@example.org,Eve,,,2,"2023-02-01 08:00:00","2023-02-01 08:05:00",\r\n').encode()
     )  # fmt: skip
     unsubscribed = tmp_path / "unsubscribed_members_export_1a2b.csv"
-    unsubscribed.write_text(header + ',"UNSUB_TIME","UNSUB_CAMPAIGN_TITLE"\neve@example.org,Eve,,,2,,,,"2024-01-01 10:00:00",x\n')
+    unsubscribed.write_text(
+        header + ',"UNSUB_TIME","UNSUB_CAMPAIGN_TITLE"\neve@example.org,Eve,,,2,,,,"2024-01-01 10:00:00",x\n'
+    )
     cleaned = tmp_path / "cleaned_members_export_1a2b.csv"
-    cleaned.write_text(header + ',"CLEAN_TIME","CLEAN_CAMPAIGN_TITLE"\nold@example.org,,,,1,,,,"2024-01-01 10:00:00",x\n')
+    cleaned.write_text(
+        header + ',"CLEAN_TIME","CLEAN_CAMPAIGN_TITLE"\nold@example.org,,,,1,,,,"2024-01-01 10:00:00",x\n'
+    )
     for path in (subscribed, unsubscribed, cleaned):
         result = cli("subscribers", "import", path, "-C", empty_project)
         assert result.exit_code == 0, result.output
@@ -125,7 +129,9 @@ def test_add_remove_export_roundtrip(empty_project: Path, tmp_path: Path, cli) -
         "ada@example.org: subscribed\n"
     )
     assert cli("subscribers", "add", "bob@example.org", "-C", empty_project).exit_code == 0
-    assert cli("subscribers", "remove", "bob@example.org", "-C", empty_project).stdout == "bob@example.org: unsubscribed\n"
+    assert (
+        cli("subscribers", "remove", "bob@example.org", "-C", empty_project).stdout == "bob@example.org: unsubscribed\n"
+    )
     back = cli("subscribers", "add", "bob@example.org", "-C", empty_project)
     assert back.exit_code == 0 and "bob@example.org is unsubscribed: left as it is" in back.stderr
     bad = cli("subscribers", "add", "nobody", "-C", empty_project)

@@ -119,7 +119,7 @@ class MessageTemplate:
         link = unsubscribe_link(self.base_url, self.secret, self.list_id, address)
         html_text = self._html_link.sub(lambda m: m.group(1) + html.escape(link) + m.group(2), self.html)
         plain = self._text_link.sub(lambda m: link, self.text)
-        to = str(Address(display_name=name, addr_spec=address)) if name else address
+        to = Address(display_name=name, addr_spec=address)  # an object: the header needs no parsing
         mid = self.message_id(address)
         unsubscribe = f"<{quote(link, safe=_URL_SAFE)}>"
         if self.mailto:

@@ -109,14 +109,14 @@ class _Sender(threading.Thread):
     ) -> None:
         super().__init__(daemon=True)
         self.job, self.journal, self.work, self.tally, self.pacer, self.stop = job, journal, work, tally, pacer, stop
-        self.error: SmtpUnavailable | None = None
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         backend = self.job.backend()
         try:
             backend.open()
             self._loop(backend, self.journal)
-        except SmtpUnavailable as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
             self.error = exc
             self.stop.set()
         finally:
@@ -215,7 +215,7 @@ def run_round(job: Job, journal: Journal, tally: Tally, on_progress: Callable[[T
                 sender.join(0.2)
                 on_progress(tally)
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
     errors = [s.error for s in senders if s.error is not None]
     if errors:
         raise errors[0]
