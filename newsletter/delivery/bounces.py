@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -105,13 +106,14 @@ def classify(action: str, status: str, diagnostic: str = "") -> str:
     return "hard" if text.startswith("5") else ""
 
 
-def _dsn_recipients(parts: list[Message]) -> list[Recipient] | None:
+def _dsn_recipients(parts: Sequence[Message]) -> list[Recipient] | None:
     status_part = next((p for p in parts if p.get_content_type() == "message/delivery-status"), None)
     if status_part is None:
         return None
-    blocks = status_part.get_payload()
-    if isinstance(blocks, str):  # a part the parser could not split: parse it as header blocks ourselves
-        blocks = [HeaderParser().parsestr(b) for b in re.split(r"\r?\n\r?\n", blocks.strip()) if b.strip()]
+    payload = status_part.get_payload()
+    if isinstance(payload, str):  # a part the parser could not split: parse it as header blocks ourselves
+        payload = [HeaderParser().parsestr(b) for b in re.split(r"\r?\n\r?\n", payload.strip()) if b.strip()]
+    blocks = [b for b in payload if isinstance(b, Message)]
     found = []
     for block in blocks:  # the first block is about the message (no Final-Recipient): skipped below
         final = _address_field(block.get("Final-Recipient", ""))
@@ -125,13 +127,13 @@ def _dsn_recipients(parts: list[Message]) -> list[Recipient] | None:
     return found
 
 
-def _arf_recipients(parts: list[Message]) -> list[Recipient] | None:
+def _arf_recipients(parts: Sequence[Message]) -> list[Recipient] | None:
     feedback = next((p for p in parts if p.get_content_type() == "message/feedback-report"), None)
     if feedback is None:
         return None
     payload = feedback.get_payload()
     if isinstance(payload, list):
-        fields: Message = payload[0] if payload else Message()
+        fields = payload[0] if payload and isinstance(payload[0], Message) else Message()
     else:
         fields = HeaderParser().parsestr(str(payload).strip())
     kind_text = str(fields.get("Feedback-Type", "")).strip().lower()
@@ -141,17 +143,17 @@ def _arf_recipients(parts: list[Message]) -> list[Recipient] | None:
     return [Recipient(a, "", "", kind_text, "", kind) for a in addresses]
 
 
-def _original_headers(parts: list[Message]) -> Message | None:
+def _original_headers(parts: Sequence[Message]) -> Message | None:
     """The returned headers of the original message (the third part of a report, by RFC 6522)."""
     for part in parts[1:]:
         kind = part.get_content_type()
         if kind in ("message/rfc822", "message/global"):
             payload = part.get_payload()
-            if isinstance(payload, list) and payload:
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 return payload[0]
         if kind in ("text/rfc822-headers", "text/global-headers"):
-            text = part.get_payload(decode=True) or b""
-            return HeaderParser().parsestr(text.decode("utf-8", "replace"))
+            text = part.get_payload(decode=True)
+            return HeaderParser().parsestr(text.decode("utf-8", "replace") if isinstance(text, bytes) else "")
     return None
 
 

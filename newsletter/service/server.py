@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from newsletter.config import Settings
 from newsletter.service.guard import MAX_BODY
@@ -43,7 +44,7 @@ def serve(project: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, thr
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     for problem in setting_problems(app.settings):
         logging.getLogger("newsletter.service").warning(problem)
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     if proxy:
         options = {"trusted_proxy": proxy, "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
                    "trusted_proxy_count": 1, "clear_untrusted_proxy_headers": True}  # fmt: skip
