@@ -50,7 +50,7 @@ def import_csv(
     project: Project = Path("."),
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
 ) -> None:
-    """Add subscribers from a CSV export of listmonk, Mailchimp or Buttondown.
+    """Add subscribers from listmonk, Mailchimp or Buttondown CSV.
 
     Header names are matched without regard to case. An address that
     unsubscribed, bounced or complained stays so, whatever the file says.
@@ -91,7 +91,7 @@ def export_csv(
     ] = None,
     project: Project = Path("."),
 ) -> None:
-    """Write every subscriber with status, source and times as CSV.
+    """Write every subscriber, with status, source and times, as CSV.
 
     Example: newsletter subscribers export backup.csv
     """
@@ -143,7 +143,7 @@ def add(
     name: Annotated[str, typer.Option("--name", help="The person's name (used in To).")] = "",
     project: Project = Path("."),
 ) -> None:
-    """Add one subscribed address (an address that unsubscribed stays unsubscribed).
+    """Add one address as subscribed (one that left stays unsubscribed).
 
     Example: newsletter subscribers add ada@example.org --name "Ada Lovelace"
     """
@@ -167,7 +167,7 @@ def remove(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address.", show_default=False)],
     project: Project = Path("."),
 ) -> None:
-    """Mark an address unsubscribed; the row stays so that it is never mailed again.
+    """Mark an address unsubscribed (kept, so never mailed again).
 
     Example: newsletter subscribers remove ada@example.org
     """
@@ -252,11 +252,11 @@ def send(
             typer.echo(f"sent a test of {label} to {to}; no record kept, the week is unchanged")
             return
         if dry_run:
-            result = run.dry_run(project, week)
-            counts = ", ".join(f"{n} {s}" for s, n in result.counts.items() if n) or "none yet"
-            typer.echo(f"{result.week}: would send to {_count(result.recipients, 'recipient')} (journal: {counts})")
-            if result.example is not None:
-                typer.echo(f"the first recipient's message: {result.example}")
+            dry = run.dry_run(project, week)
+            counts = ", ".join(f"{n} {s}" for s, n in dry.counts.items() if n) or "none yet"
+            typer.echo(f"{dry.week}: would send to {_count(dry.recipients, 'recipient')} (journal: {counts})")
+            if dry.example is not None:
+                typer.echo(f"the first recipient's message: {dry.example}")
             return
         bar = _Bar(not quiet and sys.stderr.isatty())
         try:

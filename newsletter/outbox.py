@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 META = "meta.json"
 MESSAGE_FILES = ("message.eml", "message.html", "message.txt")
 _WEEK_FOLDER = re.compile(r"^\d{4}-W\d{2}$")
-# Statuses after which a week's message never changes again.
-FROZEN = ("sending", "sent")
 _MOVES = {("draft", "sending"), ("sending", "sent")}
 
 
@@ -135,6 +133,8 @@ def not_draft(week_label: str, status: str | None) -> SentError | None:
         return None
     if status == "sent":
         return SentError(f"{week_label} is marked sent in the outbox; it is never overwritten")
+    if status == "sending":
+        return SentError(f"{week_label} is being sent (newsletter send); it is never overwritten")
     return SentError(
         f"{week_label} has status {status!r} in the outbox, not 'draft'; it is never overwritten "
         f"(set it to 'draft' in {week_label}/{META} to let it be rewritten)"

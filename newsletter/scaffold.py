@@ -13,6 +13,7 @@ import yaml
 from newsletter import clock
 from newsletter.cache import CACHE_DIR
 from newsletter.config import CONFIG_NAME, SECTIONS
+from newsletter.delivery import SEND_LOCK
 from newsletter.delivery.db import DEFAULT_DATABASE
 from newsletter.delivery.tokens import SECRET_FILE, create_secret_file
 from newsletter.errors import NewsletterError
@@ -24,8 +25,8 @@ from newsletter.write import TEMP_PREFIX, write_atomic
 DEFAULT_TITLE = "My Newsletter"
 # What a build leaves in the project besides its outputs: never worth committing.
 # The subscriber database is personal data and the secret signs unsubscribe links: never committed either.
-GITIGNORE = ["public/", "outbox/", f"{CACHE_DIR}/", LOCK_NAME, f"{TEMP_PREFIX}*",
-             DEFAULT_DATABASE, f"{DEFAULT_DATABASE}-wal", f"{DEFAULT_DATABASE}-shm", SECRET_FILE]  # fmt: skip
+GITIGNORE = ["public/", "outbox/", f"{CACHE_DIR}/", LOCK_NAME, f"{TEMP_PREFIX}*", DEFAULT_DATABASE,
+             f"{DEFAULT_DATABASE}-wal", f"{DEFAULT_DATABASE}-shm", SECRET_FILE, SEND_LOCK]  # fmt: skip
 SAMPLE_POST = """\
 ---
 title: {title}

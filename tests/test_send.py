@@ -247,6 +247,12 @@ def test_leftover_sending_rows_become_uncertain_and_are_not_resent(sample: Path,
         assert "1 recipient left 'sending' by an interrupted run marked uncertain" in first.stderr
         assert _journal(sample)["b@example.org"][0] == "uncertain"
         assert _meta_status(sample) == "sent"
+        # Asked for, the uncertain ones (and only they) get it; the week stays sent.
+        again = run_cli(sample, "send", "--resend-uncertain")
+        assert again.returncode == 0, again.stderr
+        assert sorted(server.recipients()) == ["a@example.org", "b@example.org", "c@example.org"]
+        assert {state for state, _, _ in _journal(sample).values()} == {"sent"}
+        assert _meta_status(sample) == "sent"
 
 
 def test_the_rate_limit_is_honoured(sample: Path, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from newsletter import clock, outbox
 from newsletter.config import load_settings
+from newsletter.delivery import SEND_LOCK
 from newsletter.delivery.db import connect
 from newsletter.delivery.dkim import load_signer
 from newsletter.delivery.journal import Journal
@@ -27,8 +28,6 @@ from newsletter.delivery.subscribers import SubscriberStore, normalize_email
 from newsletter.delivery.tokens import load_secret
 from newsletter.errors import Problems
 from newsletter.weeks import posts_in_week, resolve_week
-
-SEND_LOCK = ".newsletter-send.lock"
 
 
 @dataclass
@@ -147,12 +146,14 @@ def send_week(
     started = time.monotonic()
     settings = _settings(root)
     label, folder, status = _week(root, settings, spec)
-    if status == "sent":
+    if status == "sent" and not resend_uncertain:
         raise SendError(f"{label} was sent already; nobody gets a week twice")
     if status == "draft":
         check_draft(root, settings, label, folder)
     job = _job(root, settings, label, folder)
     with send_lock(root), connect(root, settings) as db:
+        # A sent week may still hold `uncertain` rows; --resend-uncertain sends to those (and nobody else).
+        reopened = status == "sent"
         journal = Journal(db, label)
         if status == "draft" and not SubscriberStore(db).counts()["subscribed"]:
             raise SendError("nobody is subscribed: add addresses with 'newsletter subscribers import' or 'add'")
@@ -160,14 +161,15 @@ def send_week(
         probe.open()  # an unreachable relay or a refused login stops us here, before anything is marked
         probe.close()
         uncertain = journal.recover(resend_uncertain)
-        journal.prepare()
-        outbox.set_status(settings.outbox_dir, label, "sending")  # type: ignore[attr-defined]
+        if not reopened:
+            journal.prepare()
+            outbox.set_status(settings.outbox_dir, label, "sending")  # type: ignore[attr-defined]
         counts = journal.counts()
         on_start(label, counts["pending"] + counts["deferred"])
         tally = deliver(job, journal, on_progress, on_wait)
         counts = journal.counts()
         final = not (counts["pending"] or counts["deferred"] or counts["sending"])
-        if final:
+        if final and not reopened:
             outbox.set_status(settings.outbox_dir, label, "sent")  # type: ignore[attr-defined]
         return SendResult(
             week=label,
