@@ -258,6 +258,10 @@ def _build(
 
                     messages = outbox.list_messages(settings.outbox_dir)
                     outputs.add("digests/index.html", render_digests_index(project, messages))
+                    if settings.service.url:  # the subscribe form posts to `newsletter serve`
+                        from newsletter.render.site import render_subscribe_page
+
+                        outputs.add("subscribe/index.html", render_subscribe_page(project))
                     for message in messages:  # each digest's web version is its message.html
                         if (message.folder / "message.html").is_file():
                             outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")

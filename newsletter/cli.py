@@ -456,6 +456,64 @@ def preview(
         fail(exc)
 
 
+@app.command()
+def serve(
+    project: Project = Path("."),
+    host: Annotated[str, typer.Option("--host", metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", metavar="PORT", help="Port.", min=1, max=65535)] = 8080,
+    proxy: Annotated[
+        str,
+        typer.Option("--proxy", metavar="ADDR", help="Trust X-Forwarded-For/-Proto from this proxy, e.g. 127.0.0.1."),
+    ] = "",
+) -> None:
+    """Run the subscription service: unsubscribe and subscribe.
+
+    One-click unsubscribe (RFC 8058) and double opt-in subscribe, on waitress.
+
+    Example: newsletter serve --port 8080 --proxy 127.0.0.1
+    """
+    from newsletter.errors import NewsletterError
+    from newsletter.service.server import serve as run_service
+
+    try:
+        run_service(project, host=host, port=port, proxy=proxy)
+    except NewsletterError as exc:
+        fail(exc)
+    except OSError as exc:  # the port is taken, or a privileged port
+        _err(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
+
+
+bounces_app = typer.Typer(
+    help="Bounces and complaints: suppress the addresses they name.\n\n"
+    "Example: newsletter bounces import ~/Maildir/.bounces",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(bounces_app, name="bounces")
+
+
+@bounces_app.command("import")
+def bounces_import(
+    source: Annotated[Path, typer.Argument(metavar="MBOX|MAILDIR", help="An mbox file or a Maildir folder.")],
+    project: Project = Path("."),
+) -> None:
+    """Read bounce reports (RFC 3464 DSNs) and complaints (ARF, RFC 5965); suppress the addresses they name.
+
+    Hard bounces and complaints suppress at once, soft bounces after 3 in 30 days.
+    Example: newsletter bounces import ~/Maildir/.bounces
+    """
+    from newsletter.delivery.bounce_import import import_bounces
+    from newsletter.errors import NewsletterError
+
+    try:
+        report = import_bounces(project, source)
+    except NewsletterError as exc:
+        fail(exc)
+    for line in report.lines():
+        typer.echo(line)
+
+
 def _register_delivery() -> None:
     """`subscribers` and `send` live in cli_send.py (imported here, after the shared helpers exist)."""
     from newsletter import cli_send

@@ -199,7 +199,7 @@ def test_week_in_lower_case(sample: Path, cli) -> None:  # type: ignore[no-untyp
 def test_help_is_not_cut_and_tells_the_truth(cli) -> None:  # type: ignore[no-untyped-def]
     main = cli("--help").stdout
     commands = main.split("Commands:")[1].strip().splitlines()
-    assert len(commands) == 11
+    assert len(commands) == 13  # 9 of the pipeline, send and subscribers, serve and bounces
     assert not [line for line in commands if line.rstrip().endswith("...")]
     preview = cli("preview", "--help").stdout
     assert "[default: 0]" not in preview and "8025" in preview

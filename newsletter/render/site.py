@@ -103,6 +103,16 @@ def render_digests_index(project: Project, messages: Sequence[OutboxEntry]) -> s
     )
 
 
+def render_subscribe_page(project: Project) -> str:
+    """The subscribe form of the web side: it posts to the subscription service (``[service] url``)."""
+    env, common = _context(project.settings)
+    service = project.settings.service.url
+    action = (service if service.endswith("/") else service + "/") + "subscribe"
+    return env.get_template("site/subscribe.html").render(
+        common, action=action, canonical=project.settings.site.base_url + "subscribe/"
+    )
+
+
 def _listing(template: Any, common: dict[str, Any], settings: Any, published: list[Post], archive: bool) -> str:
     """The site index (recent posts with summaries) or the archive of all posts."""
     language = for_settings(settings)
