@@ -29,7 +29,7 @@ CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-FORMAT = 4
+FORMAT = 5
 
 
 @dataclass

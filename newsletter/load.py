@@ -12,22 +12,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from newsletter import clock, frontmatter
+from newsletter import clock, frontmatter, postkeys
 from newsletter.cache import BuildCache, PostEntry, digest, settings_key
 from newsletter.config import Settings, load_settings
+from newsletter.dates import date_in_file_name
+from newsletter.dates import parse_date as parse_date
 from newsletter.errors import Problems
 from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_line, render_markdown, summarize
 from newsletter.models import CallToAction, Image, Post, Reference
+from newsletter.permalinks import post_address
 from newsletter.slugs import category_slug, make_slug
 
 Progress = Callable[[str, int, int], None]
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_REFERENCES = 500
-KNOWN_KEYS = {
-    "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft",
-    "references", "cta",
-}  # fmt: skip
-_SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+POST_SUFFIXES = (".md", ".markdown")
+KNOWN_KEYS = set(postkeys.KNOWN_KEYS)
+_SLUG_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
@@ -44,28 +45,6 @@ class Project:
     def published(self) -> list[Post]:
         """Posts that are not drafts and not dated in the future, newest first."""
         return [p for p in self.posts if not p.draft and p.date <= self.now]
-
-
-def parse_date(value: Any, tz: Any) -> datetime:
-    """Parse a front-matter date; naive values are local to the site."""
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, date):
-        result = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}", text):
-            text += ":00"
-        result = datetime.fromisoformat(text.replace("z", "Z"))
-    else:
-        raise ValueError("not a date")
-    if result.tzinfo is None:
-        result = result.replace(tzinfo=tz)
-    try:
-        result.astimezone(UTC)  # 0001-01-01 00:00+05:00 has no UTC time
-    except OverflowError:
-        raise ValueError("date out of range") from None
-    return result
 
 
 def _scheme(url: str) -> str | None:
@@ -169,9 +148,11 @@ class _PostLoader:
         def err(key: str, message: str) -> None:
             problems.error(path, lines.get(key, 2), message)
 
-        for key in data:
-            if str(key) not in KNOWN_KEYS:
-                problems.warn(path, lines.get(str(key), 2), f"unknown front-matter key {key!r} is ignored")
+        def warn(key: str, message: str) -> None:
+            problems.warn(path, lines.get(key, 2), message)
+
+        for key, message in postkeys.unknown_key_warnings(data, self.settings.load.ignore_keys):
+            warn(key, message)
         title = _text(data.get("title"))
         if not title:
             err("title", "missing title")
@@ -179,7 +160,11 @@ class _PostLoader:
             err("title", "title must be one line")
         when: datetime | None = None
         if data.get("date") in (None, ""):
-            err("date", "missing date")
+            named = date_in_file_name(path.name)
+            if named is None:
+                err("date", "missing date")
+            else:  # a Jekyll post: the date is in its file name
+                when = parse_date(named, site.tz)
         else:
             try:
                 when = parse_date(data["date"], site.tz)
@@ -205,15 +190,14 @@ class _PostLoader:
         if tags is None:
             err("tags", "tags must be a list of names")
             tags = ()
-        draft = data.get("draft", False)
-        if not isinstance(draft, bool):
-            err("draft", "draft must be true or false")
-            draft = True
+        draft = postkeys.read_draft(data, err, warn)
+        lang = postkeys.read_lang(data, err)
+        aliases = postkeys.read_aliases(data, urlsplit(site.base_url).path or "/", err)
         slug = _text(data.get("slug"))
         if slug is None and "slug" in data:  # null, a list or a mapping
             err("slug", "slug must be a name such as my-first-post")
         elif slug is not None and not _SLUG_OK.match(slug):
-            err("slug", f"slug {slug!r} may only hold lower-case letters, digits, '-', '_' and '.'")
+            err("slug", f"slug {slug!r} may only hold letters, digits, '-', '_' and '.'")
             slug = None
         if slug is None and "slug" not in data:
             slug = make_slug(title or "")
@@ -225,17 +209,17 @@ class _PostLoader:
         # The body is checked even when the fields are not, so that every
         # problem of the file is reported in one run.
         fields_ok = len(problems.errors) == before and when is not None and bool(slug) and bool(title)
-        page = slug or "post"
-        url = site.post_url.format(slug=page) if site.post_url else f"{site.base_url}posts/{page}/"
+        url = post_address(site, slug or "post", when or datetime(2000, 1, 1, tzinfo=UTC))
         images: list[Image] = []
+        raw_refs = data.get("references")
         try:
-            rendered = render_markdown(doc.body, self._resolver(path, url, doc, images))
+            resolver = self._resolver(path, url, doc, images)
+            rendered = render_markdown(doc.body, resolver, citations=raw_refs not in (None, [], ""))
         except BodyTooComplex as exc:
             problems.error(path, doc.body_line, str(exc))
             return None
         # Count the references as written, valid or not: a bad reference is
         # reported once, not again through every marker that cites it.
-        raw_refs = data.get("references")
         declared = len(raw_refs) if isinstance(raw_refs, list) else int(raw_refs is not None)
         for number in sorted({n for n in rendered.citations if n > max(declared, len(references))}):
             problems.error(
@@ -266,6 +250,8 @@ class _PostLoader:
             url=url,
             id=post_id,
             images=tuple(images),
+            lang=lang,
+            aliases=aliases,
             lines=lines,
             body_line=doc.body_line,
             digest=self.digest,
@@ -399,7 +385,7 @@ def load_post(settings: Settings, path: Path, problems: Problems) -> Post | None
 
 
 def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[str]:
-    """Every ``*.md`` file under ``folder``, refusing links that leave the project.
+    """Every ``*.md`` and ``*.markdown`` file under ``folder``, refusing links that leave the project.
 
     Linked folders are never followed (a link to a parent would loop); one
     that leads outside the project is an error, like a linked file that does.
@@ -412,13 +398,13 @@ def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[str]:
         with os.scandir(pending.pop()) as listing:
             for entry in listing:
                 if entry.is_symlink():
-                    if entry.name.endswith(".md") or entry.is_dir():
+                    if entry.name.endswith(POST_SUFFIXES) or entry.is_dir():
                         link = Path(entry.path)
                         if not _outside(link, real_root, problems) and entry.is_file():
                             found.append(entry.path)
                 elif entry.is_dir():
                     pending.append(entry.path)
-                elif entry.name.endswith(".md") and entry.is_file():
+                elif entry.name.endswith(POST_SUFFIXES) and entry.is_file():
                     found.append(entry.path)
     return sorted(found)
 
@@ -545,16 +531,18 @@ def load_project(
         problems.items.extend(entry.problems)
         if entry.post is not None:
             posts.append(entry.post)
+    # A slug may come back in another year when the URL pattern holds the
+    # year: what must be unique is the address.
     seen: dict[str, Post] = {}
     for post in posts:
-        other = seen.get(post.slug)
+        other = seen.get(post.url)
         if other is not None:
             problems.error(
                 post.path,
                 post.line_of("slug") if "slug" in post.lines else post.line_of("title"),
-                f"duplicate slug {post.slug!r} (also used by {other.display_path})",
+                f"duplicate slug {post.slug!r} (also used by {other.display_path}): both would be at {post.url}",
             )
-        seen[post.slug] = post
+        seen[post.url] = post
     # Two files with one stem on one date (posts/a/x.md, posts/b/x.md) would
     # share a feed id, and readers would merge them into one entry.
     ids: dict[str, Post] = {}

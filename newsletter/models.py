@@ -72,6 +72,8 @@ class Post:
     url: str
     id: str
     images: tuple[Image, ...] = ()
+    lang: str = ""  # the post's own language tag, when it differs from the site's
+    aliases: tuple[str, ...] = ()  # old site-root-relative addresses that redirect here
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     body_line: int = 1
     digest: str = field(default="", compare=False)  # hash of the file's bytes, for the build cache

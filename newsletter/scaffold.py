@@ -65,7 +65,7 @@ def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/") -
             value = overrides.get((section, f.name), f.default)
             lines.append(f"# {f.metadata['doc']}")
             rendered = _toml_value(value)
-            prefix = "" if value not in ("", None) else "# "
+            prefix = "" if value not in ("", None, ()) else "# "
             lines.append(f"{prefix}{key} = {rendered}")
         lines.append("")
     return "\n".join(lines)
@@ -78,6 +78,8 @@ def _sender(title: str) -> str:
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
