@@ -193,7 +193,8 @@ def _build(
     if site and not settings.site.post_url:
         from newsletter.render.site import post_page_path
 
-        pages = [post for post in published if not up_to_date(f"public/{post_page_path(post)}", posts_key([post]))]
+        base = settings.site.base_url
+        pages = [p for p in published if not up_to_date(f"public/{post_page_path(p, base)}", posts_key([p]))]
 
     rendered_digest = None
 
@@ -279,9 +280,7 @@ def _build(
             clean_temp_files(settings.public_dir)  # those of a worker that died, if any
             raise
         _write_public(settings.public_dir, outputs, result, progress)
-        kinds = (("public/posts/",) if site else ()) + (("public/categories/",) if feeds else ())
-        kinds += ("public/media/",) if feeds or site else ()
-        stale = [path for path in cache.outputs if path.startswith(kinds) and path not in made]
+        stale = [path for path in cache.outputs if path not in made and _made_by(path, feeds, site)]
         result.removed = _remove_stale(root, stale)
         for path in stale:
             del cache.outputs[path]
@@ -291,6 +290,16 @@ def _build(
             cache.outputs_dirty = True
         save_cache(root, cache)
     return result
+
+
+def _made_by(path: str, feeds: bool, site: bool) -> bool:
+    """Whether a build of these parts makes the output ``path`` when it is still wanted (else it is stale)."""
+    if path.startswith("public/media/"):
+        return feeds or site
+    if path.startswith("public/categories/") and path.endswith(".xml"):
+        return feeds
+    # Pages: posts' (anywhere, see [site] post_path), categories', tags', old addresses' redirects.
+    return site and path.startswith("public/") and path.endswith(".html")
 
 
 def _prepare_digest() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from newsletter import clock, frontmatter, postkeys
+from newsletter.addresses import check_addresses
 from newsletter.cache import BuildCache, PostEntry, digest, settings_key
 from newsletter.config import Settings, load_settings
 from newsletter.dates import date_in_file_name
@@ -190,6 +191,9 @@ class _PostLoader:
         if tags is None:
             err("tags", "tags must be a list of names")
             tags = ()
+        for name in tags:
+            if not category_slug(name) or frontmatter.LINE_BREAKS.search(name):
+                err("tags", f"tag {name!r} must be one line with letters or digits to name its page")
         draft = postkeys.read_draft(data, err, warn)
         lang = postkeys.read_lang(data, err)
         aliases = postkeys.read_aliases(data, urlsplit(site.base_url).path or "/", err)
@@ -555,6 +559,7 @@ def load_project(
                 f"post id {post.id!r} is also used by {other.display_path}: set a distinct 'slug:'",
             )
         ids[post.id] = post
+    check_addresses(posts, settings, problems)
     problems.raise_if_errors()
     posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
     return Project(settings=settings, posts=posts, warnings=problems.warnings, now=clock.now())
