@@ -217,9 +217,7 @@ class RenderedBody:
         return first_paragraph(self.html)
 
 
-def render_markdown(
-    text: str, resolve: Callable[[str, str, str], str | None], citations: bool = True
-) -> RenderedBody:
+def render_markdown(text: str, resolve: Callable[[str, str, str], str | None], citations: bool = True) -> RenderedBody:
     """Render a Markdown body to sanitized HTML.
 
     ``resolve(tag, attribute, value)`` returns the absolute URL for a link

@@ -87,7 +87,7 @@ def read_aliases(data: dict[str, Any], base_path: str, err: Report) -> tuple[str
         alias = item.strip()
         if alias_page(alias, base_path) is None:
             where = f" (site.url is under {base_path})" if base_path != "/" and alias.startswith("/") else ""
-            err("aliases", f"alias {alias!r} is not an address under this site's root, such as /2017/07/my-post/{where}")
+            err("aliases", f"alias {alias!r} is not an address on this site such as /2017/07/my-post/{where}")
         elif alias not in found:
             found.append(alias)
     return tuple(found)

@@ -324,7 +324,10 @@ def test_line_breaks_in_header_settings_are_refused(empty_project: Path, section
             '[site]\npost_url = "https://x.org/{slug}/{slug:>9999999999}/"\n',
             "site.post_url: use only the placeholders {year}, {month}, {day}, {slug}",
         ),
-        ('[site]\npost_url = "https://x.org/{slug}/{other}"\n', "site.post_url: use only the placeholders {year}, {month}, {day}, {slug}"),
+        (
+            '[site]\npost_url = "https://x.org/{slug}/{other}"\n',
+            "site.post_url: use only the placeholders {year}, {month}, {day}, {slug}",
+        ),
         ('[site]\npost_url = "javascript:alert({slug})"\n', "site.post_url must be an absolute http(s) URL"),
         ('[site]\nurl = "http://[oops"\n', "site.url must be an absolute http(s) URL"),
         ('[site]\ntimezone = "' + "a" * 5000 + '"\n', "site.timezone: unknown time zone"),
