@@ -280,6 +280,15 @@ def require_folder(root: Path) -> None:
         raise UsageError(f"{what}: {root}")
 
 
+def find_project(start: Path) -> Path | None:
+    """The folder holding newsletter.toml: ``start`` or the nearest one above it (None when none does)."""
+    here = start.absolute()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return start if folder == here else folder
+    return None
+
+
 def require_project(root: Path) -> Path:
     """Return the path of ``root``'s newsletter.toml; raise when ``root`` is no project.
 

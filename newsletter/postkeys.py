@@ -17,8 +17,10 @@ from newsletter.permalinks import alias_page
 
 KNOWN_KEYS = (
     "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft", "published",
-    "references", "cta", "aliases", "lang",
+    "references", "cta", "aliases", "lang", "status",
 )  # fmt: skip
+# Pelican's and WordPress's words for a post that is not public (``status: draft``).
+NOT_PUBLIC = frozenset({"draft", "hidden", "private", "pending", "future", "trash"})
 # Keys of other generators and themes that only shape their pages (Jekyll, Hugo, Pelican, WordPress
 # exports). Keys that decide what is public or when (status, hidden, publishdate, expirydate) are not
 # here: they warn, since ignoring one silently could publish what was not public.
@@ -59,6 +61,10 @@ def read_draft(data: dict[str, Any], err: Report, warn: Report) -> bool:
         if not published:
             warn("published", "'published: false' is read as 'draft: true': the post is not published")
             return True
+    status = data.get("status")
+    if isinstance(status, str) and status.strip().lower() in NOT_PUBLIC:
+        warn("status", f"'status: {status.strip()}' is read as 'draft: true': the post is not published")
+        return True
     return draft
 
 

@@ -12,8 +12,8 @@ import yaml
 
 from newsletter import clock
 from newsletter.cache import CACHE_DIR
-from newsletter.config import CONFIG_NAME, SECTIONS
-from newsletter.errors import NewsletterError
+from newsletter.config import CONFIG_NAME, SECTIONS, Settings
+from newsletter.errors import NewsletterError, Problems
 from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 from newsletter.lock import LOCK_NAME
 from newsletter.slugs import make_slug
@@ -43,7 +43,12 @@ last complete one: the week a weekly digest goes out for.
 """
 
 
-def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/") -> str:
+EXAMPLE_URL = "https://example.org/"
+EXAMPLE_CTA_TEXT = "Questions or news to share? We would like to hear from you."
+EXAMPLE_ADDRESS = "Street 1, 12345 Town, Country"
+
+
+def config_text(title: str = DEFAULT_TITLE, url: str = EXAMPLE_URL) -> str:
     """A commented newsletter.toml with every setting and its default.
 
     The title also names the sender, and the [cta] and [email] values are
@@ -54,8 +59,8 @@ def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/") -
     overrides = {("site", "title"): title, ("site", "url"): url,
                  ("email", "sender"): _sender(title),
                  ("email", "unsubscribe_url"): base + "/unsubscribe",
-                 ("email", "postal_address"): "Street 1, 12345 Town, Country",
-                 ("cta", "text"): "Questions or news to share? We would like to hear from you.",
+                 ("email", "postal_address"): EXAMPLE_ADDRESS,
+                 ("cta", "text"): EXAMPLE_CTA_TEXT,
                  ("cta", "label"): "Get in touch",
                  ("cta", "url"): base + "/contact"}  # fmt: skip
     for section, cls in SECTIONS.items():
@@ -173,3 +178,34 @@ def new_post(root: Path, title: str, when: datetime) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, f"---\n{front}---\n{body}")
     return path
+
+
+def example_values_left(settings: Settings, problems: Problems) -> None:
+    """Warn about the examples ``init`` wrote that a real newsletter must replace (``check`` calls it)."""
+    base = EXAMPLE_URL.rstrip("/")
+    examples = {
+        ("site", "url"): (settings.site.url.rstrip("/") == base, "every link in feeds, pages and emails"),
+        ("cta", "url"): (settings.cta.url == base + "/contact", "the call-to-action's button"),
+        ("cta", "text"): (settings.cta.text == EXAMPLE_CTA_TEXT, "the call-to-action"),
+        ("email", "postal_address"): (settings.email.postal_address == EXAMPLE_ADDRESS, "every email's footer"),
+    }
+    lines = settings.raw_text.split("\n")
+    for (section, key), (left, used_for) in examples.items():
+        if left:
+            problems.warn(
+                settings.root / CONFIG_NAME,
+                _setting_line(lines, section, key),
+                f"{section}.{key} still holds the example 'newsletter init' wrote; it is used in {used_for}",
+            )
+
+
+def _setting_line(lines: list[str], section: str, key: str) -> int:
+    """The line of ``key`` in ``[section]`` of newsletter.toml (1 when not found)."""
+    current = ""
+    for number, text in enumerate(lines, start=1):
+        stripped = text.strip()
+        if stripped.startswith("["):
+            current = stripped.strip("[] ")
+        elif current == section and stripped.split("=", 1)[0].strip() == key:
+            return number
+    return 1
