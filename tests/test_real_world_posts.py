@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ DATES = [
     ("2017-07-11T09:00:00", datetime(2017, 7, 11, 9, 0, tzinfo=CHICAGO_SUMMER)),
     ("2017-07-11 09:00:00 +0100", datetime(2017, 7, 11, 9, 0, tzinfo=timezone(timedelta(hours=1)))),
     ("2017-07-11 09:00:00 -05:00", datetime(2017, 7, 11, 9, 0, tzinfo=CHICAGO_SUMMER)),
-    ("2017-07-11T09:00:00Z", datetime(2017, 7, 11, 9, 0, tzinfo=timezone.utc)),
+    ("2017-07-11T09:00:00Z", datetime(2017, 7, 11, 9, 0, tzinfo=UTC)),
     ("2017-07-11   9:00:00   +01:00", datetime(2017, 7, 11, 9, 0, tzinfo=timezone(timedelta(hours=1)))),
     ("2017-07-11 9:30 +0530", datetime(2017, 7, 11, 9, 30, tzinfo=timezone(timedelta(hours=5, minutes=30)))),
     ("2017-07-11 09:00:00.25", datetime(2017, 7, 11, 9, 0, 0, 250000, tzinfo=CHICAGO_SUMMER)),
