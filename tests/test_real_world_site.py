@@ -75,6 +75,7 @@ def test_footnotes_tex_and_literal_brackets_in_page_feeds_and_email(empty_projec
     )
     plain, html = list(message.iter_parts())  # type: ignore[attr-defined]
     assert f"{url}#fn-src" in html.get_content() and "footnote-backref" in html.get_content()
+    assert 'id="fn' not in html.get_content()  # the links lead to the page; two posts' ids would clash
     text = plain.get_content()
     assert "A claim that needs a source.[^1] Another one.[^2]" in text
     assert "↩" not in text and "$$ h_t = \\bar{a}_t * x_t + b_t * c $$" in " ".join(text.split())
