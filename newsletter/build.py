@@ -166,11 +166,11 @@ def _build(
         chosen = posts_in_week(published, result.week, settings.digest.order)
         if not chosen:
             result.digest_status = "no posts"
-        elif outbox.status_of(settings.outbox_dir, result.week.label) == "sent":
+        elif kept := outbox.not_draft(result.week.label, outbox.status_of(settings.outbox_dir, result.week.label)):
             if sent_is_error:
-                raise outbox.SentError(f"{result.week.label} is marked sent in the outbox; it is never overwritten")
+                raise kept
             result.digest_status = "sent"
-            result.notes.append(f"{result.week.label} was sent already; its message is left as it is")
+            result.notes.append(outbox.kept_note(result.week.label, kept))
         elif up_to_date(f"outbox/{result.week.label}/meta.json", posts_key(chosen) + result.week.label, files=4):
             result.digest_status = "unchanged"
         else:
@@ -258,12 +258,12 @@ def _build(
 
                 try:
                     status, paths = outbox.write_digest(settings.outbox_dir, rendered_digest)
-                except outbox.SentError:  # marked sent while we rendered or waited for the lock
+                except outbox.SentError as exc:  # marked sent while we rendered or waited for the lock
                     if sent_is_error:
                         raise
                     status, paths = "sent", []
                     made.pop(f"outbox/{rendered_digest.week.label}/meta.json", None)  # not written
-                    result.notes.append(f"{rendered_digest.week.label} was sent already; its message is left as it is")
+                    result.notes.append(outbox.kept_note(rendered_digest.week.label, exc))
                 result.digest_status = status
                 result.written += [p.relative_to(root).as_posix() for p in paths]
             if site:

@@ -197,28 +197,44 @@ def new(
 
 @app.command("import")
 def import_(
-    files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Plain-text post files (one or more).", show_default=False)
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="SOURCE...",
+            help="Files or folders: a WordPress export (.xml), a Jekyll, Hugo or Pelican site or its posts, "
+            "Markdown files with front matter, plain-text posts (.txt).",
+            show_default=False,
+        ),
     ],
-    date: Annotated[str, typer.Option("--date", "-d", metavar="DATE", help="The posts' date: YYYY-MM-DD [HH:MM].")],
+    date: Annotated[
+        str | None,
+        typer.Option("--date", "-d", metavar="DATE", help="Date of plain-text posts (and of posts that have none)."),
+    ] = None,
     project: Project = Path("."),
 ) -> None:
-    """Convert plain-text posts to post files.
+    """Import posts: WordPress, Jekyll, Hugo, Pelican, Markdown, text.
 
-    The plain-text shape: the title first, a line 'Posted and filed under A,
-    B.', paragraphs, then 'References:' and a short call-to-action.
+    Posts that were not public at the source (drafts, private, scheduled,
+    password-protected) become drafts here. Existing files are never
+    overwritten; a post that cannot be imported is listed as path:line: reason.
 
-    Example: newsletter import article.txt --date "2026-11-18 09:30"
+    Example: newsletter import old-blog/ export.xml -C my-newsletter
     """
     from newsletter.errors import NewsletterError
-    from newsletter.importer import run_import
+    from newsletter.importers import run_import
 
     try:
-        written = run_import(project, files, date)
+        report = run_import(project, sources, date)
     except NewsletterError as exc:
         fail(exc)
-    for path in written:
+    for item in report.not_imported:
+        _err(str(item))
+    for path in report.written:
         typer.echo(f"imported {path}")
+    for line in report.summary():
+        (_err if line.startswith(("warning", "not imported")) else typer.echo)(line)
+    if report.not_imported:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -171,7 +171,6 @@ SECTIONS: dict[str, type] = {
 KEY_ALIASES = {("email", "from"): "sender"}
 SUBJECT_FIELDS = ("title", "period", "week", "first")
 _LIST_ID = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
-_ADDRESS = re.compile(r"^(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$")
 # Every other string setting ends up in a header, a URL or an attribute: one line.
 MULTILINE_OK = {("site", "description"), ("email", "postal_address"), ("cta", "text")}
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
@@ -259,8 +258,19 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
         return f"site.author_email is not an e-mail address: {value!r}"
     if section == "site" and key in ("post_url", "post_path") and value:
         return check_post_pattern(key, value)
-    if section == "email" and key in ("sender", "to", "reply_to") and value and not _ADDRESS.match(value):
-        return f"email.{'from' if key == 'sender' else key} is not an e-mail address: {value!r}"
+    if section == "email" and key in ("sender", "to", "reply_to") and value:
+        from newsletter.render.headers import parse_mailbox  # the email package: only when needed
+
+        try:
+            parse_mailbox(value)
+        except ValueError as exc:
+            return f"{name} {exc}: {value!r}"
+    if (section, key) in (("site", "title"), ("email", "subject"), ("email", "list_id")):
+        from newsletter.render.headers import invisible_character
+
+        hidden = invisible_character(value)
+        if hidden:
+            return f"{name} holds an invisible formatting character ({hidden}); it would reach a mail header"
     if section == "email" and key == "unsubscribe_mailto" and value and not value.startswith("mailto:"):
         return "email.unsubscribe_mailto must start with mailto:"
     # Bare names only: "{title:>999999999}" would build a gigabyte string, "{title.__class__}" leak internals.

@@ -23,14 +23,20 @@ from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_li
 from newsletter.models import CallToAction, Image, Post, Reference
 from newsletter.permalinks import post_address
 from newsletter.slugs import category_slug, make_slug
+from newsletter.templates import check_project_templates
 
 Progress = Callable[[str, int, int], None]
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_REFERENCES = 500
+# Each category has a feed listing its posts with all their categories: one
+# post naming 5,000 made 5,000 feeds of 5,000 categories each (1.2 GB).
+MAX_CATEGORIES = 50
+MAX_TAGS = 50
 POST_SUFFIXES = (".md", ".markdown")
 KNOWN_KEYS = set(postkeys.KNOWN_KEYS)
 _SLUG_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+_IMAGE_SIZE = re.compile(r"^\s*([0-9]{1,5}%?)\s*$", re.ASCII)
 
 
 @dataclass
@@ -182,6 +188,9 @@ class _PostLoader:
         if categories is None:
             err("categories", "categories must be a list of names")
             categories = ()
+        if len(categories) > MAX_CATEGORIES:
+            err("categories", f"{len(categories):,} categories: a post may have at most {MAX_CATEGORIES}")
+            categories = ()
         for name in categories:
             if not category_slug(name):
                 err("categories", f"category {name!r} has no letters or digits to name its feed")
@@ -190,6 +199,9 @@ class _PostLoader:
         tags = _string_list(data.get("tags"))
         if tags is None:
             err("tags", "tags must be a list of names")
+            tags = ()
+        elif len(tags) > MAX_TAGS:
+            err("tags", f"{len(tags):,} tags: a post may have at most {MAX_TAGS}")
             tags = ()
         for name in tags:
             if not category_slug(name) or frontmatter.LINE_BREAKS.search(name):
@@ -225,7 +237,7 @@ class _PostLoader:
         # Count the references as written, valid or not: a bad reference is
         # reported once, not again through every marker that cites it.
         declared = len(raw_refs) if isinstance(raw_refs, list) else int(raw_refs is not None)
-        for number in sorted({n for n in rendered.citations if n > max(declared, len(references))}):
+        for number in sorted({n for n in rendered.citations if not 0 < n <= max(declared, len(references))}):
             problems.error(
                 path,
                 doc.body_line + marker_line(doc.body, number),
@@ -326,6 +338,8 @@ class _PostLoader:
             return doc.body_line
 
         def resolve(tag: str, attribute: str, value: str) -> str | None:
+            if attribute in ("width", "height"):
+                return size(attribute, value)
             value = value.strip()
             try:
                 return resolve_address(tag, value)
@@ -333,6 +347,14 @@ class _PostLoader:
                 what = "image" if tag == "img" else "link"
                 problems.error(path, line_of(value), f"{value!r} is not a usable {what} address")
                 return None
+
+        def size(attribute: str, value: str) -> str | None:
+            """An image's width or height: pixels (or a percentage), as HTML allows."""
+            m = _IMAGE_SIZE.match(value)
+            if m is None:
+                problems.error(path, line_of(value), f"image {attribute} {value[:40]!r} is not a number of pixels")
+                return None
+            return m.group(1)
 
         def resolve_address(tag: str, value: str) -> str | None:
             if value.startswith("#"):  # first: every citation marker is one
@@ -497,6 +519,7 @@ def load_project(
     """
     problems = problems or Problems(root=root)
     settings = load_settings(root, problems)
+    check_project_templates(settings.templates_dir, problems)
     if problems.errors:
         problems.raise_if_errors()
     if cache is not None:

@@ -48,6 +48,13 @@ DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "form", "te
 # The HTML5 parser behind nh3 slows down with the square of the nesting of
 # block elements (100,000 nested <div> take a minute): refuse such bodies.
 MAX_HTML_DEPTH = 10_000
+# How deep a body's elements may nest once sanitized (quotes, lists, tags).
+# Past about 250 levels with the digest template around it, libxml2 (under
+# premailer) silently flattens or drops elements, and every level indents
+# the text part and the web page further; no real post comes near 100.
+MAX_NESTING = 100
+_OPEN_OR_CLOSE = re.compile(r"<(/?)([a-z][a-z0-9]*)")
+_OUTPUT_VOID = {"br", "hr", "img", "input", "wbr"}
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # XML 1.0 cannot hold these; a character reference such as &#1; in raw HTML makes them.
@@ -65,7 +72,7 @@ def import_parsers() -> None:
 
 
 class BodyTooComplex(ValueError):
-    """A body whose raw HTML nests deeper than :data:`MAX_HTML_DEPTH`."""
+    """A body nested too deeply (:data:`MAX_HTML_DEPTH`, :data:`MAX_NESTING`)."""
 
 
 def _to_html(text: str) -> str:
@@ -159,6 +166,28 @@ def _html_depth(html: str) -> int:
     return deepest
 
 
+def nesting(html: str) -> int:
+    """How deep the elements of well-formed (sanitized) HTML nest."""
+    depth = deepest = 0
+    for m in _OPEN_OR_CLOSE.finditer(html):
+        if m.group(1):
+            depth -= 1
+        elif m.group(2) not in _OUTPUT_VOID:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+    return deepest
+
+
+def check_nesting(html: str) -> None:
+    """Raise :class:`BodyTooComplex` when ``html`` nests deeper than MAX_NESTING."""
+    # Every open element has an end tag: with few of them there is nothing to measure.
+    if html.count("</") > MAX_NESTING and (depth := nesting(html)) > MAX_NESTING:
+        raise BodyTooComplex(
+            f"the body nests {depth} levels deep (quotes, lists or HTML elements); at most {MAX_NESTING} are allowed"
+        )
+
+
 def _markers(html: str, citations: bool = True) -> tuple[str, list[int]]:
     """Turn ``[n]`` in text (not in a tag, a link or code) into citation markers (when ``citations``)."""
     found: list[int] = []
@@ -182,6 +211,13 @@ def _markers(html: str, citations: bool = True) -> tuple[str, list[int]]:
         last = hit.end()
     out.append(html[last:])
     return "".join(out), found
+
+
+def _cited(html: str, markers: list[int]) -> list[int]:
+    """The citation numbers of every marker in sanitized HTML: ours, and raw HTML of the same shape."""
+    if html.count('class="cite"') == len(markers):
+        return markers
+    return [int(n) if len(n) < 6 else 0 for n in CITE_RE.findall(html)]
 
 
 def marker_line(body: str, n: int) -> int:
@@ -209,7 +245,7 @@ class RenderedBody:
     """What rendering one body found and produced."""
 
     html: str
-    citations: list[int] = field(default_factory=list)  # the marker numbers, in order
+    citations: list[int] = field(default_factory=list)  # the marker numbers, in order (0: out of range)
 
     @property
     def first_paragraph(self) -> str:
@@ -222,7 +258,8 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None], c
 
     ``resolve(tag, attribute, value)`` returns the absolute URL for a link
     or image address (or None to drop it); it is called for every ``href``
-    and ``src`` that survives sanitizing, raw HTML included. Raises
+    and ``src`` that survives sanitizing, raw HTML included, and for the
+    ``width`` and ``height`` of raw images (returning the value to keep). Raises
     :class:`BodyTooComplex` for raw HTML nested deeper than MAX_HTML_DEPTH.
     With ``citations`` false (a post without references), ``[1]`` stays text.
     TeX spans and escaped brackets are kept as written (see newsletter.mathspans).
@@ -241,7 +278,7 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None], c
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if attribute == "id":
             return value if _FOOTNOTE_ID.match(value) else None
-        if attribute not in ("href", "src"):
+        if attribute not in ("href", "src", "width", "height"):
             return value
         try:
             return resolve(tag, attribute, value)
@@ -262,8 +299,10 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None], c
     if failures:
         raise failures[0]
     html = _NOT_XML.sub("", html)  # also removes the sentinels of newsletter.mathspans
-    # From the sanitized HTML: text inside a removed <script> is no summary.
-    return RenderedBody(html=html, citations=found)
+    check_nesting(html)
+    # From the sanitized HTML: text inside a removed <script> is no summary,
+    # and raw HTML in the shape of a marker is one (the digest renumbers it).
+    return RenderedBody(html=html, citations=_cited(html, found))
 
 
 _URL_ATTRIBUTE = re.compile(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"')
@@ -300,6 +339,7 @@ def _render_plain_markdown(
     html = _URL_ATTRIBUTE.sub(fix, raw).replace(" />", ">")
     if "&#" in text or SENTINEL in text:  # a character reference is the only way to a control character here
         html = _NOT_XML.sub("", html)
+    check_nesting(html)
     return RenderedBody(html=html, citations=found)
 
 

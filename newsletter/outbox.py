@@ -2,7 +2,8 @@
 
 Each week has a folder ``outbox/<week>/`` with ``message.eml``,
 ``message.html``, ``message.txt`` and ``meta.json``. A message is rewritten
-only while its ``status`` is ``draft``; one marked ``sent`` is never touched.
+only while its ``status`` is exactly ``draft``; one marked ``sent`` (or
+anything else) is never touched.
 Files are written whole or not at all, ``meta.json`` last, so a folder
 without ``meta.json`` is an interrupted draft and may be rewritten.
 """
@@ -63,8 +64,11 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         data = None
-    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+    if not isinstance(data, dict):
         raise OutboxError(f"{path} is not a readable outbox meta.json; fix it or remove the folder")
+    if not isinstance(data.get("status"), str):
+        what = "has no status" if "status" not in data else f"has a status that is no text ({data['status']!r})"
+        raise OutboxError(f"{path} {what}; the week is never overwritten: fix it or remove the folder")
     return data
 
 
@@ -115,6 +119,29 @@ def status_of(outbox_dir: Path, week_label: str) -> str | None:
     return None if meta is None else str(meta["status"])
 
 
+def not_draft(week_label: str, status: str | None) -> SentError | None:
+    """The error for rewriting a week of this status: anything but exactly ``draft`` is kept.
+
+    ``"Sent"``, ``"SENT"``, ``"sent "`` or a status of a later tool are not
+    drafts either: guessing what they mean could send a week twice.
+    """
+    if status is None or status == "draft":  # None: no message yet (or unreadable: write_digest refuses it)
+        return None
+    if status == "sent":
+        return SentError(f"{week_label} is marked sent in the outbox; it is never overwritten")
+    return SentError(
+        f"{week_label} has status {status!r} in the outbox, not 'draft'; it is never overwritten "
+        f"(set it to 'draft' in {week_label}/{META} to let it be rewritten)"
+    )
+
+
+def kept_note(week_label: str, refused: SentError) -> str:
+    """What a build says about a week it left alone (the preview hides the plain "was sent" one)."""
+    if "marked sent" in str(refused):
+        return f"{week_label} was sent already; its message is left as it is"
+    return f"{refused}; its message is left as it is"
+
+
 def _same_but_created(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return {k: v for k, v in old.items() if k != "created"} == {k: v for k, v in new.items() if k != "created"}
 
@@ -129,14 +156,16 @@ def write_digest(outbox_dir: Path, digest: RenderedDigest) -> tuple[str, list[Pa
 
     Returns ``("written" | "unchanged", paths rewritten)``. Unchanged files
     are not touched, and a rebuild of unchanged content keeps the earlier
-    ``created`` time. Raises :class:`SentError` when the week was sent and
+    ``created`` time. Raises :class:`SentError` when the week's status is
+    not exactly ``draft`` (sent, or anything else) and
     :class:`OutboxError` when its meta.json cannot be read (it might
     describe a sent message).
     """
     folder = outbox_dir / digest.week.label
     old = _read_meta(folder)
-    if old is not None and old["status"] == "sent":
-        raise SentError(f"{digest.week.label} is marked sent in the outbox; it is never overwritten")
+    refused = not_draft(digest.week.label, old["status"]) if old is not None else None
+    if refused is not None:
+        raise refused
     meta = dict(digest.meta)
     if old is not None and "created" in old and _same_but_created(old, meta):
         meta["created"] = old["created"]

@@ -2,6 +2,13 @@
 
 A project template may extend a default one with the ``default/`` prefix:
 ``{% extends "default/digest.html" %}``.
+
+Templates run in Jinja's sandbox: a project's templates/ folder may come
+from anyone who can send a pull request, and ``{{ cycler.__init__.__globals__ }}``
+must not reach Python. Their errors (syntax, a template not found, an
+undefined name, anything a template raises) are reported as
+``templates/file.html:line: message``; ``check`` finds the first two kinds
+without rendering (:func:`check_templates`).
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+
+    from newsletter.errors import Problems
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -37,14 +46,17 @@ def environment(project_templates: Path | None) -> Environment:
 
 @lru_cache(maxsize=8)
 def _environment(project_templates: Path | None, present: tuple[tuple[str, int, int], ...]) -> Environment:
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+    from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+
+    from newsletter.sandbox import ProjectEnvironment
 
     default = FileSystemLoader(str(PACKAGE_TEMPLATES))
     loaders = []
     if project_templates is not None:  # even when missing: it may be created while previewing
         loaders.append(FileSystemLoader(str(project_templates)))
     loaders += [PrefixLoader({"default": default}), default]
-    env = Environment(
+    env = ProjectEnvironment(
+        project_templates,
         loader=ChoiceLoader(loaders),
         bytecode_cache=_bytecode_cache(project_templates),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=False),
@@ -54,6 +66,11 @@ def _environment(project_templates: Path | None, present: tuple[tuple[str, int, 
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    from newsletter.render.site import longdate
+
+    # Here, not where pages are rendered: check_project_templates compiles
+    # templates (and their filters) before any page is.
+    env.filters["longdate"] = longdate
     return env
 
 
@@ -78,7 +95,8 @@ def _bytecode_cache(project_templates: Path | None) -> Any:
             except OSError:
                 pass
 
-    return BestEffort(str(project_templates.parent / CACHE_DIR / "templates"))
+    # Not the folder of unsandboxed builds: their bytecode calls without the sandbox's checks.
+    return BestEffort(str(project_templates.parent / CACHE_DIR / "templates-sandboxed"))
 
 
 def template_files(project_templates: Path | None) -> list[Path]:
@@ -87,3 +105,20 @@ def template_files(project_templates: Path | None) -> list[Path]:
     if project_templates is not None and project_templates.is_dir():
         files += sorted(p for p in project_templates.rglob("*") if p.is_file())
     return files
+
+
+def check_project_templates(project_templates: Path, problems: Problems) -> None:
+    """Record the problems of the project's own templates (syntax, missing templates) in ``problems``.
+
+    Nothing to do, and no Jinja import, for a project without templates.
+    """
+    if not project_templates.is_dir():
+        return
+    files = tuple(sorted(p for p in project_templates.rglob("*") if p.is_file() and not p.name.startswith(".")))
+    if not files:
+        return
+    from newsletter.sandbox import ProjectEnvironment, check_templates
+
+    env = environment(project_templates)
+    assert isinstance(env, ProjectEnvironment)
+    check_templates(env, files, problems)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -29,6 +31,26 @@ SAMPLE_EPOCH = "1795521600"
 def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs at the same "now" unless it sets its own."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", SAMPLE_EPOCH)
+
+
+@pytest.fixture(autouse=True)
+def _every_digest_is_a_sound_message(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each message the outbox writes in a test is parsed back and judged (eml_judge.py) after the test."""
+    from eml_judge import judge_digest
+
+    from newsletter import outbox
+
+    written: list[tuple[bytes, str]] = []
+    real = outbox.write_digest
+
+    def recording(outbox_dir: Path, digest: Any) -> Any:
+        written.append((digest.eml, digest.subject))
+        return real(outbox_dir, digest)
+
+    monkeypatch.setattr(outbox, "write_digest", recording)
+    yield
+    for eml, subject in written:
+        judge_digest(eml, subject)
 
 
 @pytest.fixture

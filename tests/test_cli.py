@@ -211,7 +211,7 @@ def test_help_is_not_cut_and_tells_the_truth(cli) -> None:  # type: ignore[no-un
     preview = cli("preview", "--help").stdout
     assert "[default: 0]" not in preview and "8025" in preview
     imported = cli("import", "--help").stdout
-    assert "list[Path]" not in imported and "FILE" in imported
+    assert "list[Path]" not in imported and "SOURCE" in imported
 
 
 def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]

@@ -32,7 +32,8 @@ from newsletter.cli import app
 from newsletter.config import load_settings
 from newsletter.errors import InputError, NewsletterError, Problems, SourceError
 from newsletter.frontmatter import LINE_BREAKS
-from newsletter.importer import ImportProblem, parse_plain, run_import
+from newsletter.importers import run_import
+from newsletter.importers.plaintext import ImportProblem, parse_plain
 from newsletter.load import Project, load_project
 
 ERROR_LINE = re.compile(r"^[^:\n]+:(\d+): [^\n]+$")
@@ -412,7 +413,7 @@ def test_run_import(data: bytes, bom: bytes, ending: str, when: str) -> None:
         source.write_bytes(data)
         before = tree(root)
         try:
-            written = run_import(root, [source], when)
+            written = run_import(root, [source], when).written
         except InputError as exc:
             event("import error: " + re.sub(r"['\"(\d].*", "", exc.errors[0].message))
             assert_reported(exc.errors, {source.as_posix(): data})
@@ -470,7 +471,7 @@ def test_imported_text_survives(text: str) -> None:
         source = root.parent / "in.txt"
         source.write_text(text, encoding="utf-8")
         try:
-            (written,) = run_import(root, [source], "2026-11-02")
+            (written,) = run_import(root, [source], "2026-11-02").written
         except InputError:
             return
         loaded = load_or_report(root, {f"posts/{written.name}": written.read_bytes(), "newsletter.toml": SETTINGS})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED
 
-from newsletter.importer import escape_markdown, parse_plain, source_line, to_post_file
+from newsletter.importers.plaintext import escape_markdown, parse_plain, source_line, to_post_file
 from newsletter.load import load_project
 
 needs_seed = pytest.mark.skipif(SEED is None, reason="../shared/seeds is not beside the repo")

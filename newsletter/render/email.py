@@ -25,6 +25,7 @@ from newsletter.render.content import reference_html
 from newsletter.render.email_html import email_body_html, image_width, render_html, vml_width
 from newsletter.render.email_mime import Envelope, build_message, message_id
 from newsletter.render.email_text import render_text
+from newsletter.render.headers import INVISIBLE
 from newsletter.weeks import Week
 
 EML_LIMIT = 102_000  # Gmail clips a message past about 102 KB
@@ -233,12 +234,14 @@ class _Rendered:
 
 
 def subject_line(project: Project, week: Week, posts: list[Post]) -> str:
-    """The Subject from the ``email.subject`` pattern, on one line."""
+    """The Subject from the ``email.subject`` pattern: one line, nothing invisible."""
     settings = project.settings
     subject = settings.email.subject.format(
         title=settings.site.title, period=week.period, week=week.label, first=posts[0].title
     )
-    return " ".join(subject.split())
+    # One line, and no bidi controls or zero-width characters (a title may
+    # hold them; in a Subject they disguise what it says).
+    return " ".join(INVISIBLE.sub("", subject).split())
 
 
 def render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # template writes the width attributes email clients need itself.
 DISABLED_BASIC_ATTRIBUTES = ["align", "valign", "bgcolor", "width", "height"]
 CONTENT_WIDTH = 536  # 600 px column minus 2 x 32 px padding
+MAX_IMAGE_WIDTH = 100_000  # a width past this is a damaged file, not an image
+_PIXELS = re.compile(r"[0-9]{1,6}")
 _IMG = re.compile(r"<img\b([^>]*)>")
 _ATTRIBUTE = re.compile(r'([a-zA-Z-]+)="([^"]*)"')
 _HEADING = re.compile(r"<(/?)h([1-6])>")
@@ -119,9 +121,10 @@ def image_width(path: Path) -> int | None:
     m = _SVG_SIZE.search(head) or _SVG_VIEWBOX.search(head)
     if m:
         try:
-            return round(float(m.group(1)))
-        except ValueError:
+            width = round(float(m.group(1)))
+        except (ValueError, OverflowError):  # "1.2.3", or 310 digits: float infinity
             return None
+        return width if 0 < width <= MAX_IMAGE_WIDTH else None
     return None
 
 
@@ -160,7 +163,8 @@ def email_body_html(html: str, widths: dict[str, int | None]) -> str:
         attributes = dict(_ATTRIBUTE.findall(m.group(1)))
         attributes.setdefault("alt", "")
         width = attributes.get("width", "")
-        known = int(width) if width.isdigit() else widths.get(attributes.get("src", ""))
+        # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+        known = int(width) if _PIXELS.fullmatch(width) else widths.get(attributes.get("src", ""))
         attributes["width"] = str(min(known or CONTENT_WIDTH, CONTENT_WIDTH))
         attributes.pop("height", None)  # scaled by CSS: height:auto
         return "<img " + " ".join(f'{k}="{v}"' for k, v in attributes.items()) + ">"

@@ -14,22 +14,18 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from urllib.parse import quote
 
-from newsletter.errors import NewsletterError
+from newsletter.render.headers import LINE_BREAK, HeaderError, parse_mailbox, phrase, unstructured, verify_message
 
+__all__ = ["HeaderError", "Envelope", "build_message", "list_unsubscribe", "message_id", "one_line"]
 ONE_CLICK = "List-Unsubscribe=One-Click"
 # A boundary starting with "=_" never occurs in quoted-printable text, which
 # writes every "=" as "=3D".
 BOUNDARY = "=_newsletter-{week}"
-_ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 # Quoted-printable lines may hold at most 76 characters (RFC 2045); the
 # email package encodes body lines to the policy's max_line_length.
 _BUILD = SMTP.clone(max_line_length=76)
 _OUTPUT = SMTP.clone(refold_source="none")  # raw headers (set_raw) go out as folded here
-
-
-class HeaderError(NewsletterError):
-    """A header value would hold a line break (header injection)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +47,7 @@ class Envelope:
 def one_line(name: str, value: str) -> str:
     """Refuse a header value with a line break; settings and titles are checked
     on load, so this only guards against a bug letting one through."""
-    if "\r" in value or "\n" in value:
+    if LINE_BREAK.search(value):
         raise HeaderError(f"the {name} header would hold a line break: {value!r}")
     return value
 
@@ -59,13 +55,6 @@ def one_line(name: str, value: str) -> str:
 def message_id(week_label: str, list_id: str) -> str:
     """``<digest-2026-W47@list.example.org>``: stable for a list and a week."""
     return f"<digest-{week_label}@{list_id}>"
-
-
-def _phrase(text: str) -> str:
-    """A display name for List-Id: as is when plain, else a quoted string."""
-    if _ATEXT.match(text) or not text.isascii():
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def list_unsubscribe(url: str, mailto: str) -> str:
@@ -84,18 +73,28 @@ def build_message(envelope: Envelope, text: str, html: str, week_label: str) -> 
     CRLF) and the size of its transfer-encoded HTML part, which Gmail clips."""
     e = envelope
     msg = EmailMessage(policy=_BUILD)
-    headers = [
-        ("From", e.sender),
-        ("To", e.to),
-        ("Reply-To", e.reply_to),
-        ("Subject", e.subject),
+    mailboxes = {}
+    for name, value in (("From", e.sender), ("To", e.to), ("Reply-To", e.reply_to)):
+        try:
+            if value:
+                mailboxes[name] = parse_mailbox(value)
+        except ValueError as exc:  # settings are checked on load: only a bug gets here
+            raise HeaderError(f"the {name} header {exc}: {value!r}") from None
+    headers: list[tuple[str, object]] = [
+        *mailboxes.items(),
+        ("Subject", one_line("Subject", e.subject)),
         ("Date", format_datetime(e.date)),
-        ("Message-ID", e.message_id),
-        ("List-Id", f"{_phrase(e.list_title)} <{e.list_id}>"),
+        ("Message-ID", one_line("Message-ID", e.message_id)),
+        ("List-Id", f"{phrase(one_line('List-Id', e.list_title))} <{one_line('List-Id', e.list_id)}>"),
     ]
     for name, value in headers:
-        if value:
-            msg[name] = one_line(name, value)
+        raw = unstructured(value) if name == "Subject" and isinstance(value, str) else None
+        if raw is not None:
+            msg.set_raw(name, raw)  # encoded words of ours: the email package would decode "=?" itself
+        elif name == "List-Id" and "=?" in str(value):
+            msg.set_raw(name, str(value))
+        else:
+            msg[name] = value
     # Stored as written: Python would fold a long URL into RFC 2047 encoded
     # words, which no mail provider decodes in List-Unsubscribe. The https
     # URL stays on the header's first line even past 78 characters (the
@@ -106,4 +105,6 @@ def build_message(envelope: Envelope, text: str, html: str, week_label: str) -> 
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     msg.set_boundary(BOUNDARY.format(week=week_label))
     encoded = msg.get_payload()[1].get_payload()
-    return msg.as_bytes(policy=_OUTPUT), len(re.sub(r"\r?\n", "\r\n", encoded))
+    eml = msg.as_bytes(policy=_OUTPUT)
+    verify_message(eml, msg.keys(), {"Subject": e.subject}, mailboxes)
+    return eml, len(re.sub(r"\r?\n", "\r\n", encoded))

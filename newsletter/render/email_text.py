@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from newsletter.render.email import ButtonView, DigestView
 
 WIDTH = 78
+# Quote markers and list indents never take more than this many columns, so
+# that at least WIDTH - MAX_INDENT are left for the text itself: deeper
+# levels are written compactly (">>>> ") and then capped. The loader refuses
+# bodies nested deeper than markdown.MAX_NESTING anyway.
+MAX_INDENT = 38
 RULE = "_" * WIDTH  # between sections; "=" would cost three bytes each in quoted-printable
 _BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "li", "table", "tr", "hr"}
 _BLOCKS |= {"figure", "figcaption", "dl", "dt", "dd"}
@@ -61,10 +66,27 @@ def _split_long_words(text: str, width: int) -> str:
     return " ".join(words)
 
 
+def indent_for(quotes: int, lists: int) -> str:
+    """The prefix of a line ``quotes`` block quotes and ``lists`` nested lists deep.
+
+    ``> > `` and three spaces a list level while that fits in MAX_INDENT
+    columns; then ``>>> `` (as mail clients write deep quotes) and a capped
+    list indent, so the text always keeps WIDTH - MAX_INDENT columns.
+    """
+    quote = "> " * quotes
+    if len(quote) > MAX_INDENT // 2:
+        quote = ">" * min(quotes, MAX_INDENT // 2 - 1) + " "
+    return quote + " " * min(3 * lists, MAX_INDENT - len(quote))
+
+
 def wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
-    """Wrap one paragraph; ``first`` replaces ``indent`` on the first line."""
+    """Wrap one paragraph; ``first`` replaces ``indent`` on the first line.
+
+    At least WIDTH - MAX_INDENT columns are left for the text, however long
+    the indents (a width of 0 would never end cutting long words).
+    """
     first = indent if first is None else first
-    width = WIDTH - max(len(indent), len(first))
+    width = max(WIDTH - max(len(indent), len(first)), WIDTH - MAX_INDENT)
     text = " ".join(text.split())
     if not text:
         return []
@@ -120,13 +142,13 @@ class _TextWriter(HTMLParser):
         self.last_quote = 0
 
     def _indent(self) -> str:
-        return "> " * self.quote + "   " * max(len(self.lists) - 1, 0)
+        return indent_for(self.quote, max(len(self.lists) - 1, 0))
 
     def _gap(self, kind: str) -> None:
         """A blank line before a block, none inside a list, a table or after <br>."""
         tight = kind == "line" or (kind in ("item", "row") and self.last == kind)
         if self.lines and not tight:
-            self.lines.append(("> " * min(self.quote, self.last_quote)).rstrip())
+            self.lines.append(indent_for(min(self.quote, self.last_quote), 0).rstrip())
         self.last, self.last_quote = kind, self.quote
 
     def flush(self, then: str = "block") -> None:

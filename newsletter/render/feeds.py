@@ -211,7 +211,9 @@ class _RssWriter:
             fg.load_extension("dc", atom=False, rss=True)
         _channel(fg, self.settings, site.base_url + path, "application/rss+xml")
         fg.title(_xml_text(title))
-        fg.description(_xml_text(description or site.title))
+        # Like an item's <description>, readers show the channel's as HTML: a
+        # category named "<img src=x onerror=...>" must stay text.
+        fg.description(_xml_text(escape(description or site.title, quote=False)))
         fg.generator(f"newsletter {__version__}")
         fg.docs("https://www.rssboard.org/rss-specification")
         fg.updated(_last_modified(items))

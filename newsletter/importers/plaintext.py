@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from newsletter.errors import SourceError
+from newsletter.importers.model import ImportedPost, ImportProblem
 
 if TYPE_CHECKING:
     from newsletter.config import Settings
@@ -30,15 +30,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}<>~]|\[(?![1-9][0-9]{0,3}\](?!\())|&(?=#?[A-
 _LINE_START = re.compile(r"^(\s*(?:[0-9]+(?=[.)]))?)([#>+=|:-]|(?<=[0-9])[.)])")  # "1." -> "1\."
 _DEFINITION = re.compile(r"^\[(?=[1-9][0-9]{0,3}\]:)")  # "[1]: x" opening a paragraph defines a link
 _MARKER = re.compile(r"\[([1-9][0-9]{0,3})\]")
-
-
-class ImportProblem(ValueError):
-    """A plain-text file that cannot be imported, with its line."""
-
-    def __init__(self, line: int, message: str):
-        super().__init__(message)
-        self.line = line
-        self.message = message
 
 
 @dataclass
@@ -180,29 +171,6 @@ def source_line(post: PlainPost, text: str, line: int) -> int:
     return post.lines.get("title", 1)
 
 
-def check_post_file(post: PlainPost, text: str, name: str, settings: Settings) -> list[SourceError]:
-    """Load the post file ``text`` with the post loader's rules, as ``check`` and ``build`` will.
-
-    Returns its problems, each at the plain-text line it comes from (the
-    caller puts the plain-text file's name on them). The call-to-action gets
-    its url from the settings, so a missing one is named for what it is.
-    """
-    import tempfile
-
-    from newsletter.errors import Problems
-    from newsletter.load import load_post
-
-    if post.cta_text and not settings.cta.url:
-        message = "the call-to-action needs a url: set url under [cta] in newsletter.toml"
-        return [SourceError("", post.lines.get("cta", 1), message)]
-    problems = Problems()
-    with tempfile.TemporaryDirectory(prefix="newsletter-import-") as folder:
-        path = Path(folder) / name
-        path.write_text(text, encoding="utf-8")
-        load_post(settings, path, problems)
-    return [SourceError("", source_line(post, text, item.line), item.message, item.warning) for item in problems.items]
-
-
 def read_plain_file(path: Path) -> str:
     """Read a plain-text file as UTF-8 (a BOM is tolerated), with the post loader's limits."""
     from newsletter.frontmatter import CONTROL_CHARS
@@ -227,51 +195,30 @@ def read_plain_file(path: Path) -> str:
     return text
 
 
-def run_import(root: Path, files: list[Path], date: str) -> list[Path]:
-    """Import ``files`` into ``root/posts``; all or nothing.
-
-    Every file is read and checked first, its post file through the post
-    loader's rules; nothing is written when any file has a problem or a
-    target exists already.
-    """
-    from newsletter.config import load_settings
-    from newsletter.errors import Problems, UsageError
-    from newsletter.load import parse_date
+def read(source: Path, settings: Settings, date: str) -> ImportedPost:
+    """Read one plain-text file into the shared imported-post shape (``date`` as post files hold it)."""
     from newsletter.slugs import make_slug
-    from newsletter.write import write_atomic
 
-    problems = Problems(root=root)
-    settings = load_settings(root, problems)
-    problems.raise_if_errors()
-    try:
-        when = parse_date(date, settings.site.tz)
-    except (ValueError, TypeError):
-        raise UsageError(f"--date: cannot read {date!r}; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'") from None
-    date_text = date.strip() if len(date.strip()) > 10 else when.strftime("%Y-%m-%d 09:00")
-    planned: dict[Path, str] = {}
-    for source in files:
-        if not source.is_file():
-            problems.error(source, 1, "no such file")
-            continue
-        try:
-            post = parse_plain(read_plain_file(source))
-        except ImportProblem as exc:
-            problems.error(source, exc.line, exc.message)
-            continue
-        name = make_slug(post.title) or make_slug(source.stem) or "post"  # a stem may be 250 characters
-        target = settings.posts_dir / f"{when:%Y-%m-%d}-{name}.md"
-        if target.exists():
-            problems.error(source, 1, f"{problems.display(target)} exists already; nothing was overwritten")
-        elif target in planned:
-            problems.error(source, 1, f"another file imports to {problems.display(target)}")
-        else:
-            text = to_post_file(post, date_text, "" if make_slug(post.title) else name)
-            found = check_post_file(post, text, target.name, settings)
-            for item in found:
-                (problems.warn if item.warning else problems.error)(source, item.line, item.message)
-            if not any(not item.warning for item in found):
-                planned[target] = text
-    problems.raise_if_errors()
-    for target, text in planned.items():
-        write_atomic(target, text)
-    return list(planned)
+    post = parse_plain(read_plain_file(source))
+    if post.cta_text and not settings.cta.url:
+        message = "the call-to-action needs a url: set url under [cta] in newsletter.toml"
+        raise ImportProblem(post.lines.get("cta", 1), message)
+    name = make_slug(post.title) or make_slug(source.stem) or "post"  # a stem may be 250 characters
+    extra: dict[str, object] = {}
+    if post.references:
+        extra["references"] = post.references
+    if post.cta_text:
+        extra["cta"] = {"text": post.cta_text}
+    return ImportedPost(
+        source=source,
+        line=post.lines.get("title", 1),
+        kind="plaintext",
+        title=post.title,
+        date=date,
+        body="\n\n".join(escape_markdown(p) for p in post.paragraphs),
+        slug="" if make_slug(post.title) else name,
+        name=f"{date[:10]}-{name}",
+        categories=post.categories,
+        extra=extra,
+        locate=lambda text, line: source_line(post, text, line),
+    )
