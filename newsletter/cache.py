@@ -29,7 +29,9 @@ CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-FORMAT = 6  # 5: the loader refuses deep nesting, 50+ categories, bad image sizes, stray citation markup; 6: lang and aliases on posts, URLs from post_path
+# 5: the loader refuses deep nesting, 50+ categories, bad image sizes, stray citation markup;
+# 6: lang and aliases on posts, URLs from [site] post_path.
+FORMAT = 6
 
 
 @dataclass
