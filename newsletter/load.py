@@ -158,6 +158,7 @@ class _PostLoader:
         def warn(key: str, message: str) -> None:
             problems.warn(path, lines.get(key, 2), message)
 
+        postkeys.fold_keys(data, lines)
         for key, message in postkeys.unknown_key_warnings(data, self.settings.load.ignore_keys):
             warn(key, message)
         title = _text(data.get("title"))
@@ -221,7 +222,7 @@ class _PostLoader:
                 err("title", "cannot derive a slug from this title: set 'slug:'")
         references = self._references(path, data.get("references"), lines)
         cta = self._cta(data.get("cta"), err)
-        summary_given = _text(data.get("summary"))
+        summary_given = next((text for key in postkeys.SUMMARY_KEYS if (text := _text(data.get(key)))), None)
         # The body is checked even when the fields are not, so that every
         # problem of the file is reported in one run.
         fields_ok = len(problems.errors) == before and when is not None and bool(slug) and bool(title)
@@ -234,6 +235,14 @@ class _PostLoader:
         except BodyTooComplex as exc:
             problems.error(path, doc.body_line, str(exc))
             return None
+        shown = postkeys.template_code(rendered.html, doc.body)
+        if shown is not None:
+            problems.warn(
+                path,
+                doc.body_line + shown,
+                "a Hugo shortcode or Liquid tag ({{< >}}, {{% %}}, {% %}) is shown as text: "
+                "'newsletter import' converts the common ones",
+            )
         # Count the references as written, valid or not: a bad reference is
         # reported once, not again through every marker that cites it.
         declared = len(raw_refs) if isinstance(raw_refs, list) else int(raw_refs is not None)

@@ -17,8 +17,10 @@ from newsletter.permalinks import alias_page
 
 KNOWN_KEYS = (
     "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft", "published",
-    "references", "cta", "aliases", "lang", "status",
+    "references", "cta", "aliases", "lang", "status", "description", "excerpt",
 )  # fmt: skip
+# Other names of the summary (Hugo's description, Jekyll's excerpt), used when there is no summary.
+SUMMARY_KEYS = ("summary", "description", "excerpt")
 # Pelican's and WordPress's words for a post that is not public (``status: draft``).
 NOT_PUBLIC = frozenset({"draft", "hidden", "private", "pending", "future", "trash"})
 # Keys of other generators and themes that only shape their pages (Jekyll, Hugo, Pelican, WordPress
@@ -31,9 +33,24 @@ IGNORED_KEYS = frozenset({
     "disqus", "disqus_identifier", "comments_locked", "classes", "thumbnail", "cover", "hero", "banner",
     "keywords", "series", "showtoc", "tocopen", "hidemeta", "sitemap", "output", "outputs", "markup",
     "guid", "wordpress_id", "wp_id", "subtitle", "og_image", "twitter", "feature", "featured", "template",
+    "disqus_title", "disqus_url", "section", "topics",
 })  # fmt: skip
 _LANG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 Report = Callable[[str, str], None]  # (key, message)
+
+
+def fold_keys(data: dict[str, Any], lines: dict[str, int]) -> None:
+    """Read ``Title:``, ``Date:``, ``Tags:`` as ``title``... (Hugo and Pelican ignore the case of keys).
+
+    A key is renamed only when its lower-case form is a known key the post
+    does not also hold; ``lines`` follow the new names.
+    """
+    for key in [key for key in data if isinstance(key, str) and not key.islower()]:
+        lower = key.lower()
+        if lower in KNOWN_KEYS and lower not in data:
+            data[lower] = data.pop(key)
+            for name in [name for name in lines if name == key or name.startswith(key + ".")]:
+                lines[lower + name[len(key) :]] = lines.pop(name)
 
 
 def unknown_key_warnings(data: dict[str, Any], ignore: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -97,3 +114,16 @@ def read_aliases(data: dict[str, Any], base_path: str, err: Report) -> tuple[str
         elif alias not in found:
             found.append(alias)
     return tuple(found)
+
+
+# Hugo shortcodes and Liquid tags, as they look in rendered HTML (outside code, where they are examples).
+_TEMPLATE_CODE = re.compile(r"\{\{(?:&lt;|%)|\{%")
+_CODE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1>", re.DOTALL)
+_WRITTEN = re.compile(r"\{\{[<%]|\{%")
+
+
+def template_code(html: str, body: str) -> int | None:
+    """The line offset in ``body`` of the first Hugo shortcode or Liquid tag shown as text, or None."""
+    if ("{{" not in html and "{%" not in html) or not _TEMPLATE_CODE.search(_CODE.sub("", html)):
+        return None
+    return next((offset for offset, line in enumerate(body.split("\n")) if _WRITTEN.search(line)), 0)

@@ -316,3 +316,49 @@ GROUPS = [
 @pytest.mark.parametrize(("items", "lines"), GROUPS)
 def test_warnings_are_grouped_by_kind(items: list[tuple[str, int, str]], lines: list[str]) -> None:
     assert group_warnings([SourceError(p, n, m, warning=True) for p, n, m in items]) == lines
+
+
+def test_keys_in_any_case_as_hugo_and_pelican_read_them(empty_project: Path) -> None:
+    write_post(
+        empty_project,
+        "h.md",
+        "---\nTitle: Capitalised\nDate: 2013-11-07\nTags: [go]\nSlug: My-Slug\nDescription: From Hugo.\n---\nx\n",
+    )
+    project = load_project(empty_project)
+    post = project.posts[0]
+    assert (post.title, post.tags, post.slug, post.summary) == ("Capitalised", ("go",), "My-Slug", "From Hugo.")
+    assert post.line_of("tags") == 4 and project.warnings == []
+
+
+def test_both_spellings_keep_the_lower_case_one(empty_project: Path) -> None:
+    write_post(empty_project, "h.md", "---\ntitle: lower\nTitle: Upper\ndate: 2026-11-02\n---\nx\n")
+    project = load_project(empty_project)
+    assert project.posts[0].title == "lower"
+    assert [str(w) for w in project.warnings] == [
+        "posts/h.md:3: warning: unknown front-matter key 'Title' is ignored (did you mean title?)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keys", "summary"),
+    [("summary: S\ndescription: D", "S"), ("description: D\nexcerpt: E", "D"), ("excerpt: E", "E"), ("", "Body.")],
+)
+def test_description_and_excerpt_give_the_summary(empty_project: Path, keys: str, summary: str) -> None:
+    write_post(empty_project, "s.md", f"---\ntitle: S\ndate: 2026-11-02\n{keys}\n---\nBody.\n")
+    assert _only(empty_project).summary == summary
+
+
+TEMPLATE_CODE = [
+    ('Intro.\n\n{{< figure src="a.png" >}}\n', 8),
+    ("Intro.\n\n{{% img src=x %}}\n", 8),
+    ("Intro.\n\n{% include note.html %}\n", 8),
+    ("Intro.\n\n`{{< figure >}}` in code\n\n```\n{% raw %}\n```\n", None),
+    ("No template code {here}.\n", None),
+]
+
+
+@pytest.mark.parametrize(("body", "line"), TEMPLATE_CODE)
+def test_template_code_shown_as_text_is_a_warning(empty_project: Path, body: str, line: int | None) -> None:
+    write_post(empty_project, "t.md", f"---\ntitle: T\ndate: 2026-11-02\ntags: [x]\n---\n{body}")
+    lines = [w.line for w in load_project(empty_project).warnings if "shortcode or Liquid tag" in w.message]
+    assert lines == ([] if line is None else [line])
