@@ -75,10 +75,11 @@ def check_addresses(posts: Sequence[Post], settings: object, problems: Problems)
             pages.setdefault(path, f"the page of {post.display_path}")  # two posts at one URL: reported already
         claimed.update(pages)
     for post in live:
+        own = None if site.post_url else page_path(post.url, base)
         for alias in post.aliases:
             path = alias_page(alias, base_path)
-            if path is None:
-                continue  # reported by the loader
+            if path is None or path == own:
+                continue  # reported by the loader; or the post is still at its old address
             other = claimed.get(path)
             if other is None and path.startswith(("media/", "digests/")):
                 other = "a file the build writes"

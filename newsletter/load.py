@@ -209,7 +209,7 @@ class _PostLoader:
                 err("tags", f"tag {name!r} must be one line with letters or digits to name its page")
         draft = postkeys.read_draft(data, err, warn)
         lang = postkeys.read_lang(data, err)
-        aliases = postkeys.read_aliases(data, urlsplit(site.base_url).path or "/", err)
+        aliases = postkeys.read_aliases(data, urlsplit(site.base_url).path or "/", err, warn)
         slug = _text(data.get("slug"))
         if slug is None and "slug" in data:  # null, a list or a mapping
             err("slug", "slug must be a name such as my-first-post")

@@ -17,7 +17,7 @@ from newsletter.permalinks import alias_page
 
 KNOWN_KEYS = (
     "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft", "published",
-    "references", "cta", "aliases", "lang", "status", "description", "excerpt",
+    "references", "cta", "aliases", "lang", "status", "description", "excerpt", "url",
 )  # fmt: skip
 # Other names of the summary (Hugo's description, Jekyll's excerpt), used when there is no summary.
 SUMMARY_KEYS = ("summary", "description", "excerpt")
@@ -96,15 +96,22 @@ def read_lang(data: dict[str, Any], err: Report) -> str:
     return value.strip()
 
 
-def read_aliases(data: dict[str, Any], base_path: str, err: Report) -> tuple[str, ...]:
-    """The post's old addresses (``aliases: [/2017/07/11/my-post/]``), each one a page under public/."""
+def read_aliases(data: dict[str, Any], base_path: str, err: Report, warn: Report) -> tuple[str, ...]:
+    """The post's old addresses (``aliases: [/2017/07/11/my-post/]``), each one a page under public/.
+
+    Hugo's ``url`` (the address the page had there) is one more.
+    """
     value = data.get("aliases")
-    if value in (None, ""):
-        return ()
-    items = [value] if isinstance(value, str) else value
+    items = [] if value in (None, "") else [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         err("aliases", "aliases must be a list of old addresses such as /2017/07/11/my-post/")
         return ()
+    old = data.get("url")
+    if old not in (None, ""):
+        if isinstance(old, str) and alias_page(old.strip(), base_path) is not None:
+            items = [*items, old.strip()]
+        else:
+            warn("url", f"url {old!r} is ignored: an old address such as /2017/07/my-post/ gets a redirect page")
     found: list[str] = []
     for item in items:
         alias = item.strip()

@@ -118,10 +118,12 @@ def render_redirects(
     base_path = urlsplit(settings.site.base_url).path or "/"
     template = env.get_template("site/redirect.html")
     pages: dict[str, str] = {}
+    own_pages = not settings.site.post_url
     for post in published:
+        own = page_path(post.url, settings.site.base_url) if own_pages else None
         for alias in post.aliases:
             path = alias_page(alias, base_path)
-            if path is not None and (skip is None or not skip(path, [post])):
+            if path is not None and path != own and (skip is None or not skip(path, [post])):
                 pages[path] = template.render(common, post=post)
     return pages
 
