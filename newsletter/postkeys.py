@@ -108,8 +108,10 @@ def read_aliases(data: dict[str, Any], base_path: str, err: Report, warn: Report
         return ()
     old = data.get("url")
     if old not in (None, ""):
-        if isinstance(old, str) and alias_page(old.strip(), base_path) is not None:
-            items = [*items, old.strip()]
+        # Relative to the old site's root, with or without the leading "/" (as Hugo reads it).
+        address = "/" + old.strip().lstrip("/") if isinstance(old, str) and ":" not in old else None
+        if address is not None and alias_page(address, base_path) is not None:
+            items = [*items, address]
         else:
             warn("url", f"url {old!r} is ignored: an old address such as /2017/07/my-post/ gets a redirect page")
     found: list[str] = []

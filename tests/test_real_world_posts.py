@@ -369,12 +369,12 @@ def test_hugo_url_is_an_old_address_and_an_alias_at_the_new_address_is_no_clash(
     write_post(
         empty_project,
         "h.md",
-        "---\ntitle: H\ndate: 2010-07-02\nslug: why\nUrl: /why-projects-fail/\naliases: [/2010/07/why/]\n---\nx\n",
+        "---\ntitle: H\ndate: 2010-07-02\nslug: why\nUrl: post/why-projects-fail\naliases: [/2010/07/why/]\n---\nx\n",
     )
     write_post(empty_project, "b.md", "---\ntitle: B\ndate: 2010-07-02\nurl: https://old.example.org/b/\n---\nx\n")
     project = load_project(empty_project)
     by_title = {p.title: p for p in project.posts}
-    assert by_title["H"].aliases == ("/2010/07/why/", "/why-projects-fail/")
+    assert by_title["H"].aliases == ("/2010/07/why/", "/post/why-projects-fail")
     assert [str(w) for w in project.warnings] == [
         "posts/b.md:4: warning: url 'https://old.example.org/b/' is ignored: an old address such as "
         "/2017/07/my-post/ gets a redirect page"
@@ -382,5 +382,5 @@ def test_hugo_url_is_an_old_address_and_an_alias_at_the_new_address_is_no_clash(
     from newsletter.render.site import render_site
 
     pages = render_site(project, [])
-    assert "why-projects-fail/index.html" in pages and "2010/07/why/index.html" in pages
+    assert "post/why-projects-fail/index.html" in pages and "2010/07/why/index.html" in pages
     assert "<meta http-equiv" not in pages["2010/07/why/index.html"]  # the post itself, not a redirect
