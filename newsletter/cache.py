@@ -29,9 +29,9 @@ CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-# 5: the loader refuses deep nesting, 50+ categories, bad image sizes, stray citation markup;
-# 6: lang and aliases on posts, URLs from [site] post_path.
-FORMAT = 6
+# 7: aliases on posts, URLs from [site] post_path; 6: posts carry their own lang; 5: the loader refuses
+# deep nesting, 50+ categories, bad image sizes, stray citation markup
+FORMAT = 7
 
 
 @dataclass

@@ -144,6 +144,7 @@ def init(
         typer.Argument(metavar="DIR", help="Folder to create the project in (or -C DIR).", show_default=False),
     ] = None,
     title: Annotated[str, typer.Option(help="Name of the newsletter.")] = "My Newsletter",
+    language: Annotated[str, typer.Option(help="Language of the newsletter (site.language), e.g. fr.")] = "en",
     project: Annotated[
         Path | None,
         typer.Option("-C", "--project", metavar="DIR", help=PROJECT_HELP, show_default=False),
@@ -151,7 +152,7 @@ def init(
 ) -> None:
     """Scaffold a project: settings and a sample post.
 
-    Example: newsletter init my-newsletter --title "Clinic News"
+    Example: newsletter init my-newsletter --title "Clinic News" --language fr
     """
     import shlex
 
@@ -162,7 +163,7 @@ def init(
         if folder is not None and project is not None and folder != project:
             raise UsageError(f"two project folders given ({folder} and -C {project}): give one")
         target = folder or project or Path(".")
-        written = init_project(target, title)
+        written = init_project(target, title, language)
     except NewsletterError as exc:
         fail(exc)
     for path in written:

@@ -82,7 +82,7 @@ class EmailSettings:
     postal_address: str = setting("", "Postal address shown in the footer (required for bulk mail).")
     unsubscribe_url: str = setting("", "Required: the https URL for one-click unsubscribe (RFC 8058).")
     unsubscribe_mailto: str = setting("", "Optional mailto: address also offered in List-Unsubscribe.")
-    subject: str = setting("{title}: {period}", "Subject pattern; {title}, {period}, {week}, {first} are filled in.")
+    subject: str = setting("", "Older name of digest.subject (still read; digest.subject wins).")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,9 @@ class DigestSettings:
     order: str = setting("oldest", "Order of posts in a digest: oldest or newest first.")
     full_posts: bool = setting(True, "Show whole posts (true) or summaries with Read more links (false).")
     size_budget: int = setting(90000, "Largest HTML part in bytes before falling back to summaries.")
+    subject: str = setting(
+        "", "Subject pattern with {title}, {period}, {count}, {first_title} (default: the catalog's, per language)."
+    )
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class Settings:
     cta: CtaSettings = field(default_factory=CtaSettings)
     load: LoadSettings = field(default_factory=LoadSettings)
     raw_text: str = ""
+    strings: tuple[tuple[str, str | tuple[str, ...]], ...] = ()  # [strings]: catalog overrides, sorted by id
 
     @property
     def posts_dir(self) -> Path:
@@ -169,7 +173,7 @@ SECTIONS: dict[str, type] = {
 }
 # TOML keys that differ from the attribute name ("from" is a Python keyword).
 KEY_ALIASES = {("email", "from"): "sender"}
-SUBJECT_FIELDS = ("title", "period", "week", "first")
+SUBJECT_FIELDS = ("title", "period", "count", "first_title", "week", "first")  # week, first: older names
 _LIST_ID = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 # Every other string setting ends up in a header, a URL or an attribute: one line.
 MULTILINE_OK = {("site", "description"), ("email", "postal_address"), ("cta", "text")}
@@ -254,6 +258,11 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
             return f"site.timezone: unknown time zone {value[:100]!r}"
     if section == "site" and key == "language" and not _LANGUAGE.match(value):
         return f"site.language must be a language tag such as en or en-GB, not {value!r}"
+    if section == "site" and key == "language":
+        from newsletter.i18n import known_language
+
+        if not known_language(value):
+            return f"site.language: no locale data for {value!r} (use a tag such as fr, de or pt-BR)"
     if section == "site" and key == "author_email" and value and not _PLAIN_ADDRESS.match(value):
         return f"site.author_email is not an e-mail address: {value!r}"
     if section == "site" and key in ("post_url", "post_path") and value:
@@ -274,8 +283,8 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
     if section == "email" and key == "unsubscribe_mailto" and value and not value.startswith("mailto:"):
         return "email.unsubscribe_mailto must start with mailto:"
     # Bare names only: "{title:>999999999}" would build a gigabyte string, "{title.__class__}" leak internals.
-    if section == "email" and key == "subject" and not _only_placeholders(value, set(SUBJECT_FIELDS)):
-        return f"email.subject: use only the placeholders {', '.join('{' + f + '}' for f in SUBJECT_FIELDS)}"
+    if key == "subject" and not _only_placeholders(value, set(SUBJECT_FIELDS)):
+        return f"{section}.subject: use only the placeholders {', '.join('{' + f + '}' for f in SUBJECT_FIELDS[:4])}"
     if section == "email" and key == "list_id" and value and not _LIST_ID.match(value):
         return f"email.list_id must be a label like news.example.org, not {value!r}"
     if section == "digest" and key == "order" and value not in ("oldest", "newest"):
@@ -375,6 +384,9 @@ def load_settings(root: Path, problems: Problems) -> Settings:
     lines = text.split("\n")  # as TOML counts lines (splitlines() also breaks at U+2028)
     sections: dict[str, Any] = {}
     for name, value in data.items():
+        if name == "strings":
+            sections["strings"] = _strings(value, path, lines, problems)
+            continue
         if name not in SECTIONS:
             hint = _suggestion(name, list(SECTIONS))
             problems.warn(path, _key_line(lines, name, ""), f"unknown section [{_shown(name)}] is ignored{hint}")
@@ -405,6 +417,35 @@ def load_settings(root: Path, problems: Problems) -> Settings:
         problems.error(path, _key_line(lines, "cta", ""), "cta needs both label and url")
     _check_bulk_mail(settings, path, lines, problems)
     return settings
+
+
+def _strings(value: Any, path: Path, lines: list[str], problems: Problems) -> tuple[Any, ...]:
+    """``[strings]``: message id -> text (or a list of plural forms), overriding the catalogs.
+
+    An id the catalogs do not know is a warning (a typo would otherwise be
+    silently ignored); a value that is not text is an error.
+    """
+    from newsletter.i18n import message_ids, strings_key
+
+    if not isinstance(value, dict):
+        problems.error(path, _key_line(lines, "", "strings"), "strings must be a [strings] table")
+        return ()
+    known = message_ids()
+    good: dict[str, Any] = {}
+    for key, text in value.items():
+        where = _key_line(lines, "strings", key)
+        forms = [text] if isinstance(text, str) else text
+        if not isinstance(forms, list) or not forms or not all(isinstance(f, str) for f in forms):
+            problems.error(path, where, f"strings.{_shown(key)} must be a string or a list of plural forms")
+            continue
+        if any(CONTROL_CHARS.search(f) for f in forms):
+            problems.error(path, where, f"strings.{_shown(key)} holds a control character")
+            continue
+        if key not in known:
+            hint = _suggestion(key, sorted(known))
+            problems.warn(path, where, f"strings: no message {_shown(key)!r} in the catalogs{hint}")
+        good[key] = text
+    return strings_key(good)
 
 
 def _toml_key(attr: str) -> str:

@@ -280,7 +280,7 @@ class _PostLoader:
             lines=lines,
             body_line=doc.body_line,
             digest=self.digest,
-            card=digest(f"{url}\0{title}\0{when.isoformat()}\0{author}\0{categories}\0{summary}"),
+            card=digest(f"{url}\0{title}\0{when.isoformat()}\0{author}\0{categories}\0{summary}\0{lang}"),
         )
 
     def _references(self, path: Path, value: Any, lines: dict[str, int]) -> tuple[Reference, ...]:

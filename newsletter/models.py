@@ -72,7 +72,7 @@ class Post:
     url: str
     id: str
     images: tuple[Image, ...] = ()
-    lang: str = ""  # the post's own language tag, when it differs from the site's
+    lang: str = ""  # the post's own language (front matter ``lang:``); "" means the site's
     aliases: tuple[str, ...] = ()  # old site-root-relative addresses that redirect here
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     body_line: int = 1

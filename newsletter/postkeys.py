@@ -91,7 +91,7 @@ def read_lang(data: dict[str, Any], err: Report) -> str:
     if value in (None, ""):
         return ""
     if not isinstance(value, str) or not _LANG.match(value.strip()):
-        err("lang", f"lang must be a language tag such as en or pt-BR, not {value!r}")
+        err("lang", f"lang must be a language tag such as fr or pt-BR, not {value!r}")
         return ""
     return value.strip()
 

@@ -13,7 +13,7 @@ import yaml
 from newsletter import clock
 from newsletter.cache import CACHE_DIR
 from newsletter.config import CONFIG_NAME, SECTIONS, Settings
-from newsletter.errors import NewsletterError, Problems
+from newsletter.errors import NewsletterError, Problems, UsageError
 from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 from newsletter.lock import LOCK_NAME
 from newsletter.slugs import make_slug
@@ -48,20 +48,25 @@ EXAMPLE_CTA_TEXT = "Questions or news to share? We would like to hear from you."
 EXAMPLE_ADDRESS = "Street 1, 12345 Town, Country"
 
 
-def config_text(title: str = DEFAULT_TITLE, url: str = EXAMPLE_URL) -> str:
+def config_text(title: str = DEFAULT_TITLE, url: str = EXAMPLE_URL, language: str = "en") -> str:
     """A commented newsletter.toml with every setting and its default.
 
     The title also names the sender, and the [cta] and [email] values are
-    filled in so that a new project (and posts imported into it) builds.
+    filled in so that a new project (and posts imported into it) builds;
+    the call-to-action's words come from the catalog of ``language``.
     """
+    from newsletter.i18n import language as speak
+
+    _ = speak(language).gettext
     lines = ["# newsletter settings. Every setting is optional unless noted.", ""]
     base = url.rstrip("/")
     overrides = {("site", "title"): title, ("site", "url"): url,
+                 ("site", "language"): language,
                  ("email", "sender"): _sender(title),
                  ("email", "unsubscribe_url"): base + "/unsubscribe",
                  ("email", "postal_address"): EXAMPLE_ADDRESS,
-                 ("cta", "text"): EXAMPLE_CTA_TEXT,
-                 ("cta", "label"): "Get in touch",
+                 ("cta", "text"): _("Questions or news to share? We would like to hear from you."),
+                 ("cta", "label"): _("Get in touch"),
                  ("cta", "url"): base + "/contact"}  # fmt: skip
     for section, cls in SECTIONS.items():
         lines.append(f"[{section}]")
@@ -104,9 +109,13 @@ def check_title(title: str) -> None:
         raise NewsletterError("the title is empty")
 
 
-def init_project(folder: Path, title: str = DEFAULT_TITLE) -> list[Path]:
-    """Create a new project in ``folder``; refuse to overwrite anything."""
+def init_project(folder: Path, title: str = DEFAULT_TITLE, language: str = "en") -> list[Path]:
+    """Create a new project in ``folder`` written in ``language``; refuse to overwrite anything."""
+    from newsletter.i18n import known_language
+
     check_title(title)
+    if not known_language(language) or "_" in language:
+        raise UsageError(f"--language: {language!r} is not a language tag such as en, fr or pt-BR")
     title = title.strip()
     config = folder / CONFIG_NAME
     posts = folder / "posts"
@@ -118,7 +127,7 @@ def init_project(folder: Path, title: str = DEFAULT_TITLE) -> list[Path]:
     post = posts / f"{clock.now():%Y-%m-%d}-welcome.md"
     if post.exists():
         raise NewsletterError(f"{post}: already exists; nothing was changed")
-    settings = config_text(title)
+    settings = config_text(title, language=language)
     _check_config(settings, title)
     (folder / "templates").mkdir(parents=True, exist_ok=True)
     posts.mkdir(parents=True, exist_ok=True)
@@ -182,11 +191,14 @@ def new_post(root: Path, title: str, when: datetime) -> Path:
 
 def example_values_left(settings: Settings, problems: Problems) -> None:
     """Warn about the examples ``init`` wrote that a real newsletter must replace (``check`` calls it)."""
+    from newsletter.i18n import language as speak
+
     base = EXAMPLE_URL.rstrip("/")
+    translated = speak(settings.site.language).gettext(EXAMPLE_CTA_TEXT)  # as init wrote it
     examples = {
         ("site", "url"): (settings.site.url.rstrip("/") == base, "every link in feeds, pages and emails"),
         ("cta", "url"): (settings.cta.url == base + "/contact", "the call-to-action's button"),
-        ("cta", "text"): (settings.cta.text == EXAMPLE_CTA_TEXT, "the call-to-action"),
+        ("cta", "text"): (settings.cta.text in (EXAMPLE_CTA_TEXT, translated), "the call-to-action"),
         ("email", "postal_address"): (settings.email.postal_address == EXAMPLE_ADDRESS, "every email's footer"),
     }
     lines = settings.raw_text.split("\n")

@@ -1,7 +1,10 @@
 """Jinja2 environment: the project's templates/ first, package defaults second.
 
 A project template may extend a default one with the ``default/`` prefix:
-``{% extends "default/digest.html" %}``.
+``{% extends "default/digest.html" %}``. Templates are translated with
+Jinja2's i18n extension (``{% trans %}``, ``_()``) from the catalogs of
+:mod:`newsletter.i18n`; the filters ``date`` (``longdate``), ``period`` and
+``number`` write in the same language.
 
 Templates run in Jinja's sandbox: a project's templates/ folder may come
 from anyone who can send a pull request, and ``{{ cycler.__init__.__globals__ }}``
@@ -22,12 +25,13 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from newsletter.errors import Problems
+    from newsletter.i18n import Language
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def environment(project_templates: Path | None) -> Environment:
-    """The template environment for a project.
+def environment(project_templates: Path | None, language: Language | None = None) -> Environment:
+    """The template environment for a project, speaking ``language`` (default: English).
 
     Cached per folder and state of its template files (names, sizes and
     modification times, the package's own included): a new environment
@@ -41,13 +45,20 @@ def environment(project_templates: Path | None) -> Environment:
             present.append((str(path), st.st_mtime_ns, st.st_size))
         except OSError:
             pass
-    return _environment(project_templates, tuple(present))
+    if language is None:
+        from newsletter.i18n import language as make_language
+
+        language = make_language("en")
+    return _environment(project_templates, tuple(present), language)
 
 
 @lru_cache(maxsize=8)
-def _environment(project_templates: Path | None, present: tuple[tuple[str, int, int], ...]) -> Environment:
+def _environment(
+    project_templates: Path | None, present: tuple[tuple[str, int, int], ...], language: Language
+) -> Environment:
     from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
 
+    from newsletter.i18n import text_direction
     from newsletter.sandbox import ProjectEnvironment
 
     default = FileSystemLoader(str(PACKAGE_TEMPLATES))
@@ -65,12 +76,13 @@ def _environment(project_templates: Path | None, present: tuple[tuple[str, int, 
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
-    from newsletter.render.site import longdate
-
     # Here, not where pages are rendered: check_project_templates compiles
     # templates (and their filters) before any page is.
-    env.filters["longdate"] = longdate
+    language.install(env)
+    env.filters.update(date=language.date, longdate=language.date, period=language.period, number=language.number)
+    env.globals.update(lang=language.tag, dir=language.dir, direction=text_direction)
     return env
 
 
@@ -100,8 +112,10 @@ def _bytecode_cache(project_templates: Path | None) -> Any:
 
 
 def template_files(project_templates: Path | None) -> list[Path]:
-    """Every template file that can affect output (for cache keys and watching)."""
-    files = sorted(p for p in PACKAGE_TEMPLATES.rglob("*") if p.is_file())
+    """Every template file and message catalog that can affect output (for cache keys and watching)."""
+    from newsletter.i18n import catalog_files
+
+    files = sorted(p for p in PACKAGE_TEMPLATES.rglob("*") if p.is_file()) + catalog_files()
     if project_templates is not None and project_templates.is_dir():
         files += sorted(p for p in project_templates.rglob("*") if p.is_file())
     return files

@@ -100,9 +100,10 @@ def test_client_table_is_small_and_credits_its_source() -> None:
 # ---------------------------------------------------------------- crafted messages
 
 GOOD_HTML = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>T</title>
+<html lang="en" dir="ltr"><head><meta charset="utf-8"><title>T</title>
 <style>@media (prefers-color-scheme:dark){{.card{{background-color:#111!important}}}}</style></head>
-<body><div role="article">
+<body><div role="article" lang="en" dir="ltr">
+<h1>The digest</h1>
 <h2><a href="{BASE}posts/one/">One</a></h2>
 <p>See <a href="#ref-1">[1]</a> and <a href="mailto:care@example.org">write</a>.</p>
 <img src="{BASE}media/pic.png" alt="A picture" width="300">

@@ -21,6 +21,7 @@ import html5lib
 import pytest
 from conftest import REPO, SEED, tree, write_post
 
+from newsletter.i18n import Language
 from newsletter.load import load_project
 from newsletter.render.email import preheader, render_digest
 from newsletter.render.email_mime import HeaderError, list_unsubscribe, one_line
@@ -100,7 +101,7 @@ def test_headers(w47: Path) -> None:
     assert msg["From"] == "Northbridge Regenerative Care <news@northbridge-care.example.org>"
     assert msg["To"] == "Northbridge subscribers <subscribers@northbridge-care.example.org>"
     assert msg["Reply-To"] == "care@northbridge-care.example.org"
-    assert msg["Subject"] == meta["subject"] == "Northbridge Regenerative Care: 16–22 November 2026"
+    assert msg["Subject"] == meta["subject"] == "Northbridge Regenerative Care · November 16 – 22, 2026"
     assert "=?utf-8?" in (w47 / "message.eml").read_bytes().split(b"\r\n\r\n")[0].decode("ascii")  # RFC 2047
     assert msg["Message-ID"] == meta["id"] == f"<digest-{WEEK}@weekly.northbridge-care.example.org>"
     assert msg["MIME-Version"] == "1.0"
@@ -135,7 +136,7 @@ def test_non_ascii_title_is_encoded_in_headers(empty_project: Path, cli) -> None
     config.write_text(text, encoding="utf-8")
     write_post(empty_project, "a.md", "---\ntitle: Über Stammzellen\ndate: 2026-11-18 10:00\n---\nBody.\n")
     msg = _message(_digest(cli, empty_project))
-    assert msg["Subject"] == "Zentrum für Zelltherapie: 16–22 November 2026"
+    assert msg["Subject"] == "Zentrum für Zelltherapie · November 16 – 22, 2026"
     assert str(msg["List-Id"]) == "Zentrum für Zelltherapie <weekly.northbridge-care.example.org>"
 
 
@@ -159,8 +160,8 @@ def test_a_line_break_in_a_header_setting_never_reaches_the_message(sample: Path
 
 def test_preheader_names_what_fits_then_counts_the_rest(sample: Path) -> None:
     posts = load_project(sample).published
-    assert preheader(posts[:1]) == f"In this issue: {posts[0].title}"
-    line = preheader(posts)
+    assert preheader(posts[:1], Language()) == f"In this issue: {posts[0].title}"
+    line = preheader(posts, Language())
     assert line.startswith("In this issue: ") and line.endswith(" more") and len(line) <= 160
 
 
@@ -176,7 +177,10 @@ def test_preheader_names_what_fits_then_counts_the_rest(sample: Path) -> None:
 def test_header_settings_are_checked(empty_project: Path, cli, line: str, message: str) -> None:  # type: ignore[no-untyped-def]
     config = empty_project / "newsletter.toml"
     key = line.split(" = ")[0]
-    text = re.sub(rf"^{key} = .*$", lambda m: line, config.read_text(encoding="utf-8"), flags=re.M)
+    text = config.read_text(encoding="utf-8")
+    if not re.search(rf"^{key} = ", text, flags=re.M):  # a setting the sample leaves at its default
+        text = text.replace("[email]\n", f'[email]\n{key} = ""\n')
+    text = re.sub(rf"^{key} = .*$", lambda m: line, text, flags=re.M)
     config.write_text(text, encoding="utf-8")
     result = cli("check", "-C", empty_project)
     assert result.exit_code == 1
@@ -208,7 +212,7 @@ def test_shared_citation_is_listed_once_and_markers_agree(w47: Path) -> None:
     assert f"#ref-{n}" in citing["Spinal Cord Injury and Cell Therapy: A Review of Recent Research"]
     text = (w47 / "message.txt").read_text(encoding="utf-8")
     assert text.count(f"https://doi.org/{SHARED_DOI}") == 1
-    assert text.count(f"[ref. {n}]") == 2
+    assert text.count(f"[R{n}]") == 3  # two markers and the entry's label
 
 
 def test_every_in_message_anchor_resolves(w47: Path) -> None:
@@ -235,7 +239,7 @@ def test_html_structure(w47: Path) -> None:
     assert "width=device-width" in metas["viewport"]
     assert "x-apple-disable-message-reformatting" in metas
     assert metas["color-scheme"] == "light dark"
-    assert head.find("title").text == "Northbridge Regenerative Care: 16–22 November 2026"
+    assert head.find("title").text == "Northbridge Regenerative Care · November 16 – 22, 2026"
     body = root.find("body")
     wrapper = body[0]
     assert wrapper.tag == "div" and wrapper.get("role") == "article"
@@ -258,7 +262,7 @@ def test_html_structure(w47: Path) -> None:
         f"{BASE}posts/neural-progenitors-derived-from-bone-mesenchymal-stem-cells-help-multiple/",
     )
     assert "Bone Marrow, Mesenchymal Stem Cells, Multiple Sclerosis" in html
-    assert "18 November 2026" in html
+    assert "November 18, 2026" in html
 
 
 def test_css_inlined_and_kept_styles_within_gmail_limits(w47: Path) -> None:
@@ -373,15 +377,16 @@ def test_text_part(w47: Path) -> None:
     text = (w47 / "message.txt").read_text(encoding="utf-8")
     _check_lines(text)
     assert text.startswith("Northbridge Regenerative Care\n")
-    assert "Weekly digest, 16–22 November 2026" in text
+    assert "Weekly digest · November 16 – 22, 2026" in text
     assert "<" not in text.replace("<https", "")  # text, not a tag dump
-    assert "18 November 2026 · Bone Marrow, Mesenchymal Stem Cells, Multiple Sclerosis" in text
+    assert "November 18, 2026 · Bone Marrow, Mesenchymal Stem Cells, Multiple Sclerosis" in text
     assert "Stem Cells for ALS: Early Safety Data, Cautious Optimism [" in text
     assert "ClinicalTrials.gov [" in text
     links = text.split("\nLinks\n-----\n", 1)[1]
     assert "https://clinicaltrials.gov" in links
     assert f"{BASE}posts/stem-cells-for-als-early-safety-data-cautious-optimism/" in links
-    assert "\nReferences\n----------\n1. Harris, VK, Vyshkina, T, & Sadaiq, SA. (2016)." in text
+    assert "\nReferences\n----------\n\nNeural Progenitors" in text
+    assert "\n[R1] Harris, VK, Vyshkina, T, & Sadaiq, SA. (2016)." in text
     assert SEED_CTA in text and "https://clinic.example.org/spinal-cord-information" in text
     assert f"Unsubscribe: {UNSUBSCRIBE}" in text
     assert "1200 Lakeview Drive" in text
@@ -392,7 +397,7 @@ def test_text_part(w47: Path) -> None:
     ("html", "expected"),
     [
         ("<p>A <a href='https://e.org/x'>link</a>.</p>", ["A link [1]."]),
-        ('<p>Cited <sup class="cite"><a href="#ref-4">[4]</a></sup>.</p>', ["Cited [ref. 4]."]),
+        ('<p>Cited <sup class="cite"><a href="#ref-4">[4]</a></sup>.</p>', ["Cited [R4]."]),
         ("<ul><li>a</li><li>b<ul><li>c</li></ul></li></ul>", ["- a", "- b", "   - c"]),
         ("<ol><li>one</li><li>two</li></ol>", ["1. one", "2. two"]),
         ("<blockquote><p>q1</p><p>q2</p></blockquote>", ["> q1", ">", "> q2"]),
@@ -466,7 +471,7 @@ def test_a_big_week_falls_back_to_summaries(empty_project: Path, cli) -> None:  
     assert meta["sizes"]["html_part"] <= 90_000 and meta["sizes"]["eml"] <= 102_000
     assert meta["sizes"]["eml"] == (folder / "message.eml").stat().st_size
     html = (folder / "message.html").read_text(encoding="utf-8")
-    assert html.count(">Read more</a>") == 40
+    assert html.count(">Read more: ") == 40
     _check_lines((folder / "message.txt").read_text(encoding="utf-8"))
     _, document = _document(html)
     ids = {e.get("id") for e in document.iter() if e.get("id")}
@@ -488,7 +493,7 @@ def test_a_tight_budget_lists_the_rest_as_links(empty_project: Path, cli) -> Non
     assert meta["mode"] == "links" and len(meta["posts"]) == 40
     assert meta["sizes"]["html_part"] <= 20_000
     html = (folder / "message.html").read_text(encoding="utf-8")
-    assert 0 < html.count(">Read more</a>") < 40 and "More this week" in html
+    assert 0 < html.count(">Read more: ") < 40 and "More this week" in html
     assert all(f"long-post-number-{i}-" in html for i in range(40))
 
 

@@ -76,7 +76,7 @@ def test_an_encoded_word_in_the_site_title_stays_text(empty_project: Path, cli, 
     _setting(empty_project, "site", "title", title)
     _post(empty_project, "A post")
     message = judge_digest(_digest(empty_project, cli))
-    assert str(message["Subject"]).startswith(title + ": ")
+    assert str(message["Subject"]).startswith(title + " · ")  # the catalog's pattern: {title} · {period}
     assert str(message["List-Id"]) == f"{title} <weekly.northbridge-care.example.org>"
     assert message["List-Unsubscribe"] and message["List-Unsubscribe-Post"]
 

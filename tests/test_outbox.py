@@ -130,8 +130,8 @@ def test_list_messages_newest_first_and_skips_junk(sample: Path) -> None:
     assert [m.week for m in messages] == [WEEK, "2026-W46"]
     first = messages[0]
     assert first.status == "draft" and first.folder == box / WEEK
-    assert first.subject == "Northbridge Regenerative Care: 16–22 November 2026"
-    assert first.period == "16–22 November 2026"
+    assert first.subject == "Northbridge Regenerative Care · November 16 – 22, 2026"
+    assert first.period == "November 16\u2009–\u200922, 2026"  # Babel's (CLDR's) interval, thin spaces kept
     assert first.posts[0].startswith("neural-progenitors")
     assert first.sizes["eml"] == (box / WEEK / "message.eml").stat().st_size
     assert first.created == "2026-11-24T12:00:00+00:00"
@@ -161,6 +161,6 @@ def test_cli_outbox_lists_the_week(sample: Path, cli) -> None:  # type: ignore[n
     listed = cli("outbox", "-C", sample)
     assert listed.exit_code == 0, listed.output
     row = next(line for line in listed.stdout.splitlines() if line.startswith(WEEK))
-    assert "draft" in row and "Northbridge Regenerative Care: 16–22 November 2026" in row
+    assert "draft" in row and "Northbridge Regenerative Care · November 16 – 22, 2026" in row
     size = (sample / "outbox" / WEEK / "message.eml").stat().st_size
     assert f"{size:,}" in row

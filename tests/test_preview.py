@@ -278,7 +278,7 @@ def test_index_lists_the_week_and_the_feeds(served: tuple[Preview, str]) -> None
     status, headers, body = fetch(url + "/")
     text = body.decode()
     assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert f'href="/message/{WEEK}/"' in text and "Northbridge Regenerative Care: 16–22 November 2026" in text
+    assert f'href="/message/{WEEK}/"' in text and "Northbridge Regenerative Care · November 16 – 22, 2026" in text
     assert 'href="/public/feed.xml"' in text and 'href="/public/feed.json"' in text
     assert "no problems" in text
 

@@ -1,4 +1,4 @@
-"""Checks on an outbox message: size, headers, MIME, links, images, text, client support.
+"""Checks on an outbox message: size, headers, MIME, links, images, text, client support, accessibility.
 
 Pure functions over what lies on disk: :func:`check_message` reads one
 outbox folder (``message.eml`` and ``message.html``), the settings and the
@@ -19,10 +19,12 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
+from newsletter.checks.a11y import check_accessibility
 from newsletter.checks.clients import check_clients
 from newsletter.checks.html import check_images, check_links, check_style, scan_html, site_folders
 from newsletter.checks.results import LEVELS, CheckResult, error, info, summarize, warning
 from newsletter.config import Settings
+from newsletter.i18n import for_settings
 
 __all__ = ["LEVELS", "CheckResult", "check_message", "summarize"]
 
@@ -31,6 +33,8 @@ TEXT_WIDTH = 78
 MAX_LINE = 998  # RFC 5322 2.1.1
 REQUIRED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "List-Id")
 ONE_CLICK = "List-Unsubscribe=One-Click"
+# SpamAssassin's __GB_FAKE_RF: a subject that reads like a reply or a forward ("...Care: 16 ...").
+_FAKE_REPLY = re.compile(r"(?:Fw|Re):{1,2}[\W+]", re.I)
 _URL_LINE = re.compile(r"^\s*(?:\[\d+\]\s*|[-*]\s+)?<?(?:https?://|mailto:)\S+?>?\s*$")
 
 
@@ -61,6 +65,8 @@ def check_message(folder: Path, settings: Settings, public_dir: Path | None = No
         results += check_images(page, settings.site.base_url, public_dir, folders)
         results += check_style(page)
         results += check_clients(page)
+        language = for_settings(settings)
+        results += check_accessibility(html, language.tag, language.dir)
     text = _decoded(text_part)
     if text is not None:
         results += check_text(text)
@@ -131,6 +137,14 @@ def check_headers(msg: EmailMessage) -> list[CheckResult]:
         results.append(error("header-message-id", f"Message-ID is not <local@domain>: {message_id!r}"))
     if msg.get("Subject") is not None and not str(msg["Subject"]).strip():
         results.append(error("header-subject", "the Subject is empty"))
+    elif msg.get("Subject") is not None and _FAKE_REPLY.search(str(msg["Subject"])):
+        results.append(
+            warning(
+                "header-subject-reply",
+                f"the Subject {str(msg['Subject'])!r} reads like a reply or a forward ('re:'/'fw:'): "
+                "spam filters score that (SpamAssassin GB_FAKE_RF_*); change [digest] subject",
+            )
+        )
     unsubscribe = msg.get_all("List-Unsubscribe") or []
     if unsubscribe:
         uris = re.findall(r"<([^<>]*)>", " ".join(str(v) for v in unsubscribe))

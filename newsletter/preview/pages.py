@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from newsletter.checks import LEVELS, summarize
 from newsletter.checks.clients import client_table, html_features
 from newsletter.checks.html import scan_html
+from newsletter.i18n import N_, Language, for_settings
 from newsletter.preview.state import MESSAGE_FILES, describe_weeks
 from newsletter.templates import PACKAGE_TEMPLATES
 
@@ -25,29 +26,42 @@ if TYPE_CHECKING:
 
 PREVIEW_TEMPLATES = PACKAGE_TEMPLATES / "preview"
 STATIC_FILES = {"preview.css": "text/css; charset=utf-8", "preview.js": "text/javascript; charset=utf-8"}
-VIEWS = {"": "Rendered", "text": "Plain text", "headers": "Headers", "source": "Source", "checks": "Checks"}
+# Labels are message ids: the templates translate them (``_(label)``).
+VIEWS = {
+    "": N_("Rendered"),
+    "text": N_("Plain text"),
+    "headers": N_("Headers"),
+    "source": N_("Source"),
+    "checks": N_("Checks"),
+}
 FEEDS = (
     ("feed.xml", "RSS 2.0"),
     ("atom.xml", "Atom 1.0"),
     ("feed.json", "JSON Feed 1.1"),
-    ("index.html", "Web site"),
-    ("digests/index.html", "Digest archive"),
+    ("index.html", N_("Web site")),
+    ("digests/index.html", N_("Digest archive")),
 )
 TEXT_WIDTH = 78
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    """The preview's own template environment (autoescaped)."""
+@lru_cache(maxsize=4)
+def environment(language: Language | None = None) -> Environment:
+    """The preview's own template environment (autoescaped), its labels in ``language`` (the site's)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    return Environment(
+    language = language or Language()
+    env = Environment(
         loader=FileSystemLoader(str(PREVIEW_TEMPLATES)),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    language.install(env)
+    env.filters["number"] = language.number
+    env.globals.update(lang=language.tag, dir=language.dir)
+    return env
 
 
 def static_file(name: str) -> tuple[bytes, str] | None:
@@ -55,6 +69,11 @@ def static_file(name: str) -> tuple[bytes, str] | None:
     if name not in STATIC_FILES:
         return None
     return (PREVIEW_TEMPLATES / "static" / name).read_bytes(), STATIC_FILES[name]
+
+
+def _label(state: PreviewState, message: str) -> str:
+    """A label in the site's language."""
+    return for_settings(state.settings).gettext(message)
 
 
 def _common(state: PreviewState, title: str) -> dict[str, Any]:
@@ -80,10 +99,10 @@ def render_index(state: PreviewState) -> str:
     feeds = [(path, label) for path, label in FEEDS if public is not None and (public / path).is_file()]
     categories = sorted(p.name for p in (public / "categories").glob("*.xml")) if public is not None else []
     return (
-        environment()
+        environment(for_settings(state.settings))
         .get_template("index.html")
         .render(
-            _common(state, "Outbox"),
+            _common(state, _label(state, "Outbox")),
             rows=rows,
             feeds=feeds,
             categories=categories,
@@ -99,7 +118,7 @@ def render_message(state: PreviewState, entry: OutboxEntry, view: str) -> str:
     raw = state.read(entry, "message.eml") or b""
     results = state.checks(entry)
     context: dict[str, Any] = {
-        **_common(state, f"{entry.week}: {VIEWS[view]}"),
+        **_common(state, f"{entry.week}: {_label(state, VIEWS[view])}"),
         "entry": entry,
         "view": view,
         "views": VIEWS,
@@ -121,7 +140,7 @@ def render_message(state: PreviewState, entry: OutboxEntry, view: str) -> str:
     elif view == "checks":
         context["results"] = sorted(results, key=lambda r: LEVELS.index(r.level))
         context["clients"], context["matrix"] = client_matrix(state, entry)
-    return environment().get_template(f"{view or 'rendered'}.html").render(context)
+    return environment(for_settings(state.settings)).get_template(f"{view or 'rendered'}.html").render(context)
 
 
 def client_matrix(state: PreviewState, entry: OutboxEntry) -> tuple[dict[str, str], list[dict[str, Any]]]:

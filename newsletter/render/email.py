@@ -1,8 +1,10 @@
 """The weekly digest: one message (HTML part, text part, .eml) and its meta.json.
 
 References are renumbered across the week's posts: the same work cited by
-two posts (same DOI, URL or text, see ``Reference.key``) is listed once,
-and every citation marker links to its ``#ref-N`` entry in the message.
+two posts is listed once (see :mod:`newsletter.references`), under the
+first post that lists it, and every citation marker links to its
+``#ref-N`` entry in the message. Every fixed word comes from the catalogs
+of :mod:`newsletter.i18n`, in ``site.language``.
 When whole posts would make the HTML part too big for Gmail (it clips at
 102 KB), the digest falls back to summaries, then to plain links.
 """
@@ -11,16 +13,18 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
 from newsletter.config import SiteSettings
+from newsletter.i18n import N_, Language, for_settings, text_direction
 from newsletter.load import Project
 from newsletter.markdown import rewrite_citations
 from newsletter.models import CallToAction, Post, Reference
+from newsletter.references import number_references
 from newsletter.render.content import reference_html
 from newsletter.render.email_html import email_body_html, image_width, render_html, vml_width
 from newsletter.render.email_mime import Envelope, build_message, message_id
@@ -30,7 +34,9 @@ from newsletter.weeks import Week
 
 EML_LIMIT = 102_000  # Gmail clips a message past about 102 KB
 PREHEADER_LIMIT = 120  # about what inbox previews show
-RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
+# The subject when neither [digest] subject nor [email] subject is set; translated by the catalogs.
+# TRANSLATORS: the digest's subject; {title} is the newsletter's name, {period} the week's days. Keep the braces.
+DEFAULT_SUBJECT = N_("{title} · {period}")
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,18 @@ class PostView:
     html: Markup
     summary: str
     cta: ButtonView | None
+    lang: str = ""  # the post's own language when it differs from the digest's
+    dir: str = ""
+
+
+@dataclass(frozen=True)
+class RefGroup:
+    """The references listed under one post in the digest's reference section."""
+
+    title: str
+    entries: tuple[RefView, ...]
+    lang: str = ""
+    dir: str = ""
 
 
 @dataclass
@@ -107,54 +125,40 @@ class DigestView:
     posts: list[PostView] = field(default_factory=list)
     links: list[PostView] = field(default_factory=list)
     references: list[RefView] = field(default_factory=list)
+    reference_groups: list[RefGroup] = field(default_factory=list)
     closing_cta: ButtonView | None = None
+    language: Language = field(default_factory=Language)
 
 
 def _button(cta: CallToAction) -> ButtonView:
     return ButtonView(text=cta.text, label=cta.label, url=cta.url)
 
 
-def number_references(posts: list[Post]) -> tuple[list[RefView], dict[str, list[int]]]:
-    """Number every reference of ``posts`` once, in order of first appearance.
-
-    Returns the entries and, per post slug, the digest number of each of the
-    post's own references.
-    """
-    entries: list[RefView] = []
-    by_key: dict[str, int] = {}
-    numbers: dict[str, list[int]] = {}
-    for post in posts:
-        mine = []
-        for ref in post.references:
-            if ref.key not in by_key:
-                by_key[ref.key] = len(entries) + 1
-                entries.append(RefView(by_key[ref.key], ref))
-            mine.append(by_key[ref.key])
-        numbers[post.slug] = mine
-    return entries, numbers
-
-
-def longdate(when: datetime) -> str:
-    """``18 November 2026``."""
-    return f"{when.day} {when:%B %Y}"
-
-
-def preheader(posts: list[Post], limit: int = PREHEADER_LIMIT) -> str:
+def preheader(posts: list[Post], language: Language, limit: int = PREHEADER_LIMIT) -> str:
     """The visible "In this issue" line that inbox previews show first.
 
     Whole titles while they fit in about ``limit`` characters, then how many
     more; a visible line rather than hidden text, which spam filters score
     (FONT_INVIS, HTML_FONT_LOW_CONTRAST).
     """
+    # TRANSLATORS: between post titles in the preheader ("In this issue: A; B; C").
+    separator = language.gettext("; ")
     titles = [posts[0].title]
     for post in posts[1:]:
-        if len("; ".join([*titles, post.title])) > limit:
+        if len(separator.join([*titles, post.title])) > limit:
             break
         titles.append(post.title)
-    text = "In this issue: " + "; ".join(titles)
+    joined = separator.join(titles)
     if len(posts) > len(titles):
-        text += f"; and {len(posts) - len(titles)} more"
+        more = len(posts) - len(titles)
+        joined = language.ngettext("%(titles)s; and %(num)s more", "%(titles)s; and %(num)s more", more, titles=joined)
+    text = language.gettext("In this issue: %(titles)s", titles=joined)
     return textwrap.shorten(text, limit + 40, placeholder="…")
+
+
+def week_period(week: Week, language: Language) -> str:
+    """The week's days in the reader's language: ``16–22 novembre 2026``."""
+    return language.period(week.start, week.end - timedelta(days=1))
 
 
 def message_date(week: Week, posts: list[Post], now: datetime) -> datetime:
@@ -172,31 +176,39 @@ def _view(project: Project, week: Week, posts: list[Post], shown: int, full: boo
     """The digest with the first ``shown`` posts whole (``full``) or summarized, the rest as links."""
     settings = project.settings
     site, tz = settings.site, settings.site.tz
-    lang = site.language or "en"
+    language = for_settings(settings)
     view = DigestView(
         site=site,
-        lang=lang,
-        dir="rtl" if lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr",
+        lang=language.tag,
+        dir=language.dir,
         subject=subject,
-        preheader=preheader(posts),
-        period=week.period,
+        preheader=preheader(posts, language),
+        period=week_period(week, language),
         week=week.label,
         browser_url=f"{site.base_url}digests/{week.label}.html",
         site_url=site.base_url,
         site_host=urlsplit(site.base_url).hostname or site.base_url,
         unsubscribe_url=settings.email.unsubscribe_url,
         postal_address=settings.email.postal_address,
+        language=language,
     )
-    view.references, numbers = number_references(posts[:shown])
+    numbering = number_references(posts[:shown])
+    view.references = [RefView(e.number, e.reference) for e in numbering.entries]
     for post in posts[:shown]:
         html = Markup("")
         if full:
-            mapping = numbers[post.slug]
+            mapping = numbering.numbers[post.slug]
             body = rewrite_citations(post.body_html, lambda n, m=mapping: (f"#ref-{m[n - 1]}", m[n - 1]))
             widths = {settings.site.base_url + image.target: image_width(image.source) for image in post.images}
             html = Markup(email_body_html(body, widths))
-        view.posts.append(_post_view(post, tz, full, html, _button(post.cta) if post.cta else None))
-    view.links = [_post_view(post, tz, False, Markup(""), None) for post in posts[shown:]]
+        view.posts.append(_post_view(post, tz, full, html, _button(post.cta) if post.cta else None, language))
+        entries = numbering.for_post(post.slug)
+        if entries:
+            own = _own_language(post, language)
+            view.reference_groups.append(
+                RefGroup(post.title, tuple(RefView(e.number, e.reference) for e in entries), own, _dir(own))
+            )
+    view.links = [_post_view(post, tz, False, Markup(""), None, language) for post in posts[shown:]]
     default = _default_cta(project)
     if default and not any(p.cta and p.cta.url == default.url for p in view.posts):
         view.closing_cta = default
@@ -208,17 +220,32 @@ def _default_cta(project: Project) -> ButtonView | None:
     return ButtonView(cta.text, cta.label, cta.url) if cta.url and cta.label else None
 
 
-def _post_view(post: Post, tz: tzinfo, full: bool, html: Markup, cta: ButtonView | None) -> PostView:
+def _own_language(post: Post, language: Language) -> str:
+    """The post's ``lang:`` when it differs from the digest's language, else ``""``."""
+    own = getattr(post, "lang", "")
+    return own if own and own.lower() != language.tag.lower() else ""
+
+
+def _dir(lang: str) -> str:
+    return text_direction(lang) if lang else ""
+
+
+def _post_view(
+    post: Post, tz: tzinfo, full: bool, html: Markup, cta: ButtonView | None, language: Language
+) -> PostView:
+    own = _own_language(post, language)
     return PostView(
         slug=post.slug,
         title=post.title,
         url=post.url,
-        date=longdate(post.date.astimezone(tz)),
+        date=language.date(post.date.astimezone(tz)),
         categories=post.categories,
         full=full,
         html=html,
         summary=post.summary,
         cta=cta,
+        lang=own,
+        dir=_dir(own),
     )
 
 
@@ -234,10 +261,22 @@ class _Rendered:
 
 
 def subject_line(project: Project, week: Week, posts: list[Post]) -> str:
-    """The Subject from the ``email.subject`` pattern: one line, nothing invisible."""
+    """The Subject, on one line: ``[digest] subject``, else ``[email] subject``, else the catalog's pattern.
+
+    Placeholders: ``{title}`` (the site), ``{period}``, ``{count}`` (posts),
+    ``{first_title}``; ``{week}`` and ``{first}`` are kept for older settings.
+    Nothing invisible (bidi controls, zero-width characters) is kept.
+    """
     settings = project.settings
-    subject = settings.email.subject.format(
-        title=settings.site.title, period=week.period, week=week.label, first=posts[0].title
+    language = for_settings(settings)
+    pattern = settings.digest.subject or settings.email.subject or language.gettext(DEFAULT_SUBJECT)
+    subject = pattern.format(
+        title=settings.site.title,
+        period=week_period(week, language),
+        count=language.number(len(posts)),
+        first_title=posts[0].title,
+        week=week.label,
+        first=posts[0].title,
     )
     # One line, and no bidi controls or zero-width characters (a title may
     # hold them; in a Subject they disguise what it says).
@@ -270,7 +309,7 @@ def render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDi
 
     def render(shown: int, full: bool) -> tuple[DigestView, _Rendered]:
         view = _view(project, week, posts, shown, full, subject)
-        html = render_html(settings.templates_dir, {"view": view, **vars(view)})
+        html = render_html(settings.templates_dir, {"view": view, **vars(view)}, view.language)
         text = render_text(view)
         eml, html_part = build_message(envelope, text, html, week.label)
         return view, _Rendered(html, text, eml, html_part)
@@ -310,7 +349,7 @@ def render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDi
         "week": week.label,
         "subject": subject,
         "preheader": view.preheader,
-        "period": week.period,
+        "period": view.period,
         "status": "draft",
         "mode": mode,
         "created": project.now.isoformat(),

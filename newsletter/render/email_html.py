@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from premailer import Premailer
 
+    from newsletter.i18n import Language
+
 # Attributes premailer would copy from inlined CSS that the HTML checker
 # rejects (height="auto" on images, bgcolor and width on links, ...). The
 # template writes the width attributes email clients need itself.
@@ -177,9 +179,9 @@ def vml_width(label: str) -> int:
     return max(200, min(CONTENT_WIDTH, 9 * len(label) + 56))
 
 
-def render_html(templates_dir: Path, context: dict[str, Any]) -> str:
-    """Render ``email/digest.html`` (the project's, else the default) and inline its CSS."""
+def render_html(templates_dir: Path, context: dict[str, Any], language: Language | None = None) -> str:
+    """Render ``email/digest.html`` (the project's, else the default) in ``language`` and inline its CSS."""
     from newsletter.templates import environment
 
-    template = environment(templates_dir).get_template("email/digest.html")
+    template = environment(templates_dir, language).get_template("email/digest.html")
     return inline_css(template.render(context))

@@ -1,8 +1,10 @@
 """The digest's plain-text part: real text, wrapped at 78 columns.
 
-Links become ``[n]`` with the numbered URL list at the end; citation
-markers become ``[ref. N]`` so they never read as link numbers. A URL too
-long for a line stands on a line of its own.
+Two numberings that a reader cannot confuse: links become ``[1]``, ``[2]``
+with the numbered URL list at the end; citation markers become ``[R1]``,
+``[R2]`` (the letter comes from the catalog), the labels of the reference
+list. A URL too long for a line stands on a line of its own. Every fixed
+word comes from the catalogs of :mod:`newsletter.i18n`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import re
 import textwrap
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
+
+from newsletter.i18n import Language
 
 if TYPE_CHECKING:
     from newsletter.render.email import ButtonView, DigestView
@@ -124,9 +128,10 @@ class _TextWriter(HTMLParser):
     other directly.
     """
 
-    def __init__(self, links: Links) -> None:
+    def __init__(self, links: Links, language: Language) -> None:
         super().__init__(convert_charrefs=True)
         self.links = links
+        self.language = language
         self.lines: list[str] = []
         self.buffer: list[str] = []
         self.lists: list[int] = []  # per open list: the item counter (-1 for ul)
@@ -206,7 +211,7 @@ class _TextWriter(HTMLParser):
         elif tag == "img":
             alt = (attributes.get("alt") or "").strip()
             if alt:
-                self.buffer.append(f"[Image: {alt}]")
+                self.buffer.append(self.language.gettext("[Image: %(alt)s]", alt=alt))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
@@ -241,7 +246,7 @@ class _TextWriter(HTMLParser):
         if self.skip:
             return
         if self.href and (self.href[-1] or "").startswith("#ref-"):
-            data = re.sub(r"^\[(\d+)\]$", r"[ref. \1]", data.strip())
+            data = re.sub(r"^\[(\d+)\]$", lambda m: reference_label(int(m.group(1)), self.language), data.strip())
         elif self.href and self.href[-1] and _FOOTNOTE_LINK.search(self.href[-1]):
             # A footnote's marker reads [^1]; its link back up means nothing in plain text.
             data = f"[^{data.strip()}]" if "#fn-" in self.href[-1] else ""
@@ -252,9 +257,15 @@ class _TextWriter(HTMLParser):
         self.flush()
 
 
-def html_to_text(html: str, links: Links) -> list[str]:
+def reference_label(number: int, language: Language) -> str:
+    """``[R3]``: how the text part names reference 3, apart from link ``[3]``."""
+    # TRANSLATORS: the letter before reference numbers in the plain-text email ([R1], [R2]); links are [1], [2].
+    return "[" + language.gettext("R") + language.number(number) + "]"
+
+
+def html_to_text(html: str, links: Links, language: Language | None = None) -> list[str]:
     """Sanitized HTML (a post body) as wrapped lines; its links join ``links``."""
-    writer = _TextWriter(links)
+    writer = _TextWriter(links, language or Language())
     writer.feed(html)
     writer.close()
     lines = writer.lines
@@ -277,46 +288,54 @@ def _button_lines(cta: ButtonView) -> list[str]:
 def render_text(view: DigestView) -> str:
     """The whole plain-text part of a digest."""
     links = Links()
-    out: list[str] = [*heading(view.site.title, "="), *wrap(f"Weekly digest, {view.period}"), ""]
+    lang = view.language
+    _ = lang.gettext
+    out: list[str] = [*heading(view.site.title, "="), *wrap(_("Weekly digest · %(period)s", period=view.period)), ""]
     out += [*wrap(view.preheader), ""]
-    out += [*labelled("View this email in your browser", view.browser_url), ""]
+    out += [*labelled(_("View this email in your browser"), view.browser_url), ""]
     for post in view.posts:
         out += ["", RULE, ""]
         out += heading(f"{post.title} [{links.number(post.url)}]")
         meta = post.date + (" · " + ", ".join(post.categories) if post.categories else "")
         out += [*wrap(meta), ""]
         if post.full:
-            out += html_to_text(str(post.html), links)
+            out += html_to_text(str(post.html), links, lang)
         else:
-            out += [*wrap(post.summary), "", f"Read more [{links.number(post.url)}]"]
+            number = f"[{links.number(post.url)}]"
+            out += [*wrap(post.summary), "", _("Read more: %(title)s", title=number)]
         if post.cta:
             out += ["", *_button_lines(post.cta)]
     if view.links:
-        out += ["", RULE, "", *heading("More this week")]
+        out += ["", RULE, "", *heading(_("More this week"))]
         for post in view.links:
-            out += wrap(f"{post.title}, {post.date} [{links.number(post.url)}]", "  ", "- ")
+            out += wrap(f"{post.title} · {post.date} [{links.number(post.url)}]", "  ", "- ")
     if view.closing_cta:
         out += ["", RULE, "", *_button_lines(view.closing_cta)]
-    if view.references:
-        out += ["", RULE, "", *heading("References")]
-        for entry in view.references:
-            ref = entry.reference
-            label = f"{entry.number}. "
-            out += wrap(ref.text, " " * len(label), label)
-            for url in (ref.link, ref.url if ref.doi else ""):
-                if url:
-                    out.append(("   " + url) if len(url) + 3 <= WIDTH else url)
+    if view.reference_groups:
+        out += ["", RULE, "", *heading(_("References"))]
+        for group in view.reference_groups:
+            out += ["", *wrap(group.title)]
+            for entry in group.entries:
+                ref = entry.reference
+                label = reference_label(entry.number, lang) + " "
+                out += wrap(ref.text, " " * len(label), label)
+                for url in (ref.link, ref.url if ref.doi else ""):
+                    if url:
+                        out.append(((" " * len(label)) + url) if len(url) + len(label) <= WIDTH else url)
     if links.urls:
-        out += ["", *heading("Links"), *links.render()]
+        out += ["", *heading(_("Links")), *links.render()]
     out += [
         "",
         "-- ",
         *wrap(
-            f"You receive this email because you subscribed to the weekly digest of "
-            f"{view.site.title} at {view.site_host}."
+            _(
+                "You receive this email because you subscribed to the weekly digest of %(title)s at %(site)s.",
+                title=view.site.title,
+                site=view.site_host,
+            )
         ),
     ]
-    out += labelled("Unsubscribe", view.unsubscribe_url)
+    out += labelled(_("Unsubscribe"), view.unsubscribe_url)
     if view.postal_address:
         out += wrap(view.postal_address)
     return "\n".join(line.rstrip() if line != "-- " else line for line in out) + "\n"

@@ -1,5 +1,8 @@
 """The web side: post pages, the site index, the post archive, the digest archive.
 
+Pages are written in ``site.language`` (catalogs, dates and direction from
+:mod:`newsletter.i18n`); a post's own ``lang:`` marks its article.
+
 Every page uses the same URLs as the feeds and the digests link to. The
 digests' web versions themselves (``digests/<week>.html``) are the outbox
 messages' HTML, published by the build.
@@ -8,10 +11,10 @@ messages' HTML, published by the build.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from newsletter.i18n import for_settings
 from newsletter.load import Project
 from newsletter.models import Post
 from newsletter.permalinks import alias_page, page_path
@@ -26,19 +29,9 @@ if TYPE_CHECKING:
 INDEX_POSTS = 30
 
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")  # fmt: skip
-
-
-def longdate(value: datetime) -> str:
-    """``18 November 2026`` (no locale, no strftime: it runs for every post of a listing)."""
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-
-
 def _context(settings: Any) -> tuple[Any, dict[str, Any]]:
     """The template environment and the values every page uses."""
-    env = environment(settings.templates_dir)
-    env.filters.setdefault("longdate", longdate)
+    env = environment(settings.templates_dir, for_settings(settings))
     common: dict[str, Any] = {
         "site": settings.site,
         "base": settings.site.base_url,
@@ -138,11 +131,12 @@ def render_digests_index(project: Project, messages: Sequence[OutboxEntry]) -> s
 
 def _listing(template: Any, common: dict[str, Any], settings: Any, published: list[Post], archive: bool) -> str:
     """The site index (recent posts with summaries) or the archive of all posts."""
+    language = for_settings(settings)
     if archive:
         return template.render(
             common,
-            heading="All posts",
-            intro=f"{len(published)} posts, newest first.",
+            heading=language.gettext("All posts"),
+            intro=language.ngettext("%(num)s post, newest first.", "%(num)s posts, newest first.", len(published)),
             posts=published,
             show_summaries=False,
             more=False,
@@ -151,7 +145,7 @@ def _listing(template: Any, common: dict[str, Any], settings: Any, published: li
         )
     return template.render(
         common,
-        heading="Recent posts",
+        heading=language.gettext("Recent posts"),
         intro="",
         posts=published[:INDEX_POSTS],
         show_summaries=True,

@@ -11,9 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from newsletter.addresses import taxonomy_pages
+from newsletter.i18n import for_settings
 from newsletter.models import Post
-
-LABELS = {"categories": "Category", "tags": "Tag"}
 
 
 def render_taxonomy_pages(
@@ -23,6 +22,7 @@ def render_taxonomy_pages(
     """The HTML of every category and tag page that ``skip(path, posts)`` does not call up to date."""
     template = env.get_template("site/taxonomy.html")
     base = settings.site.base_url
+    language = for_settings(settings)
     result: dict[str, str] = {}
     for path, (kind, name, slug, members) in taxonomy_pages(published).items():
         if skip is not None and skip(path, members):
@@ -31,9 +31,13 @@ def render_taxonomy_pages(
         count = len(members)
         result[path] = template.render(
             common,
-            heading=f"{LABELS[kind]}: {name}",
+            heading=(
+                language.gettext("Category: %(name)s", name=name)
+                if kind == "categories"
+                else language.gettext("Tag: %(name)s", name=name)
+            ),
             name=name,
-            intro=f"{count} post{'' if count == 1 else 's'}, newest first.",
+            intro=language.ngettext("%(num)s post, newest first.", "%(num)s posts, newest first.", count),
             posts=members,
             feed=feed,
             canonical=f"{base}{kind}/{slug}/",
