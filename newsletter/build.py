@@ -14,8 +14,9 @@ digest (it has imported premailer while this process loaded the posts).
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,12 +25,12 @@ from newsletter.errors import NewsletterError
 from newsletter.load import Project, load_project
 from newsletter.models import Post
 from newsletter.weeks import Week, posts_in_week, resolve_week
-from newsletter.write import write_atomic
 
 if TYPE_CHECKING:
     from newsletter.cache import BuildCache
     from newsletter.parallel import Helper
     from newsletter.render.email import RenderedDigest
+    from newsletter.write import Staging
 
 
 class OutputClash(NewsletterError):
@@ -42,6 +43,7 @@ class Outputs:
 
     files: dict[str, str | bytes] = field(default_factory=dict)
     copies: dict[str, Path] = field(default_factory=dict)  # target -> source file
+    origins: dict[str, str] = field(default_factory=dict)  # target -> "path:line" that asked for the copy
 
     def add(self, path: str, data: str | bytes) -> None:
         """Plan one file; refuse a second claim on the same path."""
@@ -54,11 +56,13 @@ class Outputs:
         for path, data in files.items():
             self.add(path, data)
 
-    def copy(self, path: str, source: Path) -> None:
-        """Plan a copy of a file (media); the same source twice is fine."""
+    def copy(self, path: str, source: Path, origin: str = "") -> None:
+        """Plan a copy of a file (media); the same source twice is fine. ``origin``: who asked, for errors."""
         if path in self.files or (path in self.copies and self.copies[path] != source):
-            raise OutputClash(f"two outputs would write public/{path}")
+            raise OutputClash(f"{origin or 'public/' + path}: two outputs would write public/{path}")
         self.copies[path] = source
+        if origin:
+            self.origins.setdefault(path, origin)
 
 
 @dataclass
@@ -107,6 +111,10 @@ def build(
         helper = Helper(_prepare_digest)
     try:
         return _build(root, cache, helper, week, feeds, digest, site, sent_is_error, progress)
+    except BaseException:
+        if helper is not None:
+            helper.close(kill=True)  # whatever it is rendering is no longer wanted
+        raise
     finally:
         if helper is not None:
             helper.close()
@@ -188,7 +196,7 @@ def _build(
                 except OSError:
                     st = None
                 if st is None or not up_to_date(f"public/{image.target}", f"{st.st_mtime_ns}:{st.st_size}"):
-                    outputs.copy(image.target, image.source)
+                    outputs.copy(image.target, image.source, f"{post.display_path}:{image.line}")
     pages: list[Post] = []
     if site and not settings.site.post_url:
         from newsletter.render.site import post_page_path
@@ -222,64 +230,53 @@ def _build(
             result.notes += rendered_digest.notes
 
     # Write holding the project lock, taken once the input is known to be
-    # good (bad input leaves nothing behind, not even the lock file). The
-    # posts' pages are made in worker processes while this one renders the
-    # rest; they are staged (complete files under temporary names) and put
-    # in place only once everything else has rendered, so a failure such as
-    # a broken template leaves public/ as it was. A lock file found here
-    # means a run was killed (or another is still writing; cleaning after it
-    # is harmless): its temporary files go first. The outbox is written
-    # before the rest of public/, which publishes each outbox message as the
-    # digest's web version.
-    from newsletter.lock import LOCK_NAME, project_lock
-    from newsletter.write import clean_temp_files, commit, discard
+    # good (bad input leaves nothing behind, not even the lock file). First,
+    # temporary files that an interrupted run left anywhere go. The posts'
+    # pages are made in worker processes while this one renders the rest;
+    # every file of public/ is staged (complete, under a temporary name),
+    # then all are put in place together (newsletter.write.Staging): a
+    # failure before or while doing so leaves public/ as it was. The outbox
+    # is written before public/ is committed: public/ publishes each outbox
+    # message as the digest's web version.
+    from newsletter.cache import CACHE_DIR
+    from newsletter.lock import project_lock, still_held
+    from newsletter.write import Staging, sweep
 
-    leftovers = (root / LOCK_NAME).exists()
-    with project_lock(root):
-        if leftovers:
-            clean_temp_files(settings.public_dir)
-            clean_temp_files(settings.outbox_dir)
-        staged: list[tuple[str, str]] = []  # (temporary file, path relative to public/) not yet in place
-        public = os.fspath(settings.public_dir)
-
-        def put_in_place(temps: list[tuple[str, str]]) -> None:
-            for index, (temp, path) in enumerate(temps):
-                try:
-                    commit(temp, f"{public}/{path}")
-                except BaseException:
-                    staged.extend(temps[index + 1 :])
-                    raise
-                result.written.append(f"public/{path}")
-
+    real_root = root.resolve()
+    with project_lock(root) as lock_file:
+        staging = Staging()
         try:
-            _stage_post_pages(project, pages, staged, result, progress, render_the_rest, put_in_place)
-            if rendered_digest is not None:
-                from newsletter import outbox
+            for folder in (settings.public_dir, settings.outbox_dir, root / CACHE_DIR):
+                sweep(folder, real_root)
+            try:
+                _stage_post_pages(project, pages, staging, result, progress, render_the_rest)
+                _stage_public(settings.public_dir, outputs, staging, result, progress, real_root)
+                if rendered_digest is not None:
+                    _write_outbox(root, rendered_digest, result, made, sent_is_error)
+                if site:
+                    from newsletter import outbox
+                    from newsletter.render.site import render_digests_index
 
-                try:
-                    status, paths = outbox.write_digest(settings.outbox_dir, rendered_digest)
-                except outbox.SentError as exc:  # marked sent while we rendered or waited for the lock
-                    if sent_is_error:
-                        raise
-                    status, paths = "sent", []
-                    made.pop(f"outbox/{rendered_digest.week.label}/meta.json", None)  # not written
-                    result.notes.append(outbox.kept_note(rendered_digest.week.label, exc))
-                result.digest_status = status
-                result.written += [p.relative_to(root).as_posix() for p in paths]
-            if site:
-                from newsletter import outbox
-                from newsletter.render.site import render_digests_index
-
-                messages = outbox.list_messages(settings.outbox_dir)
-                outputs.add("digests/index.html", render_digests_index(project, messages))
-                for message in messages:  # each digest's web version is its message.html
-                    if (message.folder / "message.html").is_file():
-                        outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
-        except BaseException:
-            discard([temp for temp, _path in staged], settings.public_dir)
-            clean_temp_files(settings.public_dir)  # those of a worker that died, if any
-            raise
-        _write_public(settings.public_dir, outputs, result, progress)
+                    messages = outbox.list_messages(settings.outbox_dir)
+                    outputs.add("digests/index.html", render_digests_index(project, messages))
+                    for message in messages:  # each digest's web version is its message.html
+                        if (message.folder / "message.html").is_file():
+                            outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
+                    _stage_public(settings.public_dir, outputs, staging, result, progress, real_root)
+                if not still_held(lock_file):
+                    raise LockLost(
+                        f"{lock_file.name} was removed while this run held it, so another run may be writing "
+                        "too; nothing was put in place in public/: run again"
+                    )
+                placed = staging.commit()
+            except BaseException:
+                staging.discard(settings.public_dir)  # the workers are stopped by now
+                sweep(settings.public_dir)  # what a stopped worker was writing, if anything
+                raise
+        except OSError as exc:
+            raise WriteFailed(_describe(exc, root)) from None
+        prefix = len(os.fspath(settings.public_dir)) + 1
+        result.written += [f"public/{target[prefix:]}" for target in placed]
         stale = [path for path in cache.outputs if path not in made and _made_by(path, feeds, site)]
         result.removed = _remove_stale(root, stale)
         for path in stale:
@@ -288,7 +285,10 @@ def _build(
         if any(cache.outputs.get(path) != inputs for path, inputs in made.items()):
             cache.outputs.update(made)
             cache.outputs_dirty = True
-        save_cache(root, cache)
+        try:
+            save_cache(root, cache)
+        except OSError as exc:  # the output is complete; the next build is just slower
+            result.notes.append(f"note: the build cache was not saved ({_describe(exc, root)})")
     return result
 
 
@@ -300,6 +300,48 @@ def _made_by(path: str, feeds: bool, site: bool) -> bool:
         return feeds
     # Pages: posts' (anywhere, see [site] post_path), categories', tags', old addresses' redirects.
     return site and path.startswith("public/") and path.endswith(".html")
+
+
+class LockLost(NewsletterError):
+    """The lock file was removed while this run held the lock."""
+
+
+class WriteFailed(NewsletterError):
+    """The system refused a write (no space, read-only, no permission)."""
+
+
+def _describe(exc: OSError, root: Path) -> str:
+    """One line for a refused write: the file as the user knows it (not its temporary name) and why."""
+    from newsletter.write import TEMP_PREFIX
+
+    name = os.fspath(exc.filename) if exc.filename is not None else ""
+    folder, base = os.path.split(name)
+    if base.startswith(TEMP_PREFIX):  # .newsletter-tmp-[old-]<pid>-<thread>-<name>
+        base = base[len(TEMP_PREFIX) :].removeprefix("old-").split("-", 2)[-1]
+    shown = os.path.join(folder, base)
+    with contextlib.suppress(ValueError):
+        shown = os.path.relpath(shown, root) if os.path.isabs(shown) == os.path.isabs(root) else shown
+    what = f"cannot write {shown}" if shown else "cannot write"
+    return f"{what}: {exc.strerror or exc}; public/ is left as it was"
+
+
+def _write_outbox(
+    root: Path, rendered: RenderedDigest, result: BuildResult, made: dict[str, str], sent_is_error: bool
+) -> None:
+    """Put the week's message in the outbox (unless it was marked sent meanwhile)."""
+    from newsletter import outbox
+
+    settings = result.project.settings
+    try:
+        status, paths = outbox.write_digest(settings.outbox_dir, rendered)
+    except outbox.SentError as exc:  # marked sent while we rendered or waited for the lock
+        if sent_is_error:
+            raise
+        status, paths = "sent", []
+        made.pop(f"outbox/{rendered.week.label}/meta.json", None)  # not written
+        result.notes.append(outbox.kept_note(rendered.week.label, exc))
+    result.digest_status = status
+    result.written += [p.relative_to(root).as_posix() for p in paths]
 
 
 def _prepare_digest() -> None:
@@ -336,52 +378,37 @@ def _stage_slice(shared: tuple[Project, list[Post]], start: int, stop: int) -> t
 def _stage_post_pages(
     project: Project,
     posts: list[Post],
-    staged: list[tuple[str, str]],
+    staging: Staging,
     result: BuildResult,
     progress: Progress,
     meanwhile: Callable[[], None],
-    put_in_place: Callable[[list[tuple[str, str]]], None],
 ) -> None:
-    """Make the posts' own pages, in several processes when there are many, running ``meanwhile()`` here.
+    """Stage the posts' own pages, in several processes when there are many, running ``meanwhile()`` here.
 
-    Pages are staged; once ``meanwhile()`` has succeeded, each slice's are
-    handed to ``put_in_place`` as it comes (while the workers go on with
-    the next); until then, or if it failed, they wait in ``staged``.
+    Whatever fails (here, in ``meanwhile()`` or in a worker), the workers
+    are stopped before this returns: none stages anything afterwards.
     """
-    from collections.abc import Iterable
-
     from newsletter import parallel
 
-    failed: list[BaseException] = []
-
-    def guarded() -> None:  # the workers' files must all be known, whatever happens here
-        try:
-            meanwhile()
-        except BaseException as exc:
-            failed.append(exc)
-
+    public = os.fspath(project.settings.public_dir)
     jobs = parallel.workers(len(posts))
-    slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
-    if jobs >= 2:
-        from newsletter.render.site import page_template
+    with contextlib.ExitStack() as stack:
+        slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
+        if jobs < 2:
+            meanwhile()
+            slices = [(len(posts), _stage_slice((project, posts), 0, len(posts)))]
+        else:
+            from newsletter.render.site import page_template
 
-        page_template(project.settings)  # compiled once here, not in every worker
-    if jobs < 2:
-        guarded()
-        slices = [] if failed else [(len(posts), _stage_slice((project, posts), 0, len(posts)))]
-    else:
-        slices = parallel.map_slices(_stage_slice, (project, posts), len(posts), jobs, guarded)
-    done = 0
-    for count, (temps, unchanged) in slices:
-        result.unchanged += unchanged
-        staged += temps
-        if not failed:
-            ready, staged[:] = list(staged), []
-            put_in_place(ready)
-        done += count
-        progress("pages", done, len(posts))
-    if failed:
-        raise failed[0]
+            page_template(project.settings)  # compiled once here, not in every worker
+            work = parallel.map_slices(_stage_slice, (project, posts), len(posts), jobs, meanwhile)
+            slices = stack.enter_context(contextlib.closing(work))
+        done = 0
+        for count, (temps, unchanged) in slices:
+            result.unchanged += unchanged
+            staging.add([(temp, f"{public}/{path}") for temp, path in temps])
+            done += count
+            progress("pages", done, len(posts))
 
 
 def _remove_stale(root: Path, paths: list[str]) -> list[str]:
@@ -409,15 +436,27 @@ def _remove_stale(root: Path, paths: list[str]) -> list[str]:
     return removed
 
 
-def _write_public(public: Path, outputs: Outputs, result: BuildResult, progress: Progress) -> None:
-    """Write every planned file under public/, skipping unchanged ones."""
+def _stage_public(
+    public: Path, outputs: Outputs, staging: Staging, result: BuildResult, progress: Progress, real_root: Path
+) -> None:
+    """Stage every file planned so far under public/ (skipping unchanged ones), then forget the plan.
+
+    Copies are read at this moment, each checked to be a file inside the
+    project (a link swapped in since loading is refused) and SVG images
+    sanitized (newsletter.media).
+    """
+    from newsletter.media import published_bytes
+
     total = len(outputs.files) + len(outputs.copies)
     jobs: list[tuple[str, Callable[[], str | bytes]]] = [
         (path, (lambda data=data: data)) for path, data in sorted(outputs.files.items())
-    ] + [(path, source.read_bytes) for path, source in sorted(outputs.copies.items())]
+    ] + [
+        (path, (lambda source=source, path=path: published_bytes(source, real_root, outputs.origins.get(path, ""))))
+        for path, source in sorted(outputs.copies.items())
+    ]
     for done, (path, data) in enumerate(jobs, start=1):
-        if write_atomic(public / path, data()):
-            result.written.append(f"public/{path}")
-        else:
+        if not staging.stage(public / path, data()):
             result.unchanged += 1
         progress("write", done, total)
+    outputs.files.clear()
+    outputs.copies.clear()

@@ -29,9 +29,10 @@ CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-# 7: aliases on posts, URLs from [site] post_path; 6: posts carry their own lang; 5: the loader refuses
+# 8: aliases on posts, URLs from [site] post_path; 7: images carry the line that refers to them;
+# 6: posts carry their own lang; 5: the loader refuses
 # deep nesting, 50+ categories, bad image sizes, stray citation markup
-FORMAT = 7
+FORMAT = 8
 
 
 @dataclass
@@ -45,8 +46,16 @@ class PostEntry:
     deps: tuple[tuple[str, bool], ...]  # files the post refers to, and whether each existed
 
     def deps_unchanged(self) -> bool:
-        """Whether every file the post refers to exists (or not) as before."""
-        return all(os.path.isfile(path) == existed for path, existed in self.deps)
+        """Whether every file the post refers to exists (or not) as before, at the same real path.
+
+        The paths were resolved when the post was loaded: one that resolves
+        elsewhere now holds a link swapped in since (it might lead outside
+        the project), and the post is loaded again.
+        """
+        return all(
+            os.path.isfile(path) == existed and (not existed or os.path.realpath(path) == path)
+            for path, existed in self.deps
+        )
 
 
 def shard_of(name: str) -> int:

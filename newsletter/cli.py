@@ -115,6 +115,13 @@ def _root(
     ] = None,
 ) -> None:
     """Markdown posts to feeds, web pages and a weekly email digest."""
+    from newsletter import clock
+    from newsletter.errors import UsageError
+
+    try:
+        clock.epoch()  # a bad SOURCE_DATE_EPOCH is a usage error before anything runs
+    except UsageError as exc:
+        fail(exc)
     from newsletter.config import find_project
 
     # "newsletter -C DIR check" as "newsletter check -C DIR" (git's order); without -C, the project
@@ -479,12 +486,16 @@ def preview(
 
 
 def main() -> None:
-    """Entry point: run the app; never show a traceback to a user."""
+    """Entry point: run the app; never show a traceback to a user.
+
+    Ctrl-C ends a command with "interrupted" and status 130 (typer turns
+    the KeyboardInterrupt into that status on its own); the build has
+    stopped its worker processes and removed what it staged by then.
+    """
     code: int | str | None = 0
     try:
         app()
     except KeyboardInterrupt:
-        _err("interrupted")
         code = 130
     except SystemExit as exc:
         code = exc.code
@@ -492,6 +503,8 @@ def main() -> None:
         _err(f"newsletter: internal error: {type(exc).__name__}: {exc}")
         _err("This is a bug; please report it with the command you ran.")
         code = 1
+    if code == 130:
+        _err("interrupted")
     _leave(code)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from newsletter import clock, frontmatter, postkeys
+from newsletter import clock, frontmatter, media, postkeys
 from newsletter.addresses import check_addresses
 from newsletter.cache import BuildCache, PostEntry, digest, settings_key
 from newsletter.config import Settings, load_settings
@@ -35,6 +36,37 @@ MAX_TAGS = 50
 POST_SUFFIXES = (".md", ".markdown")
 KNOWN_KEYS = set(postkeys.KNOWN_KEYS)
 _SLUG_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# What each key of KNOWN_KEYS means: the front-matter reference of the guide
+# (docs/writing-posts/front-matter.md) is generated from this mapping, and a
+# test fails when a key above has no entry here.
+KEY_DOCS = {
+    "title": "Required. The post's title: one line.",
+    "date": "Required. `YYYY-MM-DD HH:MM` (or just the day) in `site.timezone`, or with an offset "
+    "(`2026-11-18T09:30+01:00`); YAML's and Jekyll's forms too (`2017-07-11 9:00:00 +0100`). Without it, the "
+    "date of a `YYYY-MM-DD-name.md` file name. A post dated after now is not published until then.",
+    "updated": "When the post was last changed, in the same form as `date` (shown on the page and in Atom).",
+    "author": "Who wrote it; default `site.author`.",
+    "categories": "A list of names (`[Bone Marrow, Multiple Sclerosis]`) or one comma-separated string; "
+    "each category gets its own RSS feed.",
+    "tags": "A list of names, like `categories`.",
+    "summary": "One or two sentences for feeds, listings and short digests; default: the start of the first paragraph.",
+    "slug": "The last part of the post's URL (`posts/<slug>/`, see `site.post_path`): letters (their case is "
+    "kept), digits, `-`, `_`, `.`; default: made from the title. May repeat across years when the URL holds the year.",
+    "draft": "`true` keeps the post out of every feed, page and digest.",
+    "references": "The works the body cites: a list of strings, or of mappings with `text` (required), "
+    "`doi` and `url`. A marker `[n]` in the body links to the n-th one.",
+    "cta": "The call-to-action under the post: a mapping with `text`, `label` and `url`; "
+    "missing parts come from `[cta]` in newsletter.toml.",
+    "published": "Jekyll's form of `draft`: `false` keeps the post out of everything (a warning says so).",
+    "status": "Pelican's and WordPress's: `draft`, `hidden`, `private`, `pending`, `future` or `trash` make a draft.",
+    "aliases": "Old addresses of the post, site-root-relative (`/2017/07/11/my-post/`): each gets a small page "
+    "that redirects to the post.",
+    "url": "Hugo's address of the page (`/2017/07/my-post/`): one more old address that redirects to the post.",
+    "description": "Hugo's summary: used when there is no `summary`.",
+    "excerpt": "Jekyll's summary: used when there is no `summary` or `description`.",
+    "lang": "The post's own language tag (`fr`, `pt-BR`) when it is not `site.language`: "
+    "its page and its part of the digest are marked with it.",
+}
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _IMAGE_SIZE = re.compile(r"^\s*([0-9]{1,5}%?)\s*$", re.ASCII)
 
@@ -390,9 +422,15 @@ class _PostLoader:
             self.deps.append((str(target), exists))
             if exists:
                 base = settings.posts_dir.resolve()
+                refused = media.refusal(target, root, base, tag)
+                if refused is None and target.suffix.lower() in media.SVG:
+                    refused = media.svg_problem(target)
+                if refused is not None:
+                    problems.error(path, line_of(value), f"{value!r} is not published: {refused}")
+                    return None
                 relative = target.relative_to(base) if target.is_relative_to(base) else inside
                 published = "media/" + relative.as_posix()
-                images.append(Image(source=target, target=published))
+                images.append(Image(source=target, target=published, line=line_of(value)))
                 return settings.site.base_url + quote(published)
             if tag == "img":
                 problems.error(path, line_of(value), f"image not found: {value!r}")
@@ -412,6 +450,21 @@ def _outside(path: Path, real_root: Path, problems: Problems) -> bool:
     except (OSError, RuntimeError):  # RuntimeError: a link loop on Python < 3.13
         problems.error(path, 1, "symbolic link loop")
     return True
+
+
+def _media_clashes(posts: list[Post], problems: Problems) -> None:
+    """Two different files published at one path under public/media/ (posts/images/x.png, images/x.png)."""
+    claimed: dict[str, tuple[Path, Post]] = {}
+    for post in posts:
+        for image in post.images:
+            first = claimed.setdefault(image.target, (image.source, post))
+            if first[0] != image.source:
+                problems.error(
+                    post.path,
+                    image.line,
+                    f"{problems.display(image.source)} would be published as public/{image.target}, "
+                    f"like {problems.display(first[0])} (used by {first[1].display_path}): rename one of them",
+                )
 
 
 def load_post(settings: Settings, path: Path, problems: Problems) -> Post | None:
@@ -501,15 +554,17 @@ def _load_many(
     groups = [shards[index] for index in order]
     loaded: dict[str, PostEntry] = {}
     payloads: dict[int, tuple[bytes, int]] = {}
-    for _count, chunk in parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1):
-        for payload in chunk:
-            index = order[len(payloads)]
-            payloads[index] = (payload, len(shards[index]))
-            by_name = read_payload(payload)
-            for path in shards[index]:
-                loaded[path] = by_name[names[path]]
-        if progress is not None:
-            progress("load", len(loaded), len(paths))
+    work = parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1)
+    with contextlib.closing(work):  # leaving early (Ctrl-C) stops the workers at once
+        for _count, chunk in work:
+            for payload in chunk:
+                index = order[len(payloads)]
+                payloads[index] = (payload, len(shards[index]))
+                by_name = read_payload(payload)
+                for path in shards[index]:
+                    loaded[path] = by_name[names[path]]
+            if progress is not None:
+                progress("load", len(loaded), len(paths))
     return loaded, payloads
 
 
@@ -567,6 +622,7 @@ def load_project(
         problems.items.extend(entry.problems)
         if entry.post is not None:
             posts.append(entry.post)
+    _media_clashes(posts, problems)
     # A slug may come back in another year when the URL pattern holds the
     # year: what must be unique is the address.
     seen: dict[str, Post] = {}

@@ -49,6 +49,7 @@ class Image:
 
     source: Path
     target: str  # path under public/, e.g. "media/images/x.png"
+    line: int = 1  # where the post refers to it
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import NewsletterError
-from newsletter.write import write_atomic
+from newsletter.write import Staging
 
 if TYPE_CHECKING:
     from newsletter.render.email import RenderedDigest
@@ -175,5 +175,13 @@ def write_digest(outbox_dir: Path, digest: RenderedDigest) -> tuple[str, list[Pa
         ("message.txt", digest.text),
         (META, meta_json(meta)),  # last: a folder without it is an unfinished draft
     ]
-    written = [folder / name for name, data in contents if write_atomic(folder / name, data, durable=True)]
+    # All four or none: a failure (a full disk) half-way puts the old ones back.
+    staging = Staging()
+    try:
+        for name, data in contents:
+            staging.stage(folder / name, data, durable=True)
+        written = [Path(target) for target in staging.commit()]
+    except BaseException:
+        staging.discard(folder)
+        raise
     return ("written" if written else "unchanged"), written

@@ -7,20 +7,83 @@ with no other threads (the preview server has some; it works serially).
 A worker that dies makes the run fail (BrokenProcessPool), never hang.
 A :class:`Helper` is one process forked early for one job, which the
 caller does itself if the helper cannot.
+
+Every process forked here dies with this one: it asks the kernel for a
+SIGKILL when its parent ends (Linux's parent-death signal, set before it
+runs any of our code), and a pool is torn down (its workers killed) on
+every way out of :func:`map_slices` but the normal one, so no worker goes
+on staging files after this process gave up. Workers ignore Ctrl-C: this
+process handles it, once, and stops them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 MIN_ITEMS = 400  # below this, starting processes costs more than it saves
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 _shared: Any = None  # what the workers of the current map() see
+_forking_from = 0  # this process's pid while it forks workers (see _before_fork)
+_prctl: Any = None  # libc's prctl(), loaded before the first fork
+
+
+def _load_prctl() -> Any:
+    """libc's ``prctl`` on Linux (None elsewhere, or when it cannot be found)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _before_fork() -> None:
+    # Ctrl-C is held back while we fork: a child must not run the parent's
+    # handler before it has learnt to ignore it (fork clears pending signals).
+    if _forking_from:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _after_fork_in_child() -> None:
+    """In a worker, first thing: die with the parent, leave Ctrl-C to it."""
+    if not _forking_from:
+        return
+    with contextlib.suppress(ValueError):  # only a main thread may; ours fork from theirs
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != _forking_from:  # the parent died before the signal was set up
+        os._exit(1)
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+
+
+@contextlib.contextmanager
+def _forking() -> Iterator[None]:
+    """Forks made inside this block make workers that die with this process."""
+    global _forking_from, _prctl
+    if _prctl is None:
+        _prctl = _load_prctl()
+    _forking_from = os.getpid()
+    try:
+        yield
+    finally:
+        _forking_from = 0
+        # Here, not in an at-fork hook: a Ctrl-C held back meanwhile is
+        # raised now, as an exception the caller sees.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def workers(count: int) -> int:
@@ -52,7 +115,8 @@ def map_slices(
     ``function`` must be a module-level function; ``shared`` reaches the
     workers through fork, not pickling. Yields (items done, result) as the
     slices finish, in order. ``meanwhile()``, if given, runs here while the
-    workers work.
+    workers work. Close the iterator (``contextlib.closing``) when leaving
+    it early: that stops the workers at once.
     """
     global _shared
     import multiprocessing
@@ -61,15 +125,45 @@ def map_slices(
     size = max(min_size, -(-count // (jobs * 4)))
     slices: Sequence[tuple[int, int]] = [(i, min(i + size, count)) for i in range(0, count, size)]
     _shared = shared
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    finished = False
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with _forking():  # the pool forks all its workers in its first submit
             results = pool.map(_run, [(function, start, stop) for start, stop in slices])
-            if meanwhile is not None:
-                meanwhile()
-            for (start, stop), result in zip(slices, results, strict=True):
-                yield stop - start, result
+        if meanwhile is not None:
+            meanwhile()
+        for (start, stop), result in zip(slices, results, strict=True):
+            yield stop - start, result
+        finished = True
     finally:
         _shared = None
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            stop_pool(pool)
+
+
+def stop_pool(pool: Any) -> None:
+    """Kill a process pool's workers now, and wait until they are gone.
+
+    Pending jobs are cancelled and running ones abandoned: whatever they
+    were staging stays half-done, for the caller to clean up once this
+    returns (nothing can add to it any more).
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14+
+    pool.shutdown(wait=False, cancel_futures=True)
+    if kill is not None:
+        with contextlib.suppress(Exception):
+            kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(5)
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=True)
 
 
 class Helper:
@@ -96,7 +190,8 @@ class Helper:
             stream.flush()
         jobs_read, jobs_write = os.pipe()
         results_read, results_write = os.pipe()
-        pid = os.fork()
+        with _forking():
+            pid = os.fork()
         if pid == 0:  # the helper: prepare, do the one job, leave without the parent's clean-up
             code = 1
             try:
@@ -150,13 +245,14 @@ class Helper:
         finally:
             self.close()
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
         """Tell the helper there is no (more) job and wait for it to exit.
 
         One still preparing for a job it will never get is stopped at once:
-        it has written nothing.
+        it has written nothing; so is any helper when ``kill`` (the caller
+        gave up).
         """
-        idle = self._jobs != -1
+        idle = kill or self._jobs != -1
         for name in ("_jobs", "_results"):
             fd = getattr(self, name)
             if fd != -1:

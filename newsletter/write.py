@@ -1,13 +1,22 @@
-"""The one way files are written: whole or not at all."""
+"""The one way files are written: whole or not at all.
+
+One file: :func:`write_atomic` (a temporary file in the same folder, then
+a rename). Many files that a reader sees together (a build's public/):
+:class:`Staging`, which stages them all first and puts them in place only
+then, rolling back the ones already placed if one fails.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import signal
 import threading
 from pathlib import Path
+
+from newsletter.errors import NewsletterError
 
 TEMP_PREFIX = ".newsletter-tmp-"
 
@@ -67,10 +76,7 @@ def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output:
     folder, name = os.path.split(target)
     # One name per process and thread: no other writer uses it (and the project
     # lock keeps other runs out), so O_TRUNC only ever meets our own leftover.
-    temp_name = f"{TEMP_PREFIX}{_pid}-{threading.get_ident()}-{name}"
-    if len(temp_name) > 255:  # the longest file name most file systems allow
-        temp_name = temp_name[:200] + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()
-    temp = os.path.join(folder, temp_name)
+    temp = os.path.join(folder, _temp_name(name))
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
     try:
         fd = os.open(temp, flags, 0o644)
@@ -103,6 +109,14 @@ def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output:
             os.unlink(temp)
         raise
     return temp
+
+
+def _temp_name(name: str, kind: str = "") -> str:
+    """A temporary name for ``name``, of this process and thread (``kind``: "old-" for a backup)."""
+    temp_name = f"{TEMP_PREFIX}{kind}{_pid}-{threading.get_ident()}-{name}"
+    if len(temp_name) > 255:  # the longest file name most file systems allow
+        temp_name = temp_name[:200] + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()
+    return temp_name
 
 
 def _holds(target: str, payload: bytes) -> bool:
@@ -145,13 +159,128 @@ def discard(temps: list[str], top: Path) -> None:
 
 def clean_temp_files(folder: Path) -> int:
     """Remove temporary files left by an interrupted run; return how many."""
+    return sweep(folder)
+
+
+class OutsideProject(NewsletterError):
+    """An output folder is a symbolic link that leads out of the project."""
+
+
+def sweep(folder: Path, real_root: Path | None = None) -> int:
+    """Remove the temporary files left anywhere under ``folder``; return how many.
+
+    Links are never followed. With ``real_root`` (the project folder,
+    resolved), ``folder`` itself or a folder in it that is a symbolic link
+    to a place outside the project raises :class:`OutsideProject`: writing
+    there would follow the link.
+    """
+    top = os.fspath(folder)
+    if real_root is not None and os.path.islink(top):
+        _refuse_outside(top, real_root, top)
     count = 0
-    for parent, _folders, names in os.walk(folder):  # never follows links; twice as fast as rglob
-        for name in names:
-            if name.startswith(TEMP_PREFIX):
-                try:
-                    os.unlink(os.path.join(parent, name))
-                    count += 1
-                except OSError:
-                    pass
+    pending = [top]
+    while pending:
+        try:
+            listing = os.scandir(pending.pop())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with listing:
+            for entry in listing:
+                if entry.is_symlink():
+                    if real_root is not None and entry.is_dir():
+                        _refuse_outside(entry.path, real_root, top)
+                elif entry.is_dir():
+                    pending.append(entry.path)
+                elif entry.name.startswith(TEMP_PREFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+                        count += 1
     return count
+
+
+def _refuse_outside(link: str, real_root: Path, top: str) -> None:
+    real = os.path.realpath(link)
+    if not Path(real).is_relative_to(real_root):
+        shown = os.path.relpath(link, os.path.dirname(top))
+        raise OutsideProject(
+            f"{shown} is a symbolic link to {real}, outside the project: newsletter does not write there "
+            f"(make {shown} a plain folder)"
+        )
+
+
+class Staging:
+    """Files staged under temporary names, put in place together: all of them, or none.
+
+    :meth:`commit` keeps a hard link to each file it replaces until all are
+    in place; when one cannot be put in place, those already placed get
+    their old version back, so readers see the previous build or the new
+    one. (A SIGKILL in the middle cannot roll back: every file is still
+    whole, old or new, and the next run finishes the job.)
+    """
+
+    def __init__(self) -> None:
+        self.files: list[tuple[str, str]] = []  # (temporary file, target)
+
+    def stage(self, target: Path | str, data: str | bytes, durable: bool = False) -> bool:
+        """Stage one file; False when ``target`` holds these bytes already."""
+        temp = stage(target, data, durable)
+        if temp is None:
+            return False
+        self.files.append((temp, os.fspath(target)))
+        return True
+
+    def add(self, staged: list[tuple[str, str]]) -> None:
+        """Take files staged elsewhere (a worker process): (temporary file, target) pairs."""
+        self.files += staged
+
+    def commit(self) -> list[str]:
+        """Put every staged file in place and return the targets; roll back and raise on a failure."""
+        placed: list[tuple[str, str | None]] = []  # (target, the hard link to its old version)
+        try:
+            for temp, target in self.files:
+                backup: str | None = os.path.join(os.path.dirname(temp), _temp_name(os.path.basename(target), "old-"))
+                try:
+                    os.link(target, backup, follow_symlinks=False)  # type: ignore[arg-type]
+                except FileNotFoundError:
+                    backup = None
+                except OSError as exc:
+                    if os.path.isdir(target):
+                        raise IsADirectoryError(errno.EISDIR, "a folder is in the way", target) from None
+                    raise exc from None
+                try:
+                    commit(temp, target)
+                except BaseException:
+                    if backup is not None:
+                        with contextlib.suppress(OSError):
+                            os.unlink(backup)
+                    raise
+                placed.append((target, backup))
+        except BaseException:
+            self._roll_back(placed)
+            raise
+        for _target, backup in placed:
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(backup)
+        self.files = []
+        return [target for target, _backup in placed]
+
+    def _roll_back(self, placed: list[tuple[str, str | None]]) -> None:
+        """Give the files already placed their old version back (or remove the new ones); drop the rest."""
+        for target, backup in reversed(placed):
+            with contextlib.suppress(OSError):
+                if backup is None:
+                    os.unlink(target)
+                else:
+                    os.replace(backup, target)
+        done = {target for target, _backup in placed}
+        for temp, target in self.files:
+            if target not in done:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+        self.files = []
+
+    def discard(self, top: Path) -> None:
+        """Drop every staged file (and the folders left empty, up to ``top``)."""
+        discard([temp for temp, _target in self.files], top)
+        self.files = []

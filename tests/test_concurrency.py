@@ -137,7 +137,8 @@ def test_killed_at_its_first_write_the_holder_frees_the_lock(base, project: Path
     killed = run_build(project, NEWSLETTER_TEST_KILL_AT="3")
     assert killed.returncode == -signal.SIGKILL
     assert lock_is_free(project)
-    assert (project / LOCK_NAME).read_text(encoding="ascii").strip().isdigit()  # the dead holder's pid
+    pid, start = (project / LOCK_NAME).read_text(encoding="ascii").split()  # the dead holder: pid, start time
+    assert pid.isdigit() and int(start) > 0
     done = run_build(project)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert output_tree(project) == base[1]
@@ -147,7 +148,7 @@ def test_two_holders_in_one_process_exclude_each_other(tmp_path: Path) -> None:
     """Each acquisition has its own file description, so threads (the preview) take turns too."""
     calls: list[int | None] = []
     with project_lock(tmp_path) as path:
-        assert path.read_text(encoding="ascii") == f"{os.getpid()}\n"
+        assert path.read_text(encoding="ascii") == f"{os.getpid()} {lock._start_time(os.getpid())}\n"
         busy = r"another newsletter run \(pid \d+\) is still writing"
         with pytest.raises(ProjectLocked, match=busy), project_lock(tmp_path, wait=0.2, on_wait=calls.append):
             pass

@@ -198,10 +198,11 @@ class Scene:
                 assert path.stat().st_mtime_ns == self.old_mtimes[rel], f"{context}: {rel} rewritten needlessly"
         for rel in self.old:
             assert (project / rel).is_file(), f"{context}: {rel} vanished"
-        # Posts' pages are staged together and put in place together; any other
-        # file is written whole, one at a time.
-        others = [rel for rel in temps if not POST_PAGE.match(str(Path(rel).parent / "index.html"))]
-        assert len(others) <= 1, f"{context}: several temporary files {others}"
+        # Every file of public/ is staged before any is put in place (the
+        # temporary files of one run); the outbox's four files likewise.
+        runs = {Path(rel).name[len(TEMP_PREFIX) :].removeprefix("old-").split("-")[0] for rel in temps}
+        assert len(runs) <= 1, f"{context}: {temps}"
+        assert len([rel for rel in temps if rel.startswith("outbox/")]) <= 4, f"{context}: {temps}"
         sent = f"outbox/{SENT}/"
         for rel in (r for r in self.old if r.startswith(sent)):
             assert (project / rel).read_bytes() == self.old[rel], f"{context}: the sent {rel} changed"

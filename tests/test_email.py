@@ -325,7 +325,7 @@ def test_closing_cta_is_the_newsletters_when_no_post_has_one(empty_project: Path
 
 
 def test_a_project_template_can_extend_the_default(sample: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    (sample / "templates" / "email").mkdir(parents=True)
+    (sample / "templates" / "email").mkdir(parents=True, exist_ok=True)
     (sample / "templates" / "email" / "digest.html").write_text(
         '{% extends "default/email/digest.html" %}\n'
         '{% block footer %}<p class="mine">Our own footer</p>{{ super() }}{% endblock %}\n',
@@ -337,7 +337,7 @@ def test_a_project_template_can_extend_the_default(sample: Path, cli) -> None:  
 
 def test_stderr_stays_clean_of_cssutils_noise(sample: Path) -> None:
     """A fresh process (cssutils logs to the real stderr) with CSS that cssutils complains about."""
-    (sample / "templates" / "email").mkdir(parents=True)
+    (sample / "templates" / "email").mkdir(parents=True, exist_ok=True)
     (sample / "templates" / "email" / "digest.html").write_text(
         '{% extends "default/email/digest.html" %}\n'
         "{% block css %}{{ super() }}.x{mso-line-height-rule:exactly;-webkit-text-size-adjust:100%;color:;bogus}"
@@ -514,8 +514,9 @@ def test_same_input_same_bytes(sample: Path, tmp_path: Path, cli) -> None:  # ty
     other = tmp_path / "other"
     (other / "posts").mkdir(parents=True)
     (other / "newsletter.toml").write_bytes((sample / "newsletter.toml").read_bytes())
-    for path in (sample / "posts").rglob("*"):
+    for path in [*(sample / "posts").rglob("*"), *(sample / "templates").rglob("*")]:
         target = other / path.relative_to(sample)
+        target.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             target.mkdir(exist_ok=True)
         else:

@@ -46,6 +46,7 @@ def test_wordpress_export(empty_project: Path, cli) -> None:  # type: ignore[no-
     assert "left out: 1 trashed, 1 pages, 2 attachments, 1 menu items" in result.stdout
     assert "warning: dynamic block dropped: 1, e.g." in result.stderr and "'wp:latest-posts'" in result.stderr
     assert "warning: shortcode [contact-form-7] not understood: 1" in result.stderr
+    assert "warning: image left at the old site: 2, e.g." in result.stderr  # cells.jpg: not beside the export
     posts = _posts(empty_project)
     assert "Old Mistake" not in posts and "About Us" not in posts
     for title in ("A Draft About Knees", "Waiting For Review", "Staff Only", "Coming Next Year", "Members Corner"):
@@ -65,6 +66,9 @@ def test_wordpress_export(empty_project: Path, cli) -> None:  # type: ignore[no-
     assert "(https://www.youtube.com/watch?v=dQw4w9WgXcQ)" in body and "hqdefault.jpg" in body
     assert "[Video: tour.mp4](https://blog.example.org/wp-content/uploads/2017/07/tour.mp4)" in body
     assert '`[contact-form-7 id="12" title="Contact"]`' in body
+    assert (
+        '```python\nif a < b:\n    print("[gallery]")\n```' in body
+    )  # [code]: a code block, shortcodes inside left alone
     assert '<th colspan="2">Results</th>' in body  # merged cells stay a table
     assert "says the clinic.[^1]" in body and body.endswith("[^1]: Harris, VK, et al. (2016). *Cytotherapy*, 18(12).\n")
     lab = posts["Our New Lab"]

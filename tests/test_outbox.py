@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import tree
 
-from newsletter import outbox
+from newsletter import write
 from newsletter.load import load_project
 from newsletter.outbox import OutboxError, SentError, list_messages, status_of, write_digest
 from newsletter.render.email import RenderedDigest, render_digest
@@ -32,16 +32,23 @@ def _mark_sent(folder: Path) -> None:
 def test_write_digest_writes_four_files_meta_last(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     digest = _render(sample)
     order: list[tuple[str, bool]] = []
-    real = outbox.write_atomic
+    real_stage, real_commit = write.stage, write.commit
 
-    def spy(path: Path, data: str | bytes, durable: bool = False) -> bool:
-        order.append((path.name, durable))
-        return real(path, data, durable=durable)
+    def stage(path: Path, data: str | bytes, durable: bool = False) -> str | None:
+        order.append((Path(path).name, durable))
+        return real_stage(path, data, durable)
 
-    monkeypatch.setattr(outbox, "write_atomic", spy)
+    def commit(temp: str, target: str) -> None:
+        order.append((Path(target).name, True))
+        real_commit(temp, target)
+
+    # All four are staged (flushed to disk) before any is put in place; meta.json last.
+    monkeypatch.setattr(write, "stage", stage)
+    monkeypatch.setattr(write, "commit", commit)
     status, paths = write_digest(sample / "outbox", digest)
     assert status == "written"
-    assert order == [(n, True) for n in ("message.eml", "message.html", "message.txt", "meta.json")]
+    assert order == [(n, True) for n in ("message.eml", "message.html", "message.txt", "meta.json")] * 2
+    order = order[4:]
     folder = sample / "outbox" / WEEK
     assert [p.name for p in paths] == [n for n, _ in order]
     assert (folder / "message.eml").read_bytes() == digest.eml

@@ -50,7 +50,7 @@ def _read_file(path: Path, ctx: Context, strict: list[ImportedPost]) -> list[Imp
             if pelican.looks_like_header(read_text(path)):
                 post = pelican.read_file(path, ctx)
                 site, old = markdown.templates.Site(), markdown.OldSite(roots=[path.parent])
-                post = markdown.finish(post, ctx, site, old, hugo=False)
+                post = markdown.finish(post, ctx, site, old, hugo=False, outputs=False)
             else:
                 post = markdown.read_file(path, ctx)
         except NotAPost:

@@ -12,13 +12,12 @@ is known, else the image is replaced by visible text naming it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from newsletter.importers.model import ImageCopy, ImportedPost, ImportReport
-from newsletter.importers.templates import image_like
+from newsletter.importers.templates import outside_code
 
 _MD_IMAGE = re.compile(r"(!\[(?:[^\]\\]|\\.)*\]\(\s*)<?([^)\s>]+)>?((?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\))")
 _HTML_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.I | re.S)
@@ -53,10 +52,18 @@ def _find(url: str, post_dir: Path, site: OldSite) -> Path | None:
         candidates = [root / path.lstrip("/") for root in site.roots]
     else:
         candidates = [post_dir / path, *(root / path for root in site.roots)]
+    if ".." in Path(path).parts:
+        return None
     for candidate in candidates:
         try:
-            if candidate.is_file() and ".." not in Path(path).parts:
+            if candidate.is_file():
                 return candidate.resolve()
+            # The old site may have served it whatever the case (Windows, macOS, WordPress uploads).
+            if candidate.parent.is_dir():
+                wanted = candidate.name.lower()
+                for entry in candidate.parent.iterdir():
+                    if entry.name.lower() == wanted and entry.is_file():
+                        return entry.resolve()
         except (OSError, ValueError):
             continue
     return None
@@ -75,7 +82,10 @@ def bring_images(post: ImportedPost, folder: str, site: OldSite, report: ImportR
         line = (post.body_line or post.line) + post.body.count("\n", 0, start)
         if found is None:
             if urlsplit(url).scheme in ("http", "https"):
-                return url  # on the old site's host but not in its files: it stays there
+                if urlsplit(url).netloc.lower() == urlsplit(site.base_url).netloc.lower():
+                    message = f"image {url} not found beside the export; it stays on the old site"
+                    report.warn("image left at the old site", post.source, line, message)
+                return url  # another site's image: it stays there
             if site.base_url and not _PELICAN.match(url):
                 old = site.base_url.rstrip("/") + "/" + (url.lstrip("/") if url.startswith("/") else url)
                 if not url.startswith("/"):  # relative to the post's old page: unknown, say so
@@ -110,25 +120,4 @@ def bring_images(post: ImportedPost, folder: str, site: OldSite, report: ImportR
         new = replace(m.group(3), m.start())
         return f"{m.group(1)}{m.group(2)}{new or ''}{m.group(2)}"
 
-    post.body = _outside_code(post.body, lambda text: _HTML_SRC.sub(html_image, _MD_IMAGE.sub(markdown_image, text)))
-
-
-def _outside_code(body: str, change: Callable[[str], str]) -> str:
-    """Apply ``change`` to the parts of ``body`` outside fenced code blocks and code spans."""
-    from newsletter.importers.templates import CODE_SPAN, fence_ranges
-
-    out, at = [], 0
-    spans = [(m.start(), m.end()) for m in CODE_SPAN.finditer(body)]
-    for start, end in sorted(fence_ranges(body) + spans):
-        if start < at:
-            continue
-        out.append(change(body[at:start]))
-        out.append(body[start:end])
-        at = end
-    out.append(change(body[at:]))
-    return "".join(out)
-
-
-def is_image(url: str) -> bool:
-    """True when ``url`` looks like an image file (for links to images)."""
-    return image_like(url)
+    post.body = outside_code(post.body, lambda text: _HTML_SRC.sub(html_image, _MD_IMAGE.sub(markdown_image, text)))

@@ -29,13 +29,16 @@ def finish(
     *,
     hugo: bool = True,
     liquid: bool = True,
+    outputs: bool = True,
 ) -> ImportedPost:
     """Convert the body's template code, bring its images along, and name any raw template code left."""
     from newsletter.slugs import make_slug
 
     body_line = post.body_line or post.line
     if hugo or liquid:
-        post.body = templates.convert(post.body, post.source, body_line, ctx.report, site, hugo=hugo, liquid=liquid)
+        post.body = templates.convert(
+            post.body, post.source, body_line, ctx.report, site, hugo=hugo, liquid=liquid, outputs=outputs
+        )
     folder = f"{post.date[:10]}-{make_slug(post.slug or post.title) or 'post'}"
     bring_images(post, folder, old, ctx.report)
     post.body = name_leftovers(post.body, post.source, body_line, ctx)

@@ -99,7 +99,7 @@ def read_site(root: Path, start: Path, ctx: Context) -> list[ImportedPost]:
         except ImportProblem as exc:
             ctx.report.fail(path, exc.line, exc.message)
     old = OldSite(roots=[content], base_url=conf.get("SITEURL", ""), content_root=content)
-    return [finish(post, ctx, templates.Site(), old, hugo=False) for post in posts]
+    return [finish(post, ctx, templates.Site(), old, hugo=False, outputs=False) for post in posts]
 
 
 def read_file(path: Path, ctx: Context, pattern: str = "{slug}.html", folder: str = "") -> ImportedPost:

@@ -95,6 +95,20 @@ def fence_ranges(body: str) -> list[tuple[int, int]]:
     return ranges
 
 
+def outside_code(body: str, change: Callable[[str], str]) -> str:
+    """Apply ``change`` to the parts of ``body`` outside fenced code blocks and code spans."""
+    out, at = [], 0
+    spans = [(m.start(), m.end()) for m in CODE_SPAN.finditer(body)]
+    for start, end in sorted(fence_ranges(body) + spans):
+        if start < at:
+            continue
+        out.append(change(body[at:start]))
+        out.append(body[start:end])
+        at = end
+    out.append(change(body[at:]))
+    return "".join(out)
+
+
 def _image(src: str, alt: str = "", caption: str = "", title: str = "", link: str = "") -> str:
     alt = (alt or caption or title).replace("]", "\\]").replace("\n", " ")
     image = f"![{alt}]({src})"
@@ -186,9 +200,21 @@ _PAIRED = {"highlight": "highlight", "raw": "raw", "comment": "comment"}
 
 
 def convert(
-    body: str, path: Path, body_line: int, report: ImportReport, site: Site, *, hugo: bool = True, liquid: bool = True
+    body: str,
+    path: Path,
+    body_line: int,
+    report: ImportReport,
+    site: Site,
+    *,
+    hugo: bool = True,
+    liquid: bool = True,
+    outputs: bool = True,
 ) -> str:
-    """Turn the shortcodes and tags of ``body`` into Markdown; keep and report what is not understood."""
+    """Turn the shortcodes and tags of ``body`` into Markdown; keep and report what is not understood.
+
+    ``hugo``: Hugo shortcodes; ``liquid``: Liquid tags ``{% %}``; ``outputs``:
+    Liquid output ``{{ }}`` (Jekyll's; Pelican's Liquid plugin has tags only).
+    """
     fences = fence_ranges(body)
     out: list[str] = []
     at = 0
@@ -218,6 +244,9 @@ def convert(
         if escaped is not None:
             literal = "{{<" + escaped + ">}}" if m.group("esc1") is not None else "{{%" + escaped + "%}}"
             out.append(literal if in_fence(m.start()) else inline_code(literal, body[: m.start()]))
+            continue
+        if m.group("output") is not None and not outputs:
+            out.append(original)
             continue
         if m.group("output") is not None:
             value = _output(m.group("output"))

@@ -202,10 +202,8 @@ def _post(
     if fields.get("wp:post_password", "").strip():
         post.draft_reason = "password-protected"
     link = urlsplit(fields.get("link", "").strip())
-    if status == "publish" and link.path and link.path != "/" and not link.query:
-        post.aliases = [link.path]
-    elif status == "publish" and link.query:  # ?p=123: the path with its query is the old address
-        post.aliases = [f"{link.path or '/'}?{link.query}"] if link.path in ("", "/") else []
+    if link.path and link.path != "/" and not link.query:  # "?p=123" (no pretty links): no page can stand there
+        post.aliases = [link.path]  # as the old site served it (percent-encoded)
     folder = f"{post.date[:10]}-{make_slug(post.slug or title) or 'post'}"
     bring_images(
         post, folder, OldSite(roots=_uploads(path), base_url=base.rstrip("/") + "/" if base else ""), ctx.report

@@ -22,6 +22,7 @@ from typing import Any
 from markdownify import MarkdownConverter
 
 from newsletter.importers.model import ImportReport
+from newsletter.importers.templates import outside_code
 
 _BLOCK = re.compile(r"<!--\s*(/?)wp:([a-z0-9/-]+)(\s+\{.*?\})?\s*(/?)-->", re.S)
 _EMBED = re.compile(
@@ -126,6 +127,23 @@ def _blocks(content: str, path: Path, line: int, report: ImportReport) -> str:
 def _shortcodes(
     content: str, path: Path, line: int, report: ImportReport, media: dict[str, Attachment], own: list[Attachment]
 ) -> str:
+    def code(m: re.Match[str]) -> str:
+        lang = _attrs(m.group(2)).get("lang") or _attrs(m.group(2)).get("language") or ""
+        body = html.escape(html.unescape(m.group(3)).strip("\n"))
+        return (
+            f'<pre><code class="language-{_esc(lang)}">{body}</code></pre>'
+            if lang
+            else f"<pre><code>{body}</code></pre>"
+        )
+
+    kept: list[str] = []
+
+    def keep_code(m: re.Match[str]) -> str:  # its text is code: no shortcode in it is one
+        kept.append(code(m))
+        return f"\x00{len(kept) - 1}\x00"
+
+    content = re.sub(r"\[(code|sourcecode|source)\b([^\]]*)\](.*?)\[/\1\]", keep_code, content, flags=re.S)
+
     def caption(m: re.Match[str]) -> str:
         attrs, inner = _attrs(m.group(1)), m.group(2)
         image = re.search(r"(<a\b[^>]*>\s*)?<img\b[^>]*>(\s*</a>)?", inner, re.S)
@@ -171,17 +189,6 @@ def _shortcodes(
     content = re.sub(r"\[(video|audio)\b([^\]]*)\](?:(.*?)\[/\1\])?", video, content, flags=re.S)
     content = re.sub(r"\[youtube[= ]([^\]\s]+)[^\]]*\]", lambda m: _media_link(m.group(1), "Video"), content)
 
-    def code(m: re.Match[str]) -> str:
-        lang = _attrs(m.group(2)).get("lang") or _attrs(m.group(2)).get("language") or ""
-        body = html.escape(html.unescape(m.group(3)).strip("\n"))
-        return (
-            f'<pre><code class="language-{_esc(lang)}">{body}</code></pre>'
-            if lang
-            else f"<pre><code>{body}</code></pre>"
-        )
-
-    content = re.sub(r"\[(code|sourcecode|source)\b([^\]]*)\](.*?)\[/\1\]", code, content, flags=re.S)
-
     def unknown(m: re.Match[str]) -> str:
         if m.group(3) is None and "=" not in m.group(2):
             return m.group(0)  # "[sic]", "[1]": text, not a shortcode
@@ -193,7 +200,8 @@ def _shortcodes(
         closing = f"<code>[/{_esc(m.group(1))}]</code>" if m.group(3) is not None else ""
         return f"<code>{_esc(tag)}</code>{inner}{closing}"
 
-    return _ANY_SHORTCODE.sub(unknown, content)
+    content = _ANY_SHORTCODE.sub(unknown, content)
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], content)
 
 
 def autop(content: str) -> str:
@@ -219,6 +227,12 @@ def autop(content: str) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
 
 
+def _code_language(element: Any) -> str | None:
+    """The language of a <pre> from its or its <code>'s ``language-x`` class (WordPress's code block)."""
+    classes = [*(element.get("class") or []), *((element.code or element).get("class") or [])]
+    return next((str(c).removeprefix("language-") for c in classes if str(c).startswith("language-")), None)
+
+
 def _word_notes(soup: Any) -> dict[str, str]:
     """Footnotes as Word leaves them in pasted text: ``[1]`` linking to ``#_ftn1``, the note
     a paragraph opening with ``[1]`` that links back to ``#_ftnref1`` (``_edn``: endnotes).
@@ -231,7 +245,9 @@ def _word_notes(soup: Any) -> dict[str, str]:
         block = back.find_parent(["p", "div", "li"])
         if block is None or not block.get_text().strip().startswith(back.get_text().strip()):
             continue
-        found = _WORD_BACKLINK.match(back["href"])
+        found = _WORD_BACKLINK.match(str(back["href"]))
+        if found is None:
+            continue
         back.decompose()
         notes[f"word#_{found.group(1)}{found.group(2)}"] = block.decode_contents().strip()
         block.decompose()
@@ -267,24 +283,17 @@ def to_markdown(
     footnotes.update(_word_notes(soup))
     numbers: dict[str, int] = {}
     for marker in soup.find_all(["sup", "a"]):
-        ident = marker.get("data-fn") if marker.name == "sup" else "word" + marker.get("href", "")
+        ident = str(marker.get("data-fn") if marker.name == "sup" else "word" + str(marker.get("href", "")))
         if ident in footnotes and marker.parent is not None:
             number = numbers.setdefault(ident, len(numbers) + 1)
             marker.replace_with(f"WPFOOTNOTE{number}REF")
     converter = _Converter(
         heading_style="ATX",
         bullets="-",
-        code_language_callback=lambda el: next(
-            (
-                c.removeprefix("language-")
-                for c in (el.get("class") or []) + ((el.code or el).get("class") or [])
-                if c.startswith("language-")
-            ),
-            None,
-        ),
+        code_language_callback=_code_language,
     )
     text = converter.convert_soup(soup)
-    text = _CITATION_LIKE.sub(r"\\[\1\\]", text)
+    text = outside_code(text, lambda part: _CITATION_LIKE.sub(r"\\[\1\\]", part))
     text = re.sub(r"WPFOOTNOTE(\d+)REF", r"[^\1]", text)
     notes = [
         f"[^{number}]: " + " ".join(converter.convert(footnotes[ident]).split()) for ident, number in numbers.items()

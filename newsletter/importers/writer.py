@@ -36,11 +36,18 @@ def front_matter(post: ImportedPost, slug: str) -> dict[str, object]:
         ("summary", post.summary),
         ("draft", True if post.draft else None),
         ("lang", post.lang),
-        ("aliases", post.aliases),
+        ("aliases", [_address(alias) for alias in post.aliases]),
     ]
     data.update((key, value) for key, value in optional if value)
     data.update(post.extra)
     return data
+
+
+def _address(path: str) -> str:
+    """An old address as a URL holds it: non-ASCII characters percent-encoded (existing escapes kept)."""
+    from urllib.parse import quote
+
+    return quote(path, safe="/%:@!$&'()*+,;=-._~")
 
 
 def post_file_text(post: ImportedPost, slug: str) -> str:
@@ -166,7 +173,7 @@ def _own_aliases(post: ImportedPost, settings: Settings) -> set[str]:
     new = urlsplit(post.new_url).path
     new = new[len(base) :] if base and new.startswith(base) else new
     forms = {new, new.removesuffix("index.html"), new.rstrip("/"), new.rstrip("/") + "/"}
-    return {alias for alias in post.aliases if alias in forms or alias.rstrip("/") in forms}
+    return {alias for alias in post.aliases if _address(alias) in forms or _address(alias).rstrip("/") in forms}
 
 
 def _kind(message: str) -> str:
