@@ -179,8 +179,8 @@ def _template_problems(env: ProjectEnvironment, files: tuple[Path, ...]) -> tupl
             name = node.template.value if isinstance(node.template, nodes.Const) else None
             if not isinstance(name, str) or getattr(node, "ignore_missing", False):
                 continue  # a name computed while rendering is checked then
-            try:
-                env.get_template(name)
+            try:  # the source only: compiling here would write the bytecode cache before the input is known good
+                env.loader.get_source(env, name)  # type: ignore[union-attr]
             except TemplateNotFound as exc:
                 found.append(SourceError(shown, node.lineno, _message(exc)))
             except InputError:

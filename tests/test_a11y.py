@@ -57,7 +57,7 @@ def test_rtl_is_expected_for_arabic() -> None:
 
 def test_check_exits_1_on_an_accessibility_error(sample: Path, cli) -> None:  # type: ignore[no-untyped-def]
     templates = sample / "templates" / "email"
-    templates.mkdir(parents=True)
+    templates.mkdir(parents=True, exist_ok=True)
     (templates / "digest.html").write_text(
         '{% extends "default/email/digest.html" %}{% block preheader %}'
         '<p class="pre" style="color:#bbbbbb">{{ preheader }}</p>{% endblock %}',
