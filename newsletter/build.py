@@ -201,7 +201,8 @@ def _build(
     if site and not settings.site.post_url:
         from newsletter.render.site import post_page_path
 
-        pages = [post for post in published if not up_to_date(f"public/{post_page_path(post)}", posts_key([post]))]
+        base = settings.site.base_url
+        pages = [p for p in published if not up_to_date(f"public/{post_page_path(p, base)}", posts_key([p]))]
 
     rendered_digest = None
 
@@ -280,9 +281,7 @@ def _build(
             raise WriteFailed(describe_refused(exc, root)) from None
         prefix = len(os.fspath(settings.public_dir)) + 1
         result.written += [f"public/{target[prefix:]}" for target in placed]
-        kinds = (("public/posts/",) if site else ()) + (("public/categories/",) if feeds else ())
-        kinds += ("public/media/",) if feeds or site else ()
-        stale = [path for path in cache.outputs if path.startswith(kinds) and path not in made]
+        stale = [path for path in cache.outputs if path not in made and _made_by(path, feeds, site)]
         result.removed = _remove_stale(root, stale)
         for path in stale:
             del cache.outputs[path]
@@ -295,6 +294,16 @@ def _build(
         except OSError as exc:  # the output is complete; the next build is just slower
             result.notes.append(f"note: the build cache was not saved ({describe_refused(exc, root)})")
     return result
+
+
+def _made_by(path: str, feeds: bool, site: bool) -> bool:
+    """Whether a build of these parts makes the output ``path`` when it is still wanted (else it is stale)."""
+    if path.startswith("public/media/"):
+        return feeds or site
+    if path.startswith("public/categories/") and path.endswith(".xml"):
+        return feeds
+    # Pages: posts' (anywhere, see [site] post_path), categories', tags', old addresses' redirects.
+    return site and path.startswith("public/") and path.endswith(".html")
 
 
 def _write_outbox(

@@ -49,17 +49,20 @@ def _err(text: str) -> None:
     typer.echo(text, err=True)
 
 
-def fail(exc: Exception) -> NoReturn:
-    """Print a library error the way users read it and exit."""
+def fail(exc: Exception, quiet: bool = False, last: str = "") -> NoReturn:
+    """Print a library error the way users read it and exit.
+
+    Warnings are grouped by kind, and left out when ``quiet``; ``last``
+    replaces the closing "nothing was written" line.
+    """
     from newsletter.errors import InputError, NewsletterError
 
     if isinstance(exc, InputError):
-        for warning in exc.warnings:
-            _err(str(warning))
+        _warnings(exc.warnings, quiet)
         for error in exc.errors:
             _err(str(error))
         count = len(exc.errors)
-        _err(f"{count} error{'s' if count != 1 else ''}; nothing was written.")
+        _err(last or f"{count} error{'s' if count != 1 else ''}; nothing was written.")
         raise typer.Exit(1)
     if isinstance(exc, NewsletterError):
         _err(f"error: {exc}")
@@ -67,9 +70,13 @@ def fail(exc: Exception) -> NoReturn:
     raise exc
 
 
-def _warnings(items: list) -> None:  # type: ignore[type-arg]
-    for item in items:
-        _err(str(item))
+def _warnings(items: list, quiet: bool = False) -> None:  # type: ignore[type-arg]
+    """Print warnings, one line per kind (see errors.group_warnings); none when ``quiet``."""
+    from newsletter.errors import group_warnings
+
+    if not quiet:
+        for line in group_warnings(items):
+            _err(line)
 
 
 def _count(number: int, noun: str) -> str:
@@ -98,9 +105,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    project: Annotated[
+        Path | None,
+        typer.Option("-C", "--project", metavar="DIR", help=PROJECT_HELP, show_default=False),
+    ] = None,
 ) -> None:
     """Markdown posts to feeds, web pages and a weekly email digest."""
     from newsletter import clock
@@ -110,6 +122,26 @@ def _root(
         clock.epoch()  # a bad SOURCE_DATE_EPOCH is a usage error before anything runs
     except UsageError as exc:
         fail(exc)
+    from newsletter.config import find_project
+
+    # "newsletter -C DIR check" as "newsletter check -C DIR" (git's order); without -C, the project
+    # is the folder holding newsletter.toml, here or above (as git finds its repository).
+    found = project if project is not None else find_project(Path("."))
+    if found is not None:
+        ctx.default_map = _project_defaults(ctx.command, found, skip=() if project is not None else ("init",))
+
+
+def _project_defaults(group: object, project: Path, skip: tuple[str, ...]) -> dict[str, object]:
+    """A click default_map giving every command's (and subcommand's) ``project`` option this value."""
+    defaults: dict[str, object] = {}
+    for name, command in getattr(group, "commands", {}).items():
+        if name in skip:
+            continue
+        if getattr(command, "commands", None) is not None:  # a group of subcommands
+            defaults[name] = _project_defaults(command, project, skip)
+        elif any(param.name == "project" for param in command.params):
+            defaults[name] = {"project": project}
+    return defaults
 
 
 @app.command()
@@ -217,6 +249,7 @@ def import_(
 def check(
     project: Project = Path("."),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show notes (sizes, client support).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Validate settings, posts and outbox drafts.
 
@@ -225,24 +258,36 @@ def check(
     Example: newsletter check -C my-newsletter
     """
     from newsletter.cache import load_cache
-    from newsletter.errors import NewsletterError
+    from newsletter.errors import InputError, NewsletterError, Problems
     from newsletter.load import load_project
+    from newsletter.scaffold import example_values_left
 
     try:
         # The build cache is read (posts unchanged since the last build are
         # not parsed again, their problems come with them), never written.
         loaded = load_project(project, cache=load_cache(project))
+    except InputError as exc:
+        errors, warnings = _count(len(exc.errors), "error"), _count(len(exc.warnings), "warning")
+        fail(exc, quiet, last=f"check: {errors}, {warnings}")
     except NewsletterError as exc:
         fail(exc)
-    _warnings(loaded.warnings)
+    examples = Problems(root=project)
+    example_values_left(loaded.settings, examples)
+    warnings = examples.warnings + loaded.warnings
+    _warnings(warnings, quiet)
     published = len(loaded.published)
-    typer.echo(f"ok: {_count(len(loaded.posts), 'post')} ({published} published), no errors.")
-    if _check_outbox(loaded.settings, verbose):
+    if not quiet:
+        typer.echo(f"ok: {_count(len(loaded.posts), 'post')} ({published} published), no errors.")
+    errors, outbox_warnings = _check_outbox(loaded.settings, verbose, quiet)
+    if errors or not quiet:
+        counts = f"check: {_count(errors, 'error')}, {_count(len(warnings) + outbox_warnings, 'warning')}"
+        (_err if errors else typer.echo)(counts)
+    if errors:
         raise typer.Exit(1)
 
 
-def _check_outbox(settings, verbose: bool) -> int:  # type: ignore[no-untyped-def]
-    """Print the checks of every draft in the outbox; return how many errors they hold."""
+def _check_outbox(settings, verbose: bool, quiet: bool = False) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Print the checks of every draft in the outbox; return how many errors and warnings they hold."""
     from newsletter.checks import check_message, summarize
     from newsletter.errors import NewsletterError
     from newsletter.outbox import list_messages
@@ -251,20 +296,23 @@ def _check_outbox(settings, verbose: bool) -> int:  # type: ignore[no-untyped-de
         drafts = [m for m in list_messages(settings.outbox_dir) if m.status == "draft"]
     except NewsletterError as exc:
         fail(exc)
-    errors = 0
+    errors = warnings = 0
     for message in drafts:
         results = check_message(message.folder, settings, settings.public_dir)
         counts = summarize(results)
         errors += counts["error"]
+        warnings += counts["warning"]
         for result in results:
-            if verbose or result.level != "info":
+            if (verbose or result.level != "info") and not (quiet and result.level != "error"):
                 (typer.echo if result.level == "info" else _err)(f"outbox/{message.week}: {result}")
+        if quiet:
+            continue
         typer.echo(
             f"outbox/{message.week} (draft): {_count(counts['error'], 'error')}, "
             f"{_count(counts['warning'], 'warning')}, {_count(counts['info'], 'note')}"
             f"{'' if verbose else ' (-v shows them)'}."
         )
-    return errors
+    return errors, warnings
 
 
 Week = Annotated[
@@ -311,10 +359,10 @@ def _run_build(project: Path, quiet: bool, **options: object):  # type: ignore[n
     try:
         result = build(project, progress=_progress(quiet), **options)  # type: ignore[arg-type]
     except NewsletterError as exc:
-        if not isinstance(exc, InputError):  # an InputError carries its warnings itself
+        if not isinstance(exc, InputError) and not quiet:  # an InputError carries its warnings itself
             _settings_warnings(project)
-        fail(exc)
-    _warnings(result.project.warnings)
+        fail(exc, quiet)
+    _warnings(result.project.warnings, quiet)
     return result
 
 
@@ -435,8 +483,10 @@ def preview(
             "--port",
             "-p",
             metavar="PORT",
-            help="Port on 127.0.0.1. Default: 8025, or the next free one after it.",
+            help="Port on 127.0.0.1 (1-65535). Default: 8025, or the next free one after it.",
             show_default=False,
+            min=1,
+            max=65535,
         ),
     ] = None,
     week: Week = "last",

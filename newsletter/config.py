@@ -44,7 +44,13 @@ class SiteSettings:
     language: str = setting("en", "Language tag of the content, e.g. en or en-GB.")
     timezone: str = setting("UTC", "IANA time zone for post dates and digest weeks, e.g. Europe/Berlin.")
     post_url: str = setting(
-        "", "Pattern for post links on an existing site, e.g. https://example.org/blog/{slug}/ (optional)."
+        "",
+        "Pattern for post links on an existing site, e.g. https://example.org/blog/{year}/{month}/{slug}/ "
+        "(optional; {year}, {month}, {day} and {slug} are filled in).",
+    )
+    post_path: str = setting(
+        "posts/{slug}/",
+        "Where each post's page goes under site.url, e.g. {year}/{month}/{day}/{slug}/ to keep a blog's old URLs.",
     )
     logo: str = setting("", "Absolute URL of a logo image for feeds (optional).")
     icon: str = setting("", "Absolute URL of a small icon (favicon) for feeds (optional).")
@@ -148,6 +154,15 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True)
+class LoadSettings:
+    """[load]: how post files are read."""
+
+    ignore_keys: tuple[str, ...] = setting(
+        (), "Front-matter keys of other tools to ignore without a warning (common ones are ignored already)."
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one project, with the folder they resolve against."""
 
@@ -161,6 +176,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    load: LoadSettings = field(default_factory=LoadSettings)
     raw_text: str = ""
     strings: tuple[tuple[str, str | tuple[str, ...]], ...] = ()  # [strings]: catalog overrides, sorted by id
 
@@ -200,6 +216,7 @@ SECTIONS: dict[str, type] = {
     "smtp": SmtpSettings,
     "dkim": DkimSettings,
     "service": ServiceSettings,
+    "load": LoadSettings,
 }
 # TOML keys that differ from the attribute name ("from" is a Python keyword).
 KEY_ALIASES = {("email", "from"): "sender"}
@@ -254,6 +271,10 @@ def _key_line(lines: list[str], section: str, key: str) -> int:
 
 def _check_value(section: str, key: str, value: Any, expected: type) -> str | None:
     """Return an error message when ``value`` does not fit the setting."""
+    if expected is tuple:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return f"{section}.{key} must be a list of strings"
+        return None
     if expected is bool:
         if not isinstance(value, bool):
             return f"{section}.{key} must be true or false"
@@ -291,13 +312,8 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
             return f"site.language: no locale data for {value!r} (use a tag such as fr, de or pt-BR)"
     if section == "site" and key == "author_email" and value and not _PLAIN_ADDRESS.match(value):
         return f"site.author_email is not an e-mail address: {value!r}"
-    if section == "site" and key == "post_url" and value and "{slug}" not in value:
-        return "site.post_url must contain {slug}"
-    if section == "site" and key == "post_url" and value:
-        if not _only_placeholders(value, {"slug"}):
-            return "site.post_url: use only the placeholder {slug}"
-        if not _absolute_http(value.format(slug="a-post")):
-            return f"site.post_url must be an absolute http(s) URL, not {value!r}"
+    if section == "site" and key in ("post_url", "post_path") and value:
+        return check_post_pattern(key, value)
     if section == "email" and key in ("sender", "to", "reply_to") and value:
         from newsletter.render.headers import parse_mailbox  # the email package: only when needed
 
@@ -355,6 +371,15 @@ def require_folder(root: Path) -> None:
         raise UsageError(f"{what}: {root}")
 
 
+def find_project(start: Path) -> Path | None:
+    """The folder holding newsletter.toml: ``start`` or the nearest one above it (None when none does)."""
+    here = start.absolute()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return start if folder == here else folder
+    return None
+
+
 def require_project(root: Path) -> Path:
     """Return the path of ``root``'s newsletter.toml; raise when ``root`` is no project.
 
@@ -368,10 +393,35 @@ def require_project(root: Path) -> Path:
     return path
 
 
-def _suggestion(name: str, known: list[str]) -> str:
+def suggestion(name: str, known: list[str]) -> str:
     """`` (did you mean x?)`` for a near miss of a known name, else ``""``."""
     close = difflib.get_close_matches(name, known, n=1)
     return f" (did you mean {close[0]}?)" if close else ""
+
+
+_suggestion = suggestion
+
+
+def check_post_pattern(key: str, value: str) -> str | None:
+    """The problem with a ``post_url`` or ``post_path`` pattern, or None (see newsletter.permalinks)."""
+    from newsletter.permalinks import PLACEHOLDERS, fill
+
+    shown = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+    if "{slug}" not in value:
+        return f"site.{key} must contain {{slug}}"
+    if not _only_placeholders(value, set(PLACEHOLDERS)):
+        return f"site.{key}: use only the placeholders {shown}"
+    example = fill(value, "a-post", 2026, 1, 2)
+    if key == "post_url":
+        if not _absolute_http(example):
+            return f"site.post_url must be an absolute http(s) URL, not {value!r}"
+        return None
+    parts = example.split("/")
+    if example.startswith("/") or ":" in example or "\\" in example or "" in parts[:-1] or {".", ".."} & set(parts):
+        return f"site.post_path must be a path under site.url such as posts/{{slug}}/, not {value!r}"
+    if not (example.endswith("/") or example.endswith(".html")) or any(c.isspace() or c in "?#%" for c in example):
+        return f"site.post_path must end in '/' or '.html', without spaces, '?', '#' or '%': {value!r}"
+    return None
 
 
 def load_settings(root: Path, problems: Problems) -> Settings:
@@ -426,12 +476,12 @@ def load_settings(root: Path, problems: Problems) -> Settings:
                 where = _key_line(lines, name, key)
                 problems.warn(path, where, f"unknown setting {name}.{_shown(key)} is ignored{hint}")
                 continue
-            expected = {"str": str, "int": int, "bool": bool}[str(types[attr])]
+            expected = {"str": str, "int": int, "bool": bool, "tuple[str, ...]": tuple}[str(types[attr])]
             message = _check_value(name, attr, item, expected)
             if message:
                 problems.error(path, _key_line(lines, name, key), message)
             else:
-                kwargs[attr] = item
+                kwargs[attr] = tuple(item) if expected is tuple else item
         sections[name] = cls(**kwargs)
     settings = Settings(root=root, raw_text=text, **sections)
     cta = settings.cta

@@ -67,6 +67,29 @@ class Problems:
             raise InputError(self.errors, self.warnings)
 
 
+def group_warnings(items: list[SourceError], examples: int = 3) -> list[str]:
+    """Warnings as lines to show: one line per kind (the same message) with a count and a few places.
+
+    ``unknown front-matter key 'layout' is ignored`` in 175 posts is one line
+    (``warning: ... (in 175 files, e.g. posts/a.md:3, posts/b.md:3, posts/c.md:3)``),
+    not 175. A message that occurs once is shown as ``path:line: warning: message``.
+    """
+    kinds: dict[str, list[SourceError]] = {}
+    for item in items:
+        kinds.setdefault(item.message, []).append(item)
+    lines = []
+    for message, found in kinds.items():
+        if len(found) == 1:
+            lines.append(str(found[0]))
+            continue
+        files = len({item.path for item in found})
+        where = f"in {files} files" if files == len(found) else f"{len(found)} times in {files} files"
+        shown = ", ".join(f"{item.path}:{item.line}" for item in found[:examples])
+        more = f" and {len(found) - examples} more" if len(found) > examples else ""
+        lines.append(f"warning: {message} ({where}, e.g. {shown}{more})")
+    return lines
+
+
 class NewsletterError(Exception):
     """Base class of every error the library raises on purpose."""
 

@@ -64,6 +64,7 @@ def _resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
 _Loader.resolve = _resolve
 
 _FENCE = re.compile(r"^---[ \t]*$")
+_TOML_FENCE = re.compile(r"^\+\+\+[ \t]*$", re.MULTILINE)
 _END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 
 
@@ -229,7 +230,14 @@ def parse(front: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
 
 
 def read(text: str) -> Document:
-    """Split and parse a whole post file (text already decoded)."""
+    """Split and parse a whole post file (text already decoded): YAML between ``---``, or TOML between ``+++``."""
+    if text.startswith("+++"):
+        from newsletter.tomlfront import read_toml
+
+        first_end = text.find("\n")
+        if _TOML_FENCE.fullmatch(text if first_end < 0 else text[:first_end]):
+            data, lines, body, body_line = read_toml(text, first_end)
+            return Document(data=data, lines=lines, body=body, body_line=body_line)
     front, first_line, body, body_line = split(text)
     data, lines = parse(front, first_line)
     return Document(data=data, lines=lines, body=body, body_line=body_line)

@@ -7,18 +7,22 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from newsletter import clock, frontmatter, media
+from newsletter import clock, frontmatter, media, postkeys
+from newsletter.addresses import check_addresses
 from newsletter.cache import BuildCache, PostEntry, digest, settings_key
 from newsletter.config import Settings, load_settings
+from newsletter.dates import date_in_file_name
+from newsletter.dates import parse_date as parse_date
 from newsletter.errors import Problems
 from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_line, render_markdown, summarize
 from newsletter.models import CallToAction, Image, Post, Reference
+from newsletter.permalinks import post_address
 from newsletter.slugs import category_slug, make_slug
 from newsletter.templates import check_project_templates
 
@@ -29,36 +33,41 @@ MAX_REFERENCES = 500
 # post naming 5,000 made 5,000 feeds of 5,000 categories each (1.2 GB).
 MAX_CATEGORIES = 50
 MAX_TAGS = 50
-KNOWN_KEYS = {
-    "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft",
-    "references", "cta", "lang",
-}  # fmt: skip
+POST_SUFFIXES = (".md", ".markdown")
+KNOWN_KEYS = set(postkeys.KNOWN_KEYS)
+_SLUG_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # What each key of KNOWN_KEYS means: the front-matter reference of the guide
 # (docs/writing-posts/front-matter.md) is generated from this mapping, and a
 # test fails when a key above has no entry here.
 KEY_DOCS = {
     "title": "Required. The post's title: one line.",
     "date": "Required. `YYYY-MM-DD HH:MM` (or just the day) in `site.timezone`, or with an offset "
-    "(`2026-11-18T09:30+01:00`). A post dated after now is not published until then.",
+    "(`2026-11-18T09:30+01:00`); YAML's and Jekyll's forms too (`2017-07-11 9:00:00 +0100`). Without it, the "
+    "date of a `YYYY-MM-DD-name.md` file name. A post dated after now is not published until then.",
     "updated": "When the post was last changed, in the same form as `date` (shown on the page and in Atom).",
     "author": "Who wrote it; default `site.author`.",
     "categories": "A list of names (`[Bone Marrow, Multiple Sclerosis]`) or one comma-separated string; "
     "each category gets its own RSS feed.",
     "tags": "A list of names, like `categories`.",
     "summary": "One or two sentences for feeds, listings and short digests; default: the start of the first paragraph.",
-    "slug": "The last part of the post's URL (`posts/<slug>/`): lower-case letters, digits, `-`, `_`, `.`; "
-    "default: made from the title.",
+    "slug": "The last part of the post's URL (`posts/<slug>/`, see `site.post_path`): letters (their case is "
+    "kept), digits, `-`, `_`, `.`; default: made from the title. May repeat across years when the URL holds the year.",
     "draft": "`true` keeps the post out of every feed, page and digest.",
     "references": "The works the body cites: a list of strings, or of mappings with `text` (required), "
     "`doi` and `url`. A marker `[n]` in the body links to the n-th one.",
     "cta": "The call-to-action under the post: a mapping with `text`, `label` and `url`; "
     "missing parts come from `[cta]` in newsletter.toml.",
+    "published": "Jekyll's form of `draft`: `false` keeps the post out of everything (a warning says so).",
+    "status": "Pelican's and WordPress's: `draft`, `hidden`, `private`, `pending`, `future` or `trash` make a draft.",
+    "aliases": "Old addresses of the post, site-root-relative (`/2017/07/11/my-post/`): each gets a small page "
+    "that redirects to the post.",
+    "url": "Hugo's address of the page (`/2017/07/my-post/`): one more old address that redirects to the post.",
+    "description": "Hugo's summary: used when there is no `summary`.",
+    "excerpt": "Jekyll's summary: used when there is no `summary` or `description`.",
     "lang": "The post's own language tag (`fr`, `pt-BR`) when it is not `site.language`: "
     "its page and its part of the digest are marked with it.",
 }
-_SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 _IMAGE_SIZE = re.compile(r"^\s*([0-9]{1,5}%?)\s*$", re.ASCII)
 
 
@@ -75,28 +84,6 @@ class Project:
     def published(self) -> list[Post]:
         """Posts that are not drafts and not dated in the future, newest first."""
         return [p for p in self.posts if not p.draft and p.date <= self.now]
-
-
-def parse_date(value: Any, tz: Any) -> datetime:
-    """Parse a front-matter date; naive values are local to the site."""
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, date):
-        result = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}", text):
-            text += ":00"
-        result = datetime.fromisoformat(text.replace("z", "Z"))
-    else:
-        raise ValueError("not a date")
-    if result.tzinfo is None:
-        result = result.replace(tzinfo=tz)
-    try:
-        result.astimezone(UTC)  # 0001-01-01 00:00+05:00 has no UTC time
-    except OverflowError:
-        raise ValueError("date out of range") from None
-    return result
 
 
 def _scheme(url: str) -> str | None:
@@ -200,9 +187,12 @@ class _PostLoader:
         def err(key: str, message: str) -> None:
             problems.error(path, lines.get(key, 2), message)
 
-        for key in data:
-            if str(key) not in KNOWN_KEYS:
-                problems.warn(path, lines.get(str(key), 2), f"unknown front-matter key {key!r} is ignored")
+        def warn(key: str, message: str) -> None:
+            problems.warn(path, lines.get(key, 2), message)
+
+        postkeys.fold_keys(data, lines)
+        for key, message in postkeys.unknown_key_warnings(data, self.settings.load.ignore_keys):
+            warn(key, message)
         title = _text(data.get("title"))
         if not title:
             err("title", "missing title")
@@ -210,7 +200,11 @@ class _PostLoader:
             err("title", "title must be one line")
         when: datetime | None = None
         if data.get("date") in (None, ""):
-            err("date", "missing date")
+            named = date_in_file_name(path.name)
+            if named is None:
+                err("date", "missing date")
+            else:  # a Jekyll post: the date is in its file name
+                when = parse_date(named, site.tz)
         else:
             try:
                 when = parse_date(data["date"], site.tz)
@@ -242,15 +236,17 @@ class _PostLoader:
         elif len(tags) > MAX_TAGS:
             err("tags", f"{len(tags):,} tags: a post may have at most {MAX_TAGS}")
             tags = ()
-        draft = data.get("draft", False)
-        if not isinstance(draft, bool):
-            err("draft", "draft must be true or false")
-            draft = True
+        for name in tags:
+            if not category_slug(name) or frontmatter.LINE_BREAKS.search(name):
+                err("tags", f"tag {name!r} must be one line with letters or digits to name its page")
+        draft = postkeys.read_draft(data, err, warn)
+        lang = postkeys.read_lang(data, err)
+        aliases = postkeys.read_aliases(data, urlsplit(site.base_url).path or "/", err, warn)
         slug = _text(data.get("slug"))
         if slug is None and "slug" in data:  # null, a list or a mapping
             err("slug", "slug must be a name such as my-first-post")
         elif slug is not None and not _SLUG_OK.match(slug):
-            err("slug", f"slug {slug!r} may only hold lower-case letters, digits, '-', '_' and '.'")
+            err("slug", f"slug {slug!r} may only hold letters, digits, '-', '_' and '.'")
             slug = None
         if slug is None and "slug" not in data:
             slug = make_slug(title or "")
@@ -258,25 +254,29 @@ class _PostLoader:
                 err("title", "cannot derive a slug from this title: set 'slug:'")
         references = self._references(path, data.get("references"), lines)
         cta = self._cta(data.get("cta"), err)
-        summary_given = _text(data.get("summary"))
-        lang = _text(data.get("lang")) or ""
-        if "lang" in data and (not lang or not _LANGUAGE_TAG.match(lang)):
-            err("lang", "lang must be a language tag such as fr or pt-BR")
-            lang = ""
+        summary_given = next((text for key in postkeys.SUMMARY_KEYS if (text := _text(data.get(key)))), None)
         # The body is checked even when the fields are not, so that every
         # problem of the file is reported in one run.
         fields_ok = len(problems.errors) == before and when is not None and bool(slug) and bool(title)
-        page = slug or "post"
-        url = site.post_url.format(slug=page) if site.post_url else f"{site.base_url}posts/{page}/"
+        url = post_address(site, slug or "post", when or datetime(2000, 1, 1, tzinfo=UTC))
         images: list[Image] = []
+        raw_refs = data.get("references")
         try:
-            rendered = render_markdown(doc.body, self._resolver(path, url, doc, images))
+            resolver = self._resolver(path, url, doc, images)
+            rendered = render_markdown(doc.body, resolver, citations=raw_refs not in (None, [], ""))
         except BodyTooComplex as exc:
             problems.error(path, doc.body_line, str(exc))
             return None
+        shown = postkeys.template_code(rendered.html, doc.body)
+        if shown is not None:
+            problems.warn(
+                path,
+                doc.body_line + shown,
+                "a Hugo shortcode or Liquid tag ({{< >}}, {{% %}}, {% %}) is shown as text: "
+                "'newsletter import' converts the common ones",
+            )
         # Count the references as written, valid or not: a bad reference is
         # reported once, not again through every marker that cites it.
-        raw_refs = data.get("references")
         declared = len(raw_refs) if isinstance(raw_refs, list) else int(raw_refs is not None)
         for number in sorted({n for n in rendered.citations if not 0 < n <= max(declared, len(references))}):
             problems.error(
@@ -308,6 +308,7 @@ class _PostLoader:
             id=post_id,
             images=tuple(images),
             lang=lang,
+            aliases=aliases,
             lines=lines,
             body_line=doc.body_line,
             digest=self.digest,
@@ -472,7 +473,7 @@ def load_post(settings: Settings, path: Path, problems: Problems) -> Post | None
 
 
 def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[str]:
-    """Every ``*.md`` file under ``folder``, refusing links that leave the project.
+    """Every ``*.md`` and ``*.markdown`` file under ``folder``, refusing links that leave the project.
 
     Linked folders are never followed (a link to a parent would loop); one
     that leads outside the project is an error, like a linked file that does.
@@ -485,13 +486,13 @@ def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[str]:
         with os.scandir(pending.pop()) as listing:
             for entry in listing:
                 if entry.is_symlink():
-                    if entry.name.endswith(".md") or entry.is_dir():
+                    if entry.name.endswith(POST_SUFFIXES) or entry.is_dir():
                         link = Path(entry.path)
                         if not _outside(link, real_root, problems) and entry.is_file():
                             found.append(entry.path)
                 elif entry.is_dir():
                     pending.append(entry.path)
-                elif entry.name.endswith(".md") and entry.is_file():
+                elif entry.name.endswith(POST_SUFFIXES) and entry.is_file():
                     found.append(entry.path)
     return sorted(found)
 
@@ -622,16 +623,18 @@ def load_project(
         if entry.post is not None:
             posts.append(entry.post)
     _media_clashes(posts, problems)
+    # A slug may come back in another year when the URL pattern holds the
+    # year: what must be unique is the address.
     seen: dict[str, Post] = {}
     for post in posts:
-        other = seen.get(post.slug)
+        other = seen.get(post.url)
         if other is not None:
             problems.error(
                 post.path,
                 post.line_of("slug") if "slug" in post.lines else post.line_of("title"),
-                f"duplicate slug {post.slug!r} (also used by {other.display_path})",
+                f"duplicate slug {post.slug!r} (also used by {other.display_path}): both would be at {post.url}",
             )
-        seen[post.slug] = post
+        seen[post.url] = post
     # Two files with one stem on one date (posts/a/x.md, posts/b/x.md) would
     # share a feed id, and readers would merge them into one entry.
     ids: dict[str, Post] = {}
@@ -644,6 +647,7 @@ def load_project(
                 f"post id {post.id!r} is also used by {other.display_path}: set a distinct 'slug:'",
             )
         ids[post.id] = post
+    check_addresses(posts, settings, problems)
     problems.raise_if_errors()
     posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
     return Project(settings=settings, posts=posts, warnings=problems.warnings, now=clock.now())

@@ -19,6 +19,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from newsletter.mathspans import SENTINEL, protect
+
 CITE_RE = re.compile(r'<sup class="cite"><a href="[^"#]*#ref-(\d+)">\[\d+\]</a></sup>')
 _MARKER = re.compile(r"\[([1-9][0-9]{0,3})\]")
 SAFE_SCHEMES = {"http", "https", "mailto"}
@@ -26,14 +28,16 @@ ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt",
     "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
     "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "section",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
+    "a": {"href", "title", "id", "class", "aria-label"},
     "img": {"src", "alt", "title", "width", "height"},
     "td": {"colspan", "rowspan", "align"},
     "th": {"colspan", "rowspan", "scope", "align"},
     "ol": {"start"},
+    "li": {"id"},
+    "section": {"class"},
     "sup": {"class"},
     "code": {"class"},
     "abbr": {"title"},
@@ -72,10 +76,21 @@ class BodyTooComplex(ValueError):
 
 
 def _to_html(text: str) -> str:
-    """CommonMark + tables + strikethrough; raw HTML kept (nh3 cleans it)."""
+    """CommonMark + tables + strikethrough + footnotes; raw HTML kept (nh3 cleans it)."""
     from cmarkgfm.cmark import Options
 
-    return _cmark(text, Options.CMARK_OPT_UNSAFE)
+    return _cmark(text, Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES)
+
+
+# cmark-gfm's footnote markup, less its data-* attributes (the same HTML on both paths below).
+_FOOTNOTE_DATA = re.compile(r' data-footnote(?:s|-ref|-backref|-backref-idx="\d+")(?=[ >])')
+# Footnote ids are the only ids a body may hold: cmark's "fn-..." and "fnref-...".
+_FOOTNOTE_ID = re.compile(r"^fn(?:ref)?-[^\s]{1,200}$")
+
+
+def _footnotes(html: str) -> str:
+    """Footnote markup as the sanitizer leaves it (only when the body has footnotes)."""
+    return _FOOTNOTE_DATA.sub("", html) if "data-footnote" in html else html
 
 
 @lru_cache(maxsize=1)
@@ -173,10 +188,10 @@ def check_nesting(html: str) -> None:
         )
 
 
-def _markers(html: str) -> tuple[str, list[int]]:
-    """Turn ``[n]`` in text (not in a tag, a link or code) into citation markers."""
+def _markers(html: str, citations: bool = True) -> tuple[str, list[int]]:
+    """Turn ``[n]`` in text (not in a tag, a link or code) into citation markers (when ``citations``)."""
     found: list[int] = []
-    hits = list(_MARKER.finditer(html))
+    hits = list(_MARKER.finditer(html)) if citations else []
     if not hits:
         return html, found
     skipped = [(m.start(), m.end()) for m in _SKIPPED.finditer(html)]
@@ -238,7 +253,7 @@ class RenderedBody:
         return first_paragraph(self.html)
 
 
-def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -> RenderedBody:
+def render_markdown(text: str, resolve: Callable[[str, str, str], str | None], citations: bool = True) -> RenderedBody:
     """Render a Markdown body to sanitized HTML.
 
     ``resolve(tag, attribute, value)`` returns the absolute URL for a link
@@ -246,17 +261,23 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
     and ``src`` that survives sanitizing, raw HTML included, and for the
     ``width`` and ``height`` of raw images (returning the value to keep). Raises
     :class:`BodyTooComplex` for raw HTML nested deeper than MAX_HTML_DEPTH.
+    With ``citations`` false (a post without references), ``[1]`` stays text.
+    TeX spans and escaped brackets are kept as written (see newsletter.mathspans).
     """
+    if "$" in text or "\\[" in text:
+        text = protect(text)
     if "<" not in text:
-        return _render_plain_markdown(text, resolve)
+        return _render_plain_markdown(text, resolve, citations)
     import nh3
 
-    raw, citations = _markers(_to_html(text))
+    raw, found = _markers(_footnotes(_to_html(text)), citations)
     if raw.count("<") > MAX_HTML_DEPTH and _html_depth(raw) > MAX_HTML_DEPTH:
         raise BodyTooComplex(f"HTML nested deeper than {MAX_HTML_DEPTH:,} levels")
     failures: list[BaseException] = []
 
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "id":
+            return value if _FOOTNOTE_ID.match(value) else None
         if attribute not in ("href", "src", "width", "height"):
             return value
         try:
@@ -277,17 +298,19 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -
     )
     if failures:
         raise failures[0]
-    html = _NOT_XML.sub("", html)
+    html = _NOT_XML.sub("", html)  # also removes the sentinels of newsletter.mathspans
     check_nesting(html)
     # From the sanitized HTML: text inside a removed <script> is no summary,
     # and raw HTML in the shape of a marker is one (the digest renumbers it).
-    return RenderedBody(html=html, citations=_cited(html, citations))
+    return RenderedBody(html=html, citations=_cited(html, found))
 
 
 _URL_ATTRIBUTE = re.compile(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"')
 
 
-def _render_plain_markdown(text: str, resolve: Callable[[str, str, str], str | None]) -> RenderedBody:
+def _render_plain_markdown(
+    text: str, resolve: Callable[[str, str, str], str | None], citations: bool = True
+) -> RenderedBody:
     """The fast path for a body without a single ``<``: no raw HTML, no autolink.
 
     ``text`` holds no control characters (the loader refuses such files).
@@ -300,7 +323,9 @@ def _render_plain_markdown(text: str, resolve: Callable[[str, str, str], str | N
     """
     import html as html_module
 
-    raw, citations = _markers(_cmark(text))
+    from cmarkgfm.cmark import Options
+
+    raw, found = _markers(_footnotes(_cmark(text, Options.CMARK_OPT_FOOTNOTES)), citations)
 
     def fix(m: re.Match[str]) -> str:
         # cmark blanks dangerous targets (javascript:, vbscript:, file:, data:): drop them.
@@ -312,10 +337,10 @@ def _render_plain_markdown(text: str, resolve: Callable[[str, str, str], str | N
     # " />" only ever closes cmark's void tags (a ">" in text is "&gt;"): write
     # them as the sanitizer does, so both paths give the same HTML.
     html = _URL_ATTRIBUTE.sub(fix, raw).replace(" />", ">")
-    if "&#" in text:  # a character reference is the only way to a control character here
+    if "&#" in text or SENTINEL in text:  # a character reference is the only way to a control character here
         html = _NOT_XML.sub("", html)
     check_nesting(html)
-    return RenderedBody(html=html, citations=citations)
+    return RenderedBody(html=html, citations=found)
 
 
 def is_external(url: str) -> bool:

@@ -74,6 +74,7 @@ class Post:
     id: str
     images: tuple[Image, ...] = ()
     lang: str = ""  # the post's own language (front matter ``lang:``); "" means the site's
+    aliases: tuple[str, ...] = ()  # old site-root-relative addresses that redirect here
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     body_line: int = 1
     digest: str = field(default="", compare=False)  # hash of the file's bytes, for the build cache

@@ -12,11 +12,11 @@ import yaml
 
 from newsletter import clock
 from newsletter.cache import CACHE_DIR
-from newsletter.config import CONFIG_NAME, SECTIONS
+from newsletter.config import CONFIG_NAME, SECTIONS, Settings
 from newsletter.delivery import SEND_LOCK
 from newsletter.delivery.db import DEFAULT_DATABASE
 from newsletter.delivery.tokens import SECRET_FILE, create_secret_file
-from newsletter.errors import NewsletterError, UsageError
+from newsletter.errors import NewsletterError, Problems, UsageError
 from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 from newsletter.lock import LOCK_NAME
 from newsletter.slugs import make_slug
@@ -48,7 +48,12 @@ last complete one: the week a weekly digest goes out for.
 """
 
 
-def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/", language: str = "en") -> str:
+EXAMPLE_URL = "https://example.org/"
+EXAMPLE_CTA_TEXT = "Questions or news to share? We would like to hear from you."
+EXAMPLE_ADDRESS = "Street 1, 12345 Town, Country"
+
+
+def config_text(title: str = DEFAULT_TITLE, url: str = EXAMPLE_URL, language: str = "en") -> str:
     """A commented newsletter.toml with every setting and its default.
 
     The title also names the sender, and the [cta] and [email] values are
@@ -64,7 +69,7 @@ def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/", l
                  ("site", "language"): language,
                  ("email", "sender"): _sender(title),
                  ("email", "unsubscribe_url"): base + "/unsubscribe",
-                 ("email", "postal_address"): "Street 1, 12345 Town, Country",
+                 ("email", "postal_address"): EXAMPLE_ADDRESS,
                  ("cta", "text"): _("Questions or news to share? We would like to hear from you."),
                  ("cta", "label"): _("Get in touch"),
                  ("cta", "url"): base + "/contact"}  # fmt: skip
@@ -75,7 +80,7 @@ def config_text(title: str = DEFAULT_TITLE, url: str = "https://example.org/", l
             value = overrides.get((section, f.name), f.default)
             lines.append(f"# {f.metadata['doc']}")
             rendered = _toml_value(value)
-            prefix = "" if value not in ("", None) else "# "
+            prefix = "" if value not in ("", None, ()) else "# "
             lines.append(f"{prefix}{key} = {rendered}")
         lines.append("")
     return "\n".join(lines)
@@ -88,6 +93,8 @@ def _sender(title: str) -> str:
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -186,3 +193,37 @@ def new_post(root: Path, title: str, when: datetime) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, f"---\n{front}---\n{body}")
     return path
+
+
+def example_values_left(settings: Settings, problems: Problems) -> None:
+    """Warn about the examples ``init`` wrote that a real newsletter must replace (``check`` calls it)."""
+    from newsletter.i18n import language as speak
+
+    base = EXAMPLE_URL.rstrip("/")
+    translated = speak(settings.site.language).gettext(EXAMPLE_CTA_TEXT)  # as init wrote it
+    examples = {
+        ("site", "url"): (settings.site.url.rstrip("/") == base, "every link in feeds, pages and emails"),
+        ("cta", "url"): (settings.cta.url == base + "/contact", "the call-to-action's button"),
+        ("cta", "text"): (settings.cta.text in (EXAMPLE_CTA_TEXT, translated), "the call-to-action"),
+        ("email", "postal_address"): (settings.email.postal_address == EXAMPLE_ADDRESS, "every email's footer"),
+    }
+    lines = settings.raw_text.split("\n")
+    for (section, key), (left, used_for) in examples.items():
+        if left:
+            problems.warn(
+                settings.root / CONFIG_NAME,
+                _setting_line(lines, section, key),
+                f"{section}.{key} still holds the example 'newsletter init' wrote; it is used in {used_for}",
+            )
+
+
+def _setting_line(lines: list[str], section: str, key: str) -> int:
+    """The line of ``key`` in ``[section]`` of newsletter.toml (1 when not found)."""
+    current = ""
+    for number, text in enumerate(lines, start=1):
+        stripped = text.strip()
+        if stripped.startswith("["):
+            current = stripped.strip("[] ")
+        elif current == section and stripped.split("=", 1)[0].strip() == key:
+            return number
+    return 1

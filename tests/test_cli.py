@@ -24,7 +24,15 @@ def test_init_then_check(tmp_path: Path, cli) -> None:  # type: ignore[no-untype
     )
     checked = cli("check", "-C", target)
     assert checked.exit_code == 0
-    assert checked.stderr == ""  # no warnings: a new project's settings are complete
+    # A new project's settings are complete; only init's examples are pointed out, to be replaced.
+    lines = (target / "newsletter.toml").read_text(encoding="utf-8").splitlines()
+    found = [
+        re.match(r"newsletter.toml:(\d+): warning: (\S+) still holds", line) for line in checked.stderr.splitlines()
+    ]
+    assert [m.group(2) for m in found if m] == ["site.url", "email.postal_address", "cta.text", "cta.url"]
+    for line, setting in (m.groups() for m in found if m):  # each points at its own line
+        assert lines[int(line) - 1].startswith(setting.split(".")[-1] + " = "), (line, setting)
+    assert checked.stdout.splitlines()[-1] == "check: 0 errors, 4 warnings"
     settings = load_project(target).settings
     assert settings.site.title == "Lab Notes"
     assert settings.email.sender == "Lab Notes <newsletter@example.org>"

@@ -221,3 +221,21 @@ def test_two_processes_share_one_sqlite_file(tmp_path: Path) -> None:
     raw.close()
     one.close()
     two.close()
+
+
+def test_an_address_that_unsubscribes_during_a_send_is_not_claimed(database: dbmod.Database) -> None:
+    """The claim before DATA re-reads the subscriber's status: leaving mid-send means no message."""
+    from newsletter.delivery.journal import Journal
+
+    store = SubscriberStore(database)
+    store.add("stay@example.org")
+    store.add("leave@example.org")
+    journal = Journal(database, "2026-W47")
+    assert journal.prepare() == 2
+    due = [d.email for d in journal.due()]  # the run has listed both recipients ...
+    assert due == ["leave@example.org", "stay@example.org"]
+    store.set_status("leave@example.org", "unsubscribed")  # ... then one clicks unsubscribe
+    assert journal.claim("leave@example.org") is False
+    assert journal.claim("stay@example.org") is True
+    states = dict(database.fetchall("SELECT email, state FROM deliveries WHERE week = ?", ("2026-W47",)))
+    assert states == {"leave@example.org": "failed", "stay@example.org": "sending"}

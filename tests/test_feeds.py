@@ -424,7 +424,8 @@ def test_json_feed_shape(sample: Path) -> None:
     item = feed["items"][0]
     assert list(item)[:4] == ["id", "url", "title", "content_html"]
     assert isinstance(item["id"], str) and item["url"].startswith(BASE)
-    assert item["tags"] == ["Neurology", "Mesenchymal Stem Cells", "Bone Marrow"]
+    # The categories, then the tags.
+    assert item["tags"] == ["Neurology", "Mesenchymal Stem Cells", "Bone Marrow", "spinal cord injury", "review"]
     assert "ü" in data or "é" in data  # ensure_ascii=False keeps the text readable
 
 

@@ -322,9 +322,12 @@ def test_line_breaks_in_header_settings_are_refused(empty_project: Path, section
         ('[email]\nsubject = "{title.__class__}"\n', "email.subject: use only the placeholders"),
         (
             '[site]\npost_url = "https://x.org/{slug}/{slug:>9999999999}/"\n',
-            "site.post_url: use only the placeholder {slug}",
+            "site.post_url: use only the placeholders {year}, {month}, {day}, {slug}",
         ),
-        ('[site]\npost_url = "https://x.org/{slug}/{other}"\n', "site.post_url: use only the placeholder {slug}"),
+        (
+            '[site]\npost_url = "https://x.org/{slug}/{other}"\n',
+            "site.post_url: use only the placeholders {year}, {month}, {day}, {slug}",
+        ),
         ('[site]\npost_url = "javascript:alert({slug})"\n', "site.post_url must be an absolute http(s) URL"),
         ('[site]\nurl = "http://[oops"\n', "site.url must be an absolute http(s) URL"),
         ('[site]\ntimezone = "' + "a" * 5000 + '"\n', "site.timezone: unknown time zone"),
@@ -361,7 +364,7 @@ def test_a_block_scalar_title_is_refused(empty_project: Path) -> None:
 
 # Slugs and category slugs cannot leave public/.
 
-SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+SLUG_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # upper case is kept (old URLs)
 
 
 SLUGS = [
@@ -394,7 +397,7 @@ def test_explicit_slugs_stay_inside_public(empty_project: Path, slug: str) -> No
     assert SLUG_OK.match(post.slug)
     public = empty_project / "public"
     assert (public / "posts" / post.slug / "index.html").resolve().is_relative_to(public.resolve())
-    assert slug == "ok-slug"
+    assert slug in ("ok-slug", "A-B")
 
 
 NAMES = ["../../x", "..", "/etc/passwd", "a/../../b", "C:\\x", "x" * 300, "%2e%2e%2f", "a\\..\\b", "~root", "..\u2215x"]

@@ -47,14 +47,15 @@ def test_parallel_build_equals_serial(sample: Path, tmp_path: Path, forked: None
 
 def test_parallel_load_reports_every_problem(empty_project: Path, forked: None) -> None:
     _many(empty_project, 30)
-    write_post(empty_project, "zz-bad.md", "---\ntitle: Bad\ndate: someday\n---\nx [2]\n")
+    # A bracketed number is a citation only in a post with references.
+    write_post(empty_project, "zz-bad.md", "---\ntitle: Bad\ndate: someday\nreferences: [one]\n---\nx [2]\n")
     write_post(empty_project, "aa-bad.md", "no front matter\n")
     with pytest.raises(InputError) as info:
         load_project(empty_project)
     assert [str(e) for e in info.value.errors] == [
         "posts/aa-bad.md:1: no front matter: the file must start with a '---' line",
         "posts/zz-bad.md:3: cannot read date 'someday': use YYYY-MM-DD HH:MM, optionally with an offset",
-        "posts/zz-bad.md:5: citation [2] has no reference (the post has 0)",
+        "posts/zz-bad.md:6: citation [2] has no reference (the post has 1)",
     ]
 
 

@@ -96,7 +96,7 @@ def local_file(url: str, base_url: str, public_dir: Path) -> Path | None:
 
 # What the build writes under public/: the index, the feeds, and these folders.
 SITE_FILES = frozenset({"index.html", "feed.xml", "atom.xml", "feed.json"})
-SITE_FOLDERS = ("posts/", "digests/", "categories/", "media/")
+SITE_FOLDERS = ("posts/", "digests/", "categories/", "tags/", "media/")
 
 
 def site_folders(post_pages: bool = True) -> tuple[str, ...]:

@@ -127,14 +127,22 @@ class Journal:
         )
 
     def claim(self, email: str) -> bool:
-        """``pending``/``deferred`` -> ``sending``, committed: call just before DATA. False when not claimable."""
+        """``pending``/``deferred`` -> ``sending``, committed: call just before DATA. False when not claimable.
+
+        Only while the address is still subscribed: someone who unsubscribed
+        (or bounced) while the run was under way is not sent the week; the
+        row is closed as ``failed`` ("not sent: no longer subscribed").
+        """
         with self.lock:
             changed = self.db.execute(
                 "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?"
-                " WHERE week = ? AND email = ? AND state IN ('pending', 'deferred')",
+                " WHERE week = ? AND email = ? AND state IN ('pending', 'deferred') AND EXISTS"
+                " (SELECT 1 FROM subscribers s WHERE s.email = deliveries.email AND s.status = 'subscribed')",
                 (_now(), self.week, email),
                 durable=True,  # on disk before DATA: after a power cut too, a row is never less than it was
             )
+            if changed != 1:
+                self._close_unsubscribed()
         return changed == 1
 
     def finish(self, email: str, state: str, reply: str = "", retry_in: float | None = None) -> None:

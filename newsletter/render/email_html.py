@@ -147,6 +147,9 @@ def _jpeg_width(data: bytes) -> int | None:
     return None
 
 
+_FOOTNOTE_ID = re.compile(r' id="fn(?:ref)?-[^"]*"')
+
+
 def email_body_html(html: str, widths: dict[str, int | None]) -> str:
     """Adapt a post body for the digest.
 
@@ -155,6 +158,8 @@ def email_body_html(html: str, widths: dict[str, int | None]) -> str:
     at most the column's), which Outlook needs to size it.
     """
     html = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(max(int(m.group(2)) + 1, 3), 6)}>", html)
+    if ' id="fn' in html:  # footnote anchors: the links lead to the web page; two posts' would clash here
+        html = _FOOTNOTE_ID.sub("", html)
 
     def image(m: re.Match[str]) -> str:
         attributes = dict(_ATTRIBUTE.findall(m.group(1)))

@@ -116,6 +116,10 @@ def wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
     return result
 
 
+# The links of footnotes (cmark-gfm's): a marker to its note, a note back to its marker.
+_FOOTNOTE_LINK = re.compile(r"#fn(?:ref)?-[^#]*$")
+
+
 class _TextWriter(HTMLParser):
     """Turns sanitized post HTML into wrapped paragraphs.
 
@@ -223,7 +227,7 @@ class _TextWriter(HTMLParser):
             return
         if tag == "a" and self.href:
             href = self.href.pop()
-            if href and not href.startswith("#"):
+            if href and not href.startswith("#") and not _FOOTNOTE_LINK.search(href):
                 self.buffer.append(f" [{self.links.number(href)}]")
             return
         if tag in _BLOCKS:
@@ -243,6 +247,9 @@ class _TextWriter(HTMLParser):
             return
         if self.href and (self.href[-1] or "").startswith("#ref-"):
             data = re.sub(r"^\[(\d+)\]$", lambda m: reference_label(int(m.group(1)), self.language), data.strip())
+        elif self.href and self.href[-1] and _FOOTNOTE_LINK.search(self.href[-1]):
+            # A footnote's marker reads [^1]; its link back up means nothing in plain text.
+            data = f"[^{data.strip()}]" if "#fn-" in self.href[-1] else ""
         self.buffer.append(data)
 
     def close(self) -> None:

@@ -28,10 +28,10 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from newsletter import __version__
+from newsletter.addresses import group_names
 from newsletter.config import Settings
 from newsletter.models import Post
 from newsletter.render.content import post_content_html
-from newsletter.slugs import category_slug
 
 if TYPE_CHECKING:
     from feedgen.entry import FeedEntry
@@ -82,7 +82,8 @@ def feed_item(post: Post, settings: Settings) -> FeedItem:
         published=post.date,
         modified=post.modified,
         author=_xml_text(post.author),
-        categories=tuple(_xml_text(name) for name in post.categories),
+        # Tags go out as categories too (RSS and Atom have no other place for them).
+        categories=tuple(_xml_text(name) for name in dict.fromkeys(post.categories + post.tags)),
     )
 
 
@@ -134,24 +135,8 @@ def render_feeds(project: Project, skip: Callable[[str, Sequence[Post]], bool] |
 
 
 def group_by_category(posts: Sequence[Post], limit: int) -> dict[str, tuple[str, list[Post]]]:
-    """Map each category slug to a display name and its newest ``limit`` posts.
-
-    Names that differ only in case or punctuation share a slug, hence a feed;
-    its name is the smallest of them so it does not depend on post order.
-    """
-    slugs: dict[str, str] = {}
-    groups: dict[str, tuple[str, list[Post]]] = {}
-    for post in posts:
-        for name in post.categories:
-            slug = slugs.get(name)
-            if slug is None:
-                slug = slugs[name] = category_slug(name)
-            known, members = groups.get(slug, (name, []))
-            groups[slug] = (min(known, name), members)
-            # Two names of one slug on one post must not list it twice.
-            if len(members) < limit and (not members or members[-1] is not post):
-                members.append(post)
-    return groups
+    """Map each category slug to a display name and its newest ``limit`` posts (see :func:`group_names`)."""
+    return group_names(posts, limit, lambda post: post.categories)
 
 
 def _xml_text(text: str) -> str:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from newsletter.i18n import for_settings
 from newsletter.load import Project
 from newsletter.models import Post
+from newsletter.permalinks import alias_page, page_path
 from newsletter.render.content import post_cta
+from newsletter.render.taxonomy import render_taxonomy_pages
 from newsletter.slugs import category_slug
 from newsletter.templates import environment
 
@@ -37,9 +40,9 @@ def _context(settings: Any) -> tuple[Any, dict[str, Any]]:
     return env, common
 
 
-def post_page_path(post: Post) -> str:
-    """Where a post's page goes, relative to public/."""
-    return f"posts/{post.slug}/index.html"
+def post_page_path(post: Post, base_url: str) -> str:
+    """Where a post's page goes, relative to public/ (see ``[site] post_path``)."""
+    return page_path(post.url, base_url)
 
 
 def page_template(settings: Any) -> Any:
@@ -52,14 +55,16 @@ def render_post_pages(project: Project, posts: Iterable[Post]) -> Iterator[tuple
     settings = project.settings
     _env, common = _context(settings)
     template = page_template(settings)
+    base = settings.site.base_url
     for post in posts:
         yield (
-            post_page_path(post),
+            post_page_path(post, base),
             template.render(
                 common,
                 post=post,
                 canonical=post.url,
                 categories=[(name, category_slug(name)) for name in post.categories],
+                tags=[(name, category_slug(name)) for name in post.tags],
                 cta=post_cta(post, settings),
             ),
         )
@@ -84,14 +89,35 @@ def render_site(
     published = project.published
     pages: dict[str, str] = {}
     if post_pages and not settings.site.post_url:
-        todo = [p for p in published if skip is None or not skip(post_page_path(p), [p])]
+        base = settings.site.base_url
+        todo = [p for p in published if skip is None or not skip(post_page_path(p, base), [p])]
         pages.update(render_post_pages(project, todo))
+    pages.update(render_taxonomy_pages(env, common, settings, published, skip))
+    pages.update(render_redirects(env, common, settings, published, skip))
     listing = env.get_template("site/index.html")
     for path in ("index.html", "posts/index.html"):
         if skip is None or not skip(path, published):
             pages[path] = _listing(listing, common, settings, published, archive=path != "index.html")
     if messages is not None:
         pages["digests/index.html"] = render_digests_index(project, messages)
+    return pages
+
+
+def render_redirects(
+    env: Any, common: dict[str, Any], settings: Any, published: Sequence[Post],
+    skip: Callable[[str, Sequence[Post]], bool] | None = None,
+) -> dict[str, str]:  # fmt: skip
+    """A small page at each old address of a post (its ``aliases``) that leads to the post."""
+    base_path = urlsplit(settings.site.base_url).path or "/"
+    template = env.get_template("site/redirect.html")
+    pages: dict[str, str] = {}
+    own_pages = not settings.site.post_url
+    for post in published:
+        own = page_path(post.url, settings.site.base_url) if own_pages else None
+        for alias in post.aliases:
+            path = alias_page(alias, base_path)
+            if path is not None and path != own and (skip is None or not skip(path, [post])):
+                pages[path] = template.render(common, post=post)
     return pages
 
 
