@@ -193,7 +193,7 @@ class _PostLoader:
         postkeys.fold_keys(data, lines)
         for key, message in postkeys.unknown_key_warnings(data, self.settings.load.ignore_keys):
             warn(key, message)
-        title = _without_markup(_text(data.get("title")), "title", warn)
+        title = _text(data.get("title"))
         if not title:
             err("title", "missing title")
         elif frontmatter.LINE_BREAKS.search(title):
@@ -216,7 +216,7 @@ class _PostLoader:
                 updated = parse_date(data["updated"], site.tz)
             except (ValueError, TypeError):
                 err("updated", f"cannot read updated date {data['updated']!r}")
-        author = _without_markup(_text(data.get("author")), "author", warn) or site.author
+        author = _text(data.get("author")) or site.author
         categories = _string_list(data.get("categories"))
         if categories is None:
             err("categories", "categories must be a list of names")
@@ -651,23 +651,3 @@ def load_project(
     problems.raise_if_errors()
     posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
     return Project(settings=settings, posts=posts, warnings=problems.warnings, now=clock.now())
-
-
-_MARKUP = re.compile(r"<[A-Za-z/!]")
-
-
-def _without_markup(value: str | None, key: str, warn: Callable[[str, str], None]) -> str | None:
-    """A title or author name as plain text: HTML tags (as WordPress and Hugo allow there) are removed.
-
-    Shown escaped they read as code on every page and in every subject line;
-    kept as markup they would be live HTML in a feed's title.
-    """
-    if not value or not _MARKUP.search(value):
-        return value
-    import html
-
-    import nh3
-
-    text = " ".join(html.unescape(nh3.clean(value, tags=set())).split())
-    warn(key, f"HTML in the {key} is shown as text: {text!r}")
-    return text

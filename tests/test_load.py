@@ -165,22 +165,3 @@ def test_field_and_body_problems_of_one_file_together(empty_project: Path) -> No
         load_project(empty_project)
     assert [str(e).split(":")[1] for e in info.value.errors] == ["3", "6"]
     assert "citation [5] has no reference" in str(info.value.errors[1])
-
-
-def test_html_in_a_title_or_author_is_shown_as_text(sample: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    """WordPress and Hugo allow markup in titles; shown escaped it read as code on the page."""
-    import html5lib
-
-    write_post(
-        sample,
-        "2026-11-19-markup.md",
-        "---\ntitle: 'Using <code>nh3</code> &amp; <script>alert(1)</script>friends'\n"
-        "date: 2026-11-19 10:00\nslug: markup\nauthor: '<b>Ann</b> Lee'\n---\nBody.\n",
-    )
-    result = cli("build", "-C", sample, "--week", "2026-W47")
-    assert result.exit_code == 0, result.stderr
-    assert "HTML in the title is shown as text: 'Using nh3 & friends'" in result.stderr
-    page = (sample / "public/posts/markup/index.html").read_text(encoding="utf-8")
-    heading = html5lib.parse(page, namespaceHTMLElements=False).find(".//h1")
-    assert heading is not None and "".join(heading.itertext()).strip() == "Using nh3 & friends"
-    assert "&lt;code&gt;" not in page and "Ann Lee" in page
