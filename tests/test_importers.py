@@ -267,3 +267,17 @@ def test_a_folder_of_markdown_and_a_post_the_loader_refuses(empty_project: Path,
     assert posts["Dated By Name"].data["date"] == "2020-02-03 00:00"
     assert posts["From TOML"].data["date"] == "2020-01-02 00:00"
     assert cli("check", "-C", empty_project).exit_code == 0
+
+
+def test_wordpress_titles_are_html_and_become_their_text(empty_project: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """WordPress shows a title's tags and entities as HTML; imported, the title is the text a reader saw."""
+    export = (FIXTURES / "wordpress" / "export.xml").read_text(encoding="utf-8")
+    marked = "<title>Our New &lt;em&gt;Lab&lt;/em&gt; &amp;amp; &lt;script&gt;x()&lt;/script&gt;More</title>"
+    (tmp_path / "export.xml").write_text(export.replace("<title>Our New Lab</title>", marked), encoding="utf-8")
+    result = _import(cli, empty_project, tmp_path / "export.xml")
+    assert result.exit_code == 0, result.output
+    assert "Our New Lab & More" in _posts(empty_project)
+    built = cli("build", "-C", empty_project, "--week", "2018-W10")
+    assert built.exit_code == 0, built.stderr
+    pages = "".join(p.read_text(encoding="utf-8") for p in (empty_project / "public" / "posts").rglob("index.html"))
+    assert "&lt;em&gt;" not in pages and "Our New Lab &amp; More" in pages

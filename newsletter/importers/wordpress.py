@@ -160,7 +160,7 @@ def _post(
 ) -> ImportedPost:
     from newsletter.slugs import make_slug
 
-    title = " ".join(fields.get("title", "").split())
+    title = _plain_title(fields.get("title", ""))
     when = _date(fields.get("wp:post_date", ""), fields.get("wp:post_date_gmt", ""))
     if not title:
         title = f"Untitled ({when:%Y-%m-%d})" if when else "Untitled"
@@ -239,3 +239,18 @@ def _unescape(text: str) -> str:
 def _uploads(path: Path) -> list[Path]:
     """Folders beside the export that may hold the site's files (a copy of wp-content/uploads)."""
     return [folder for folder in (path.parent, path.parent / "wp-content") if folder.is_dir()]
+
+
+def _plain_title(raw: str) -> str:
+    """The text of a WordPress title, which WordPress treats as HTML (``<em>``, ``&amp;``).
+
+    Our titles are plain text, escaped wherever they are shown: kept as
+    they are, the tags would read as code on every page and subject line.
+    """
+    if "<" not in raw and "&" not in raw:
+        return " ".join(raw.split())
+    import html
+
+    import nh3
+
+    return " ".join(html.unescape(nh3.clean(raw, tags=set())).split())
