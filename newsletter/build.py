@@ -145,7 +145,8 @@ def _build(
         made = engine.commit()
         report = {"week": result.week, "digest_status": result.digest_status, "deps": deps,
                   "notes": result.notes if result.digest_status == "sent" else [],
-                  "unchanged": engine.files(), "published": result.published}  # fmt: skip
+                  "unchanged": engine.files(), "published": result.published,
+                  "posts": len(project.posts)}  # fmt: skip
         outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
         stamp.record(root, arguments, source, outputs, _window(project, week), report, project.warnings)
     result.written += made.written

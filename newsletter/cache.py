@@ -29,9 +29,9 @@ CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-# 9: outputs recorded as (part, fingerprint, st_mtime_ns, st_size); 8: aliases on posts, URLs from [site] post_path; 7: images carry the line that refers to them;
-# 6: posts carry their own lang; 5: the loader refuses
-# deep nesting, 50+ categories, bad image sizes, stray citation markup
+# 9: outputs recorded as (part, fingerprint, st_mtime_ns, st_size); 8: aliases on posts, URLs from
+# [site] post_path; 7: images carry the line that refers to them; 6: posts carry their own lang;
+# 5: the loader refuses deep nesting, 50+ categories, bad image sizes, stray citation markup
 FORMAT = 9
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from newsletter.errors import SourceError
 
 STAMP_FILE = "stamp.pickle"
-FORMAT = 1
+FORMAT = 2  # 2: the report counts posts
 SETTINGS_FILE = "newsletter.toml"
 POST_SUFFIXES = (".md", ".markdown")
 
@@ -160,6 +160,18 @@ def source_unchanged(root: Path, now: float) -> Stamp | None:
     if _source(root, text, posts, deps) != stamp.source:
         return None
     return stamp
+
+
+def loaded_as_before(root: Path) -> Stamp | None:
+    """For ``newsletter check``: the last build's stamp when it would load the same (else None)."""
+    from newsletter import clock
+    from newsletter.errors import UsageError
+
+    try:
+        now = clock.now().timestamp()
+    except UsageError:
+        return None  # loading says so, in its turn
+    return source_unchanged(root, now)
 
 
 def unchanged(root: Path, arguments: tuple[Any, ...], now: float) -> Stamp | None:

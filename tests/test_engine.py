@@ -192,3 +192,20 @@ def test_a_stamp_of_other_arguments_is_not_used(sample: Path) -> None:
     build(sample, digest=False, site=False)
     full = build(sample)
     assert "public/index.html" in full.written and full.digest_status == "written"
+
+
+def test_check_after_a_build_says_what_loading_would(sample: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    seed = _seed(sample)
+    seed.write_text(seed.read_text(encoding="utf-8").replace("title:", "colour: blue\ntitle:", 1), encoding="utf-8")
+    build(sample)
+    from newsletter import load
+
+    real = load.load_project
+    monkeypatch.setattr(load, "load_project", lambda *a, **k: pytest.fail("check loaded the project"))
+    quick = cli("check", "-C", sample)
+    monkeypatch.setattr(load, "load_project", real)
+    (sample / CACHE_DIR / "stamp.pickle").unlink()
+    loaded = cli("check", "-C", sample)
+    assert quick.exit_code == loaded.exit_code == 0
+    assert "colour" in quick.stderr
+    assert (quick.stdout, quick.stderr) == (loaded.stdout, loaded.stderr)
