@@ -148,7 +148,7 @@ def _build(
                   "unchanged": engine.files(), "published": result.published,
                   "posts": len(project.posts)}  # fmt: skip
         outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
-        stamp.record(root, arguments, source, outputs, _window(project, week), report, project.warnings)
+        stamp.record(root, arguments, source, outputs, stamp.window(project, week), report, project.warnings)
     result.written += made.written
     result.unchanged += made.unchanged
     result.removed = made.removed
@@ -182,25 +182,6 @@ def _nothing_to_do(root: Path, arguments: tuple[str, bool, bool, bool, bool]) ->
     result.published = report["published"]
     result.warnings = done.warnings
     return result
-
-
-def _window(project: Project, week: str) -> tuple[float, float]:
-    """When the clock gives this build's week and published posts: [start, end) in seconds."""
-    from newsletter.weeks import week_of
-
-    now = project.now
-    start, end = float("-inf"), float("inf")
-    if week.strip().lower() in ("last", "this"):
-        this = week_of(now, project.settings.site.tz)
-        start, end = this.start.timestamp(), this.end.timestamp()
-    for post in project.posts:
-        if not post.draft:
-            when = post.date.timestamp()
-            if post.date <= now:
-                start = max(start, when)
-            else:
-                end = min(end, when)
-    return start, end
 
 
 @dataclass

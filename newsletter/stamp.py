@@ -35,6 +35,7 @@ from newsletter import __version__
 if TYPE_CHECKING:
     from newsletter.cache import BuildCache
     from newsletter.errors import SourceError
+    from newsletter.load import Project
 
 STAMP_FILE = "stamp.pickle"
 FORMAT = 2  # 2: the report counts posts
@@ -216,6 +217,25 @@ def record(
     with contextlib.suppress(OSError):
         (root / CACHE_DIR).mkdir(exist_ok=True)
         write_atomic(root / CACHE_DIR / STAMP_FILE, _dump(stamp), output=False)
+
+
+def window(project: Project, week: str) -> tuple[float, float]:
+    """When the clock gives this build's week and published posts: [start, end) in seconds."""
+    from newsletter.weeks import week_of
+
+    now = project.now
+    start, end = float("-inf"), float("inf")
+    if week.strip().lower() in ("last", "this"):
+        this = week_of(now, project.settings.site.tz)
+        start, end = this.start.timestamp(), this.end.timestamp()
+    for post in project.posts:
+        if not post.draft:
+            when = post.date.timestamp()
+            if post.date <= now:
+                start = max(start, when)
+            else:
+                end = min(end, when)
+    return start, end
 
 
 def _dump(stamp: Stamp) -> bytes:
