@@ -108,8 +108,12 @@ def _speak(env: Any, language: Language) -> None:
 
 
 @lru_cache(maxsize=8)
-def package_environment(language: Language) -> Environment:
+def package_environment(language: Language, project_templates: Path | None = None) -> Environment:
     """The built-in templates alone, outside the sandbox, speaking ``language``.
+
+    ``project_templates`` only says where the project's build cache keeps
+    the compiled templates (beside that folder, as for :func:`environment`);
+    no template is loaded from it.
 
     Only for rendering with templates that are all ours: the package's
     files, which no project can replace here (there is no project loader).
@@ -123,7 +127,11 @@ def package_environment(language: Language) -> Environment:
     """
     from jinja2 import ChoiceLoader, Environment
 
-    env = Environment(loader=ChoiceLoader(_package_loaders()), **_options())
+    env = Environment(
+        loader=ChoiceLoader(_package_loaders()),
+        bytecode_cache=_bytecode_cache(project_templates, "templates-ours"),
+        **_options(),
+    )
     _speak(env, language)
     _memoize_gettext(env, language)
     return env
@@ -160,7 +168,7 @@ def _memoize_gettext(env: Any, language: Language) -> None:
     env.globals.update(gettext=gettext, _=gettext)
 
 
-def _bytecode_cache(project_templates: Path | None) -> Any:
+def _bytecode_cache(project_templates: Path | None, folder: str = "templates-sandboxed") -> Any:
     """Compiled templates kept in the project's build cache (beside its templates/ folder).
 
     Compiling the templates costs about 60 ms of every build; Jinja checks
@@ -181,8 +189,10 @@ def _bytecode_cache(project_templates: Path | None) -> Any:
             except OSError:
                 pass
 
-    # Not the folder of unsandboxed builds: their bytecode calls without the sandbox's checks.
-    return BestEffort(str(project_templates.parent / CACHE_DIR / "templates-sandboxed"))
+    # One folder per kind of environment: the bytecode of our unsandboxed
+    # templates calls without the sandbox's checks (Jinja's key is the
+    # template's name and source, not the environment).
+    return BestEffort(str(project_templates.parent / CACHE_DIR / folder))
 
 
 def own_templates(project_templates: Path | None, folder: str) -> bool:

@@ -72,9 +72,12 @@ def _render_in_child(queue: multiprocessing.Queue[tuple[str, bytes | str]], proj
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this system")
-def test_renderers_work_in_a_process_forked_after_they_were_made(sample: Path) -> None:
+@pytest.mark.parametrize("prepared", [False, True])
+def test_renderers_work_in_a_process_forked_after_they_were_made(sample: Path, prepared: bool) -> None:
     project = load_project(sample)
     site, feeds = site_renderer(project), feed_renderer(project)  # made, nothing rendered yet
+    if prepared:
+        assert site.prepare() is site
     context = multiprocessing.get_context("fork")
     queue: multiprocessing.Queue[tuple[str, bytes | str]] = context.Queue()
     child = context.Process(target=_render_in_child, args=(queue, project))
@@ -119,6 +122,7 @@ def test_our_templates_give_the_same_pages_framed_and_unsandboxed_as_in_the_sand
     assert isinstance(sandboxed.template("site/post.html").environment, SandboxedEnvironment)
     assert pages == every_page(sandboxed)
     assert fast._frames["site/post.html"] is not None and fast._frames["site/redirect.html"] is None
+    assert list((sample / ".newsletter-cache" / "templates-ours").iterdir()), "our compiled templates are kept"
 
 
 # The listings and links as the templates wrote them inline before their pieces

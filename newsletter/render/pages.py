@@ -122,33 +122,44 @@ class Cards:
 
     def __init__(self, template: Any, common: dict[str, Any]):
         self.template = template
-        self.made: dict[tuple[str, Any], str] = {}
+        self.made: dict[tuple[str, Any], dict[Any, str]] = {}  # by block (and variant), then by key
         self.context = template.new_context(dict(common))
         self.slugs: dict[str, str] = {}
+        self.long_date = template.environment.filters["longdate"]
+
+    def render(self, kind: str, values: dict[str, Any]) -> str:
+        """Block ``kind`` for these values."""
+        context = self.context
+        context.vars = values
+        try:
+            return "".join(self.template.blocks[kind](context))
+        except Exception:
+            self.template.environment.handle_exception()
+            raise  # not reached: handle_exception raises
 
     def one(self, kind: str, key: Any, values: dict[str, Any]) -> str:
         """Block ``kind`` for these values, rendered the first time ``(kind, key)`` is asked for."""
-        made = self.made.get((kind, key))
-        if made is None:
-            context = self.context
-            context.vars = values
-            try:
-                made = self.made[kind, key] = "".join(self.template.blocks[kind](context))
-            except Exception:
-                self.template.environment.handle_exception()
-        return made
+        made = self.made.setdefault((kind, None), {})
+        found = made.get(key)
+        if found is None:
+            found = made[key] = self.render(kind, values)
+        return found
 
     def join(self, kind: str, posts: Sequence[Post], show_summaries: bool = False) -> Markup:
         """The entries of ``posts`` in a list of this kind (``listing_card``, ``taxonomy_card``), as one Markup."""
-        made = self.made
-        found = []
-        for post in posts:
-            key = (post.path, show_summaries)
-            card = made.get((kind, key))
+        made = self.made.setdefault((kind, show_summaries), {})
+        found = [made.get(post.path) for post in posts]
+        for at, card in enumerate(found):
             if card is None:
-                card = self.one(kind, key, {"post": post, "show_summaries": show_summaries})
-            found.append(card)
-        return Markup("".join(found))
+                post = posts[at]
+                values = {
+                    "post": post,
+                    "show_summaries": show_summaries,
+                    "iso_date": post.date.isoformat(),
+                    "long_date": self.long_date(post.date),
+                }
+                found[at] = made[post.path] = self.render(kind, values)
+        return Markup("".join(found))  # type: ignore[arg-type]
 
     def slug(self, name: str) -> str:
         """A category's or tag's slug (see :func:`newsletter.slugs.category_slug`), computed once per name."""

@@ -29,6 +29,15 @@ if TYPE_CHECKING:
     from newsletter.outbox import OutboxEntry
 
 INDEX_POSTS = 30
+# The templates of the web side's pages; each extends site/base.html or stands alone.
+PAGE_TEMPLATES = (
+    "site/post.html",
+    "site/index.html",
+    "site/taxonomy.html",
+    "site/redirect.html",
+    "site/digests.html",
+    "site/subscribe.html",
+)
 _RENDERERS: dict[int, tuple[object, SiteRenderer]] = {}
 
 
@@ -43,8 +52,15 @@ def post_page_path(post: Post, base_url: str) -> str:
 
 
 def page_template(settings: Any) -> Any:
-    """The compiled template of a post's page."""
-    return environment(settings.templates_dir, for_settings(settings)).get_template("site/post.html")
+    """The compiled template of a post's page (in the environment :class:`SiteRenderer` uses)."""
+    return _environment(settings, for_settings(settings)).get_template("site/post.html")
+
+
+def _environment(settings: Any, language: Language) -> Any:
+    """The environment of the site's pages: ours alone unless the project has site templates (see SiteRenderer)."""
+    if own_templates(settings.templates_dir, "site"):
+        return environment(settings.templates_dir, language)
+    return package_environment(language, settings.templates_dir)
 
 
 class SiteRenderer:
@@ -79,7 +95,7 @@ class SiteRenderer:
     def _context(self) -> tuple[Any, dict[str, Any]]:
         if self._env is None:
             if self.ours:
-                env = package_environment(self.language)
+                env = package_environment(self.language, self.settings.templates_dir)
             else:
                 env = environment(self.settings.templates_dir, self.language)
             self._env = env, _common(self.settings)
@@ -90,6 +106,19 @@ class SiteRenderer:
         """Whether every site template is one of ours (none of the project's can take part)."""
         return not own_templates(self.settings.templates_dir, "site")
 
+    def prepare(self) -> SiteRenderer:
+        """Compile every template and load the catalog now (each is otherwise made on first use).
+
+        A build that forks workers calls this first: they then share it all
+        instead of each compiling the templates again.
+        """
+        for name in PAGE_TEMPLATES:
+            self.template(name)
+            self.render_frame(name)
+        self.cards.template.blocks  # noqa: B018 (made on first use)
+        self.language.translations  # noqa: B018
+        return self
+
     def template(self, name: str) -> Any:
         """A compiled template of the environment, loaded once."""
         found = self._templates.get(name)
@@ -97,11 +126,16 @@ class SiteRenderer:
             found = self._templates[name] = self._context()[0].get_template(name)
         return found
 
-    def render(self, name: str, /, **values: Any) -> str:
-        """The page of template ``name`` for these values (besides the common ones)."""
+    def render_frame(self, name: str) -> Frame | None:
+        """The frame of template ``name`` (see :class:`Frame`), None where pages are rendered whole."""
         frame = self._frames.get(name, False)
         if frame is False:
             frame = self._frames[name] = frame_of(self.template(name), self.common) if self.ours else None
+        return frame
+
+    def render(self, name: str, /, **values: Any) -> str:
+        """The page of template ``name`` for these values (besides the common ones)."""
+        frame = self.render_frame(name)
         if frame is None:
             return str(self.template(name).render(self.common, **values))
         return frame.render({**self.common, **values})
@@ -109,7 +143,8 @@ class SiteRenderer:
     @cached_property
     def cards(self) -> Cards:
         """Each post's entries in lists of posts, from our ``site/cards.html`` (see :class:`Cards`)."""
-        return Cards(package_environment(self.language).get_template("site/cards.html"), self.common)
+        cards = package_environment(self.language, self.settings.templates_dir).get_template("site/cards.html")
+        return Cards(cards, self.common)
 
     @cached_property
     def language(self) -> Language:
