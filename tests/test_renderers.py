@@ -158,6 +158,31 @@ INLINE = {
 </ul>
 {% endblock %}
 """,
+    "site/post.html": """{% extends "site/base.html" %}
+{% block title %}{{ post.title }} · {{ site.title }}{% endblock %}
+{% block main %}
+<article{% if post.lang and post.lang != lang %} lang="{{ post.lang }}" dir="{{ direction(post.lang) }}"{% endif %}>
+<h1>{{ post.title }}</h1>
+<p class="meta"><time datetime="{{ post.date.isoformat() }}">{{ post.date | longdate }}</time>{% if post.author %} · {{ post.author }}{% endif %}{% if post.updated %} · {% trans when=post.updated | longdate, iso=post.updated.isoformat() %}updated <time datetime="{{ iso }}">{{ when }}</time>{% endtrans %}{% endif %}</p>
+{% if categories or tags %}<p class="tags">{% for name, slug in categories %}<a href="{{ base }}categories/{{ slug }}/" title="{% trans %}Posts in {{ name }}{% endtrans %}">{{ name }}</a>{% endfor %}{% for name, slug in tags %}<a class="tag" href="{{ base }}tags/{{ slug }}/" title="{% trans %}Posts tagged {{ name }}{% endtrans %}">#{{ name }}</a>{% endfor %}</p>{% endif %}
+{{ post.body_html | safe }}
+{% if post.references %}
+<h2 id="references">{{ _("References") }}</h2>
+<ol class="references">
+{% for ref in post.references %}
+<li id="ref-{{ loop.index }}">{{ ref.text }}{% if ref.doi %} <a href="https://doi.org/{{ ref.doi }}">doi:{{ ref.doi }}</a>{% endif %}{% if ref.url %} <a href="{{ ref.url }}">{{ ref.url }}</a>{% endif %}</li>
+{% endfor %}
+</ol>
+{% endif %}
+{% if cta %}
+<aside class="cta">
+{% if cta.text %}<p>{{ cta.text }}</p>{% endif %}
+<a class="button" href="{{ cta.url }}">{{ cta.label }}</a>
+</aside>
+{% endif %}
+</article>
+{% endblock %}
+""",
     "site/links.html": """{% for name, slug in categories %}<a href="{{ base }}categories/{{ slug }}/" title="{% trans %}Posts in {{ name }}{% endtrans %}">{{ name }}</a>{% endfor %}{% for name, slug in tags %}<a class="tag" href="{{ base }}tags/{{ slug }}/" title="{% trans %}Posts tagged {{ name }}{% endtrans %}">#{{ name }}</a>{% endfor %}""",
 }
 
@@ -183,6 +208,7 @@ def test_pieces_rendered_once_are_what_the_templates_wrote_inline(sample: Path, 
         assert inline.taxonomy_page(kind, name, slug, members) == ours.taxonomy_page(kind, name, slug, members)
     links = inline.template("site/links.html")
     for post in ours.published:
+        assert inline.post_page(post) == ours.post_page(post)
         categories = [(name, category_slug(name)) for name in post.categories]
         tags = [(name, category_slug(name)) for name in post.tags]
         expected = links.render(inline.common, categories=categories, tags=tags)

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from newsletter.addresses import taxonomy_pages
 from newsletter.i18n import Language, for_settings
 from newsletter.load import Project
-from newsletter.models import Post
+from newsletter.models import CallToAction, Post
 from newsletter.permalinks import alias_page, page_path
-from newsletter.render.content import per_project, post_cta
+from newsletter.render.content import default_cta, per_project
 from newsletter.render.pages import Cards, Frame, frame_of
 from newsletter.render.taxonomy import render_taxonomy_page
 from newsletter.templates import environment, own_templates, package_environment
@@ -165,11 +165,19 @@ class SiteRenderer:
             "site/post.html",
             post=post,
             canonical=post.url,
+            iso_date=post.date.isoformat(),
+            long_date=cards.long_date(post.date),
             categories=categories,
             tags=tags,
             taxonomy_links=cards.links(categories, tags),
-            cta=post_cta(post, self.settings),
+            references=list(enumerate(post.references, start=1)),
+            cta=post.cta if post.cta is not None else self.default_cta,
         )
+
+    @cached_property
+    def default_cta(self) -> CallToAction | None:
+        """The newsletter's call-to-action, for posts without their own (see :func:`post_cta`)."""
+        return default_cta(self.settings)
 
     def listing(self, archive: bool) -> str:
         """The site index (``index.html``: recent posts with summaries) or the archive (``posts/index.html``)."""
