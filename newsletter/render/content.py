@@ -22,6 +22,11 @@ def post_cta(post: Post, settings: Settings) -> CallToAction | None:
     """The post's call-to-action, else the newsletter's default one."""
     if post.cta is not None:
         return post.cta
+    return default_cta(settings)
+
+
+def default_cta(settings: Settings) -> CallToAction | None:
+    """The newsletter's call-to-action (``[cta]``), for posts without their own; None without one."""
     cta = settings.cta
     if cta.url and cta.label:
         return CallToAction(text=cta.text, label=cta.label, url=cta.url)

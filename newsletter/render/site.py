@@ -18,29 +18,32 @@ from urllib.parse import urlsplit
 from newsletter.addresses import taxonomy_pages
 from newsletter.i18n import Language, for_settings
 from newsletter.load import Project
-from newsletter.models import Post
+from newsletter.models import CallToAction, Post
 from newsletter.permalinks import alias_page, page_path
-from newsletter.render.content import per_project, post_cta
+from newsletter.render.content import default_cta, per_project
+from newsletter.render.pages import Cards, Frame, frame_of
 from newsletter.render.taxonomy import render_taxonomy_page
-from newsletter.slugs import category_slug
-from newsletter.templates import environment
+from newsletter.templates import environment, own_templates, package_environment
 
 if TYPE_CHECKING:
     from newsletter.outbox import OutboxEntry
 
 INDEX_POSTS = 30
+# The templates of the web side's pages; each extends site/base.html or stands alone.
+PAGE_TEMPLATES = (
+    "site/post.html",
+    "site/index.html",
+    "site/taxonomy.html",
+    "site/redirect.html",
+    "site/digests.html",
+    "site/subscribe.html",
+)
 _RENDERERS: dict[int, tuple[object, SiteRenderer]] = {}
 
 
-def _context(settings: Any) -> tuple[Any, dict[str, Any]]:
-    """The template environment and the values every page uses."""
-    env = environment(settings.templates_dir, for_settings(settings))
-    common: dict[str, Any] = {
-        "site": settings.site,
-        "base": settings.site.base_url,
-        "postal_address": settings.email.postal_address,
-    }
-    return env, common
+def _common(settings: Any) -> dict[str, Any]:
+    """The values every page uses."""
+    return {"site": settings.site, "base": settings.site.base_url, "postal_address": settings.email.postal_address}
 
 
 def post_page_path(post: Post, base_url: str) -> str:
@@ -49,8 +52,15 @@ def post_page_path(post: Post, base_url: str) -> str:
 
 
 def page_template(settings: Any) -> Any:
-    """The compiled template of a post's page."""
-    return _context(settings)[0].get_template("site/post.html")
+    """The compiled template of a post's page (in the environment :class:`SiteRenderer` uses)."""
+    return _environment(settings, for_settings(settings)).get_template("site/post.html")
+
+
+def _environment(settings: Any, language: Language) -> Any:
+    """The environment of the site's pages: ours alone unless the project has site templates (see SiteRenderer)."""
+    if own_templates(settings.templates_dir, "site"):
+        return environment(settings.templates_dir, language)
+    return package_environment(language, settings.templates_dir)
 
 
 class SiteRenderer:
@@ -58,9 +68,15 @@ class SiteRenderer:
 
     Made once per project (:func:`site_renderer`) and reused for every page:
     it holds the template environment, the compiled templates, the values
-    every page uses and the language. Everything is made on first use, in
-    whichever process that is (a build forks its workers after declaring
-    its outputs).
+    every page uses, the language and each post's entries in lists. All is
+    made on first use, in whichever process that is (a build forks its
+    workers after declaring its outputs).
+
+    Where the project has no template of its own among ``site/`` (see
+    :func:`newsletter.templates.own_templates`), every template taking
+    part is ours: they run outside the sandbox and with their frames
+    rendered once (:mod:`newsletter.render.pages`). Otherwise the project's
+    templates run in the sandbox, page by page, as they are.
     """
 
     def __init__(self, project: Project):
@@ -69,6 +85,7 @@ class SiteRenderer:
         self.base = self.settings.site.base_url
         self._env: tuple[Any, dict[str, Any]] | None = None
         self._templates: dict[str, Any] = {}
+        self._frames: dict[str, Frame | None] = {}
 
     @property
     def common(self) -> dict[str, Any]:
@@ -77,8 +94,30 @@ class SiteRenderer:
 
     def _context(self) -> tuple[Any, dict[str, Any]]:
         if self._env is None:
-            self._env = _context(self.settings)
+            if self.ours:
+                env = package_environment(self.language, self.settings.templates_dir)
+            else:
+                env = environment(self.settings.templates_dir, self.language)
+            self._env = env, _common(self.settings)
         return self._env
+
+    @cached_property
+    def ours(self) -> bool:
+        """Whether every site template is one of ours (none of the project's can take part)."""
+        return not own_templates(self.settings.templates_dir, "site")
+
+    def prepare(self) -> SiteRenderer:
+        """Compile every template and load the catalog now (each is otherwise made on first use).
+
+        A build that forks workers calls this first: they then share it all
+        instead of each compiling the templates again.
+        """
+        for name in PAGE_TEMPLATES:
+            self.template(name)
+            self.render_frame(name)
+        self.cards.template.blocks  # noqa: B018 (made on first use)
+        self.language.translations  # noqa: B018
+        return self
 
     def template(self, name: str) -> Any:
         """A compiled template of the environment, loaded once."""
@@ -86,6 +125,26 @@ class SiteRenderer:
         if found is None:
             found = self._templates[name] = self._context()[0].get_template(name)
         return found
+
+    def render_frame(self, name: str) -> Frame | None:
+        """The frame of template ``name`` (see :class:`Frame`), None where pages are rendered whole."""
+        frame = self._frames.get(name, False)
+        if frame is False:
+            frame = self._frames[name] = frame_of(self.template(name), self.common) if self.ours else None
+        return frame
+
+    def render(self, name: str, /, **values: Any) -> str:
+        """The page of template ``name`` for these values (besides the common ones)."""
+        frame = self.render_frame(name)
+        if frame is None:
+            return str(self.template(name).render(self.common, **values))
+        return frame.render({**self.common, **values})
+
+    @cached_property
+    def cards(self) -> Cards:
+        """Each post's entries in lists of posts, from our ``site/cards.html`` (see :class:`Cards`)."""
+        cards = package_environment(self.language, self.settings.templates_dir).get_template("site/cards.html")
+        return Cards(cards, self.common)
 
     @cached_property
     def language(self) -> Language:
@@ -99,36 +158,49 @@ class SiteRenderer:
 
     def post_page(self, post: Post) -> str:
         """A post's page, for ``public/<post_page_path(post, base)>``."""
-        return self.template("site/post.html").render(
-            self.common,
+        cards = self.cards
+        categories = [(name, cards.slug(name)) for name in post.categories]
+        tags = [(name, cards.slug(name)) for name in post.tags]
+        return self.render(
+            "site/post.html",
             post=post,
             canonical=post.url,
-            categories=[(name, category_slug(name)) for name in post.categories],
-            tags=[(name, category_slug(name)) for name in post.tags],
-            cta=post_cta(post, self.settings),
+            iso_date=post.date.isoformat(),
+            long_date=cards.long_date(post.date),
+            categories=categories,
+            tags=tags,
+            taxonomy_links=cards.links(categories, tags),
+            references=list(enumerate(post.references, start=1)),
+            cta=post.cta if post.cta is not None else self.default_cta,
         )
+
+    @cached_property
+    def default_cta(self) -> CallToAction | None:
+        """The newsletter's call-to-action, for posts without their own (see :func:`post_cta`)."""
+        return default_cta(self.settings)
 
     def listing(self, archive: bool) -> str:
         """The site index (``index.html``: recent posts with summaries) or the archive (``posts/index.html``)."""
         language = self.language
         published = self.published
-        template = self.template("site/index.html")
         if archive:
-            return template.render(
-                self.common,
+            return self.render(
+                "site/index.html",
                 heading=language.gettext("All posts"),
                 intro=language.ngettext("%(num)s post, newest first.", "%(num)s posts, newest first.", len(published)),
                 posts=published,
+                cards=self.cards.join("listing_card", published, show_summaries=False),
                 show_summaries=False,
                 more=False,
                 total=len(published),
                 canonical=self.base + "posts/",
             )
-        return template.render(
-            self.common,
+        return self.render(
+            "site/index.html",
             heading=language.gettext("Recent posts"),
             intro="",
             posts=published[:INDEX_POSTS],
+            cards=self.cards.join("listing_card", published[:INDEX_POSTS], show_summaries=True),
             show_summaries=True,
             more=len(published) > INDEX_POSTS,
             total=len(published),
@@ -141,21 +213,17 @@ class SiteRenderer:
 
     def redirect(self, post: Post) -> str:
         """The page at one of ``post.aliases`` that leads to the post."""
-        return self.template("site/redirect.html").render(self.common, post=post)
+        return self.render("site/redirect.html", post=post)
 
     def digests_index(self, messages: Sequence[OutboxEntry]) -> str:
         """The archive of the digests in the outbox (``digests/index.html``)."""
-        return self.template("site/digests.html").render(
-            self.common, messages=messages, canonical=self.base + "digests/"
-        )
+        return self.render("site/digests.html", messages=messages, canonical=self.base + "digests/")
 
     def subscribe_page(self) -> str:
         """The subscribe form (``subscribe/index.html``): it posts to the subscription service."""
         service = self.settings.service.url
         action = (service if service.endswith("/") else service + "/") + "subscribe"
-        return self.template("site/subscribe.html").render(
-            self.common, action=action, canonical=self.base + "subscribe/"
-        )
+        return self.render("site/subscribe.html", action=action, canonical=self.base + "subscribe/")
 
 
 def site_renderer(project: Project) -> SiteRenderer:

@@ -24,8 +24,8 @@ def render_taxonomy_page(renderer: SiteRenderer, kind: str, name: str, slug: str
     base = renderer.base
     language = renderer.language
     feed = f"{base}categories/{slug}.xml" if kind == "categories" and settings.feed.categories else ""
-    return renderer.template("site/taxonomy.html").render(
-        renderer.common,
+    return renderer.render(
+        "site/taxonomy.html",
         heading=(
             language.gettext("Category: %(name)s", name=name)
             if kind == "categories"
@@ -34,6 +34,7 @@ def render_taxonomy_page(renderer: SiteRenderer, kind: str, name: str, slug: str
         name=name,
         intro=language.ngettext("%(num)s post, newest first.", "%(num)s posts, newest first.", len(members)),
         posts=members,
+        cards=renderer.cards.join("taxonomy_card", members),
         feed=feed,
         canonical=f"{base}{kind}/{slug}/",
     )
