@@ -311,3 +311,21 @@ def test_preview_labels_come_from_the_catalog() -> None:
     document = lxml_html.document_fromstring(page)
     assert document.get("lang") == "de"
     assert "Der Postausgang ist leer" in page and "erstellt um 10:00 in 0.50 s" in page and "Outbox" not in page
+
+
+def test_known_languages_are_babels_without_importing_it() -> None:
+    """known_language lists Babel's locale files itself: the same answers as Babel's normalize_locale."""
+    import subprocess
+    import sys
+
+    from babel.localedata import locale_identifiers, normalize_locale
+
+    from newsletter.i18n import known_language
+
+    tags = [*locale_identifiers(), "EN", "en-gb", "pt-BR", "zh-Hant-TW", " fr ", "", " ", "xx", "x-klingon", "en_"]
+    for tag in [*tags, *(t.upper() for t in tags), *(t.replace("_", "-") for t in tags)]:
+        assert known_language(tag) == (normalize_locale(tag.replace("-", "_")) is not None), tag
+    code = "import sys\nfrom newsletter.i18n import known_language\nassert known_language('fr-CA')\n"
+    code += "assert not known_language('xx')\nassert 'babel' not in sys.modules, 'babel imported'\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
+    assert done.returncode == 0, done.stderr

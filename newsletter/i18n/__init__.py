@@ -85,12 +85,36 @@ def babel_locale(tag: str) -> Locale:
 def known_language(tag: str) -> bool:
     """True when Babel has locale data for ``tag`` (dates and numbers can be written in it).
 
-    Asks Babel's list of locale files, without loading one: every command
-    validates the settings, and most never format a date.
+    Asks Babel's folder of locale files, as ``babel.localedata.normalize_locale``
+    does, without importing Babel: every command validates the settings,
+    and most never format a date.
     """
-    from babel.localedata import normalize_locale
+    name = tag.replace("-", "_").strip().lower()
+    if name == "root":  # Babel's base data, which normalize_locale does not list
+        return False
+    names = _locale_names()
+    if names is None:
+        from babel.localedata import normalize_locale
 
-    return normalize_locale(tag.replace("-", "_")) is not None
+        return normalize_locale(tag.replace("-", "_")) is not None
+    return name in names
+
+
+@lru_cache(maxsize=1)
+def _locale_names() -> frozenset[str] | None:
+    """The lower-cased locale ids of Babel's ``locale-data`` folder (None when it cannot be listed)."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("babel")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        files = os.listdir(os.path.join(list(spec.submodule_search_locations)[0], "locale-data"))
+    except OSError:
+        return None
+    stems = (os.path.splitext(name) for name in files)
+    return frozenset(stem.lower() for stem, extension in stems if extension == ".dat" and stem != "root")
 
 
 @lru_cache(maxsize=32)
