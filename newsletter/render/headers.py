@@ -141,6 +141,34 @@ def phrase(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@lru_cache(maxsize=1)
+def _reading_policy() -> Any:
+    """``email.policy.default`` whose header parser remembers what it parsed.
+
+    The email package parses a header again each time it is read (the parts'
+    Content-Type a dozen times while reading a message back); a header
+    object is immutable and depends only on its name and text, so one per
+    (name, text) serves every read.
+    """
+    from email import policy
+    from email.headerregistry import HeaderRegistry
+
+    class Remembering(HeaderRegistry):
+        def __init__(self) -> None:
+            super().__init__()
+            self.made: dict[tuple[str, str], Any] = {}
+
+        def __call__(self, name: str, value: str) -> Any:
+            header = self.made.get((name, value))
+            if header is None:
+                if len(self.made) > 1000:  # a long-running process (preview) reads many messages
+                    self.made.clear()
+                header = self.made[(name, value)] = super().__call__(name, value)
+            return header
+
+    return policy.default.clone(header_factory=Remembering())
+
+
 def verify_message(eml: bytes, names: list[str], expected: dict[str, str], mailboxes: dict[str, Address]) -> None:
     """Parse the finished message again and raise HeaderError unless it says exactly what was meant.
 
@@ -148,10 +176,9 @@ def verify_message(eml: bytes, names: list[str], expected: dict[str, str], mailb
     read back as given (Subject); ``mailboxes``: headers that must hold
     exactly that one address.
     """
-    from email import policy
     from email.parser import BytesParser
 
-    message = BytesParser(policy=policy.default).parsebytes(eml)
+    message = BytesParser(policy=_reading_policy()).parsebytes(eml)
     found = [name.lower() for name in message]
     if found != [name.lower() for name in names]:
         raise HeaderError(f"the message's headers came out as {found}, not {[n.lower() for n in names]}")
