@@ -250,7 +250,18 @@ def _one_a_line(items: list[Any]) -> str:
 
 
 def generate(repo: Path) -> str:
-    """The table for the default templates: the repository's sample digest in en (ltr) and ar (rtl)."""
+    """The table for the default templates: what inlining the sample digests (see :func:`sample_digests`) parsed."""
+    global _memo
+    saved, _memo = _memo, Memo()
+    try:
+        sample_digests(repo)
+        return table_json(complete(_memo))
+    finally:
+        _memo = saved
+
+
+def sample_digests(repo: Path) -> list[str]:
+    """The HTML part of the repository's sample digest (week 2026-W47) in en (ltr) and ar (rtl)."""
     import re
     import shutil
     import tempfile
@@ -259,22 +270,19 @@ def generate(repo: Path) -> str:
     from newsletter.render.email import render_digest
     from newsletter.weeks import posts_in_week, resolve_week
 
-    global _memo
-    saved, _memo = _memo, Memo()
-    try:
-        with tempfile.TemporaryDirectory() as scratch:
-            for language in ("en", "ar"):
-                root = Path(scratch) / language
-                shutil.copytree(repo / "posts", root / "posts")
-                settings = (repo / "newsletter.toml").read_text(encoding="utf-8")
-                settings = re.sub(r'(?m)^language = ".*"$', f'language = "{language}"', settings)
-                (root / "newsletter.toml").write_text(settings, encoding="utf-8")
-                project = load_project(root)
-                week = resolve_week(SAMPLE_WEEK, project.now, project.settings.site.tz)
-                render_digest(project, week, posts_in_week(project.published, week, project.settings.digest.order))
-        return table_json(complete(_memo))
-    finally:
-        _memo = saved
+    found = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for language in ("en", "ar"):
+            root = Path(scratch) / language
+            shutil.copytree(repo / "posts", root / "posts")
+            settings = (repo / "newsletter.toml").read_text(encoding="utf-8")
+            settings = re.sub(r'(?m)^language = ".*"$', f'language = "{language}"', settings)
+            (root / "newsletter.toml").write_text(settings, encoding="utf-8")
+            project = load_project(root)
+            week = resolve_week(SAMPLE_WEEK, project.now, project.settings.site.tz)
+            posts = posts_in_week(project.published, week, project.settings.digest.order)
+            found.append(render_digest(project, week, posts).html)
+    return found
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ costs about 160 ms of import time.
 
 from __future__ import annotations
 
-import logging
 import re
 import struct
 from functools import lru_cache
@@ -41,6 +40,8 @@ def inliner() -> Premailer:
     its log goes to a logger of ours that prints nothing, so stderr stays
     clean.
     """
+    import logging
+
     import cssutils
 
     Premailer = _import_premailer()
