@@ -29,10 +29,10 @@ CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-# 8: aliases on posts, URLs from [site] post_path; 7: images carry the line that refers to them;
+# 9: outputs recorded as (part, fingerprint, st_mtime_ns, st_size); 8: aliases on posts, URLs from [site] post_path; 7: images carry the line that refers to them;
 # 6: posts carry their own lang; 5: the loader refuses
 # deep nesting, 50+ categories, bad image sizes, stray citation markup
-FORMAT = 8
+FORMAT = 9
 
 
 @dataclass
@@ -69,7 +69,7 @@ class BuildCache:
 
     key: str
     posts: dict[str, PostEntry] = field(default_factory=dict)  # by path relative to the project
-    outputs: dict[str, str] = field(default_factory=dict)  # output path -> fingerprint of its inputs
+    outputs: dict[str, tuple[str, str, int, int]] = field(default_factory=dict)  # path -> (part, fingerprint, file)
     shard_keys: dict[int, str] = field(default_factory=dict)  # the settings key each posts file was made for
     dirty_shards: set[int] = field(default_factory=set)
     outputs_dirty: bool = False

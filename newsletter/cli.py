@@ -362,7 +362,7 @@ def _run_build(project: Path, quiet: bool, **options: object):  # type: ignore[n
         if not isinstance(exc, InputError) and not quiet:  # an InputError carries its warnings itself
             _settings_warnings(project)
         fail(exc, quiet)
-    _warnings(result.project.warnings, quiet)
+    _warnings(result.warnings, quiet)
     return result
 
 
@@ -420,7 +420,7 @@ def build(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fals
         typer.echo(note)
     if not quiet:
         typer.echo(
-            f"built {_count(len(result.project.published), 'post')}: {_count(len(result.written), 'file')} written, "
+            f"built {_count(result.published, 'post')}: {_count(len(result.written), 'file')} written, "
             f"{result.unchanged} unchanged (public/, outbox/)."
         )
 
