@@ -10,7 +10,7 @@ keeps it current). A text the table lacks (a project's own CSS) is parsed
 by premailer itself, once per process.
 
 :func:`inline` follows ``Premailer.transform`` (premailer 3.10) step by
-step for the one configuration of :func:`newsletter.render.email_html.inliner`;
+step for the one configuration of :func:`newsletter.render.email_html.premailer_inliner`;
 tests compare its output with premailer's. What that configuration turns
 off (link rewriting, basic HTML attributes, class removal, floating images,
 external style sheets) is left out.
@@ -105,16 +105,16 @@ def load_table(path: Path) -> Memo:
 
 
 def _quiet_premailer() -> None:
-    from newsletter.render.email_html import inliner
+    from newsletter.render.email_html import premailer_inliner
 
-    inliner()  # cssutils' log silenced, premailer imported without requests
+    premailer_inliner()  # cssutils' log silenced, premailer imported without requests
 
 
 def _parse_sheet(css: str) -> tuple[tuple[Rule, ...], str | None]:
     """premailer's ``_parse_style_rules`` and ``_css_rules_to_string`` for one style element's text."""
-    from newsletter.render.email_html import inliner
+    from newsletter.render.email_html import premailer_inliner
 
-    premailer = inliner()
+    premailer = premailer_inliner()
     rules, leftover = premailer._parse_style_rules(css, 0)
     kept = premailer._css_rules_to_string(leftover) if leftover else None
     return tuple((s[0], s[1], s[2], s[3], s[5], selector, bulk) for s, selector, bulk in rules), kept
