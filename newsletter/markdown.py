@@ -187,7 +187,8 @@ def nesting(html: str) -> int:
 def check_nesting(html: str) -> None:
     """Raise :class:`BodyTooComplex` when ``html`` nests deeper than MAX_NESTING."""
     # Every open element has an end tag: with few of them there is nothing to measure.
-    if html.count("</") > MAX_NESTING and (depth := nesting(html)) > MAX_NESTING:
+    # Counting one character is faster than counting two: there are at least as many "<" as "</".
+    if html.count("<") > MAX_NESTING and html.count("</") > MAX_NESTING and (depth := nesting(html)) > MAX_NESTING:
         raise BodyTooComplex(
             f"the body nests {depth} levels deep (quotes, lists or HTML elements); at most {MAX_NESTING} are allowed"
         )
@@ -277,7 +278,8 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None], c
     With ``citations`` false (a post without references), ``[1]`` stays text.
     TeX spans and escaped brackets are kept as written (see newsletter.mathspans).
     """
-    if "$" in text or "\\[" in text:
+    # A rare character first: it is found many times faster than a string of two.
+    if "$" in text or ("\\" in text and "\\[" in text):
         text = protect(text)
     if "<" not in text:
         return _render_plain_markdown(text, resolve, citations)
@@ -357,7 +359,8 @@ def _render_plain_markdown(
     # " />" only ever closes cmark's void tags (a ">" in text is "&gt;"): write
     # them as the sanitizer does, so both paths give the same HTML.
     html = _URL_ATTRIBUTE.sub(fix, raw).replace(" />", ">")
-    if "&#" in text or SENTINEL in text:  # a character reference is the only way to a control character here
+    # A character reference is the only way to a control character here.
+    if ("&" in text and "&#" in text) or SENTINEL in text:
         html = _NOT_XML.sub("", html)
     check_nesting(html)
     return RenderedBody(html=html, citations=found)

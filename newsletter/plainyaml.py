@@ -38,6 +38,9 @@ _LINE = re.compile(
 _FLOW_ITEM = re.compile(
     r""" *(?:"([^"\\]*)"|'((?:[^']|'')*)'|([^-?:,\[\]{}#&*!|>'"%@` ](?:[^,?:\[\]{}#'"]*[^,?:\[\]{}#'" ])?)) *([,\]])"""
 )
+# A flow list of double-quoted strings only (``["a", "b c"]``), and each of them.
+_QUOTED_LIST = re.compile(r' *\[ *"[^"\\]*"(?: *, *"[^"\\]*")* *\] *')
+_QUOTED = re.compile(r'"([^"\\]*)"')
 _NOTHING = object()  # "key:" with no value on its line
 _STR = "tag:yaml.org,2002:str"
 
@@ -92,6 +95,8 @@ class PlainReader:
 
     def _flow(self, text: str) -> list[Any]:
         """A one-line flow list of scalars, ``[a, "b c"]``."""
+        if _QUOTED_LIST.fullmatch(text):
+            return _QUOTED.findall(text)
         items: list[Any] = []
         if text[1:-1].strip(" ") == "":
             return items
@@ -146,7 +151,8 @@ class PlainReader:
             elif plain is not None:
                 plain = plain.rstrip(" ")
                 maybe = self.maybe_not_str
-                value = plain if maybe is not None and plain[0] not in maybe else self._plain(plain)
+                # No implicit tag (number, boolean, null) matches a scalar with a space.
+                value = plain if " " in plain or (maybe is not None and plain[0] not in maybe) else self._plain(plain)
             elif single is not None:
                 value = single.replace("''", "'")
             elif flow is not None:

@@ -136,6 +136,6 @@ _WRITTEN = re.compile(r"\{\{[<%]|\{%")
 
 def template_code(html: str, body: str) -> int | None:
     """The line offset in ``body`` of the first Hugo shortcode or Liquid tag shown as text, or None."""
-    if ("{{" not in html and "{%" not in html) or not _TEMPLATE_CODE.search(_CODE.sub("", html)):
+    if "{" not in html or ("{{" not in html and "{%" not in html) or not _TEMPLATE_CODE.search(_CODE.sub("", html)):
         return None
     return next((offset for offset, line in enumerate(body.split("\n")) if _WRITTEN.search(line)), 0)

@@ -22,7 +22,8 @@ from newsletter.slugs import make_slug
 # Scalars as front matter holds them, and the near misses PyYAML reads otherwise.
 ATOMS = [
     "Hello World", "Dr. Lena Brandt", "2023-11-17 07:15", "12", "-5", "0x1F", "1_000", "1:30", "3.5", ".inf",
-    "true", "No", "on", "y", "null", "~", "=", "<<", "a: b", "a:b", "a:", "http://x.org/a?b=c#d", "C#", "a #b",
+    "true", "No", "on", "y", "null", "~", "=", "<<", "1 000", "null x", "0x1 F",
+    "a: b", "a:b", "a:", "http://x.org/a?b=c#d", "C#", "a #b",
     "#c", "it's", "'it''s'", "'a\\b'", '"d"', '"a\\"b"', '"a: b # c"', '"x" y', "a, b", "[a]", "[a b, 'c', \"d\"]",
     "[]", "[ ]", "[a,]", "[1, yes, ~]", "[a, [b]]", "{a: b}", "&x a", "*x", "!!str 5", "|", ">", "%x", "@x",
     "`x`", "- a", "-a", "? x", "a  b", "a ", "\u00a0a", "café", "a\u2028b", "a\x85b", "a\tb", "\ufeffa", "1" * 5000,
