@@ -521,14 +521,14 @@ def _load_entries(settings: Settings, paths: list[str]) -> list[PostEntry]:
 
 def _load_shards(shared: tuple[Settings, str, list[list[str]]], start: int, stop: int) -> list[bytes]:
     """Load the files of some cache shards (in a worker process): each shard as a pickled cache file."""
-    from newsletter.cache import file_bytes
+    from newsletter.cache import posts_bytes
 
     settings, key, groups = shared
     problems = Problems(root=settings.root)
     payloads = []
     for paths in groups[start:stop]:
         entries = _load_entries(settings, paths)
-        payloads.append(file_bytes(key, {problems.display(p): e for p, e in zip(paths, entries, strict=True)}))
+        payloads.append(posts_bytes(key, {problems.display(p): e for p, e in zip(paths, entries, strict=True)}))
     return payloads
 
 
