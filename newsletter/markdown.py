@@ -393,15 +393,34 @@ def rewrite_citations(html: str, href_and_label: Callable[[int], tuple[str, int]
     return CITE_RE.sub(replace, html)
 
 
-_MARKER_TEXT = re.compile(r" ?\[[1-9][0-9]*\]")
+_MARKER_TEXT = re.compile(r"\[[1-9][0-9]*\]")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r" ([.,;:!?])")
+
+
+def _without_markers(text: str) -> str:
+    """``text`` less every citation marker and the space before it (`` [1]``).
+
+    A pattern starting with an optional space (`` ?\\[``) is tried at every
+    character; one starting with ``[`` is not. The space before a marker is
+    never part of the marker before it, which ends with ``]``.
+    """
+    out: list[str] = []
+    last = 0
+    for m in _MARKER_TEXT.finditer(text):
+        start = m.start()
+        if start and text[start - 1] == " ":
+            start -= 1
+        out.append(text[last:start])
+        last = m.end()
+    out.append(text[last:])
+    return "".join(out)
 
 
 def summarize(text: str, limit: int = 280) -> str:
     """Shorten plain text to ``limit`` characters at a word boundary, without citation markers."""
     text = " ".join(text.split())  # from here on, single spaces: patterns without \s are three times as fast
     if "[" in text:
-        text = _MARKER_TEXT.sub("", text).strip()
+        text = _without_markers(text).strip()
     text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
     if len(text) <= limit:
         return text
