@@ -263,6 +263,7 @@ def _declare_pages(plan: Plan) -> None:
     settings = project.settings
     published = project.published
     pages = site_renderer(project)
+    engine.before_fork(pages.prepare)
     base = settings.site.base_url
     own_pages = not settings.site.post_url
     if own_pages:

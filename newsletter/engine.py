@@ -110,6 +110,7 @@ class Engine:
         self._fingerprints: dict[str, str] = {}  # path -> fingerprint, for the record
         self._staging: Staging | None = None
         self.files_now: dict[str, tuple[int, int]] = {}  # after commit: each output's (st_mtime_ns, st_size)
+        self._before_fork: list[Callable[[], object]] = []
 
     # Declaring
 
@@ -124,6 +125,10 @@ class Engine:
             raise OutputClash(f"{where}: two outputs would write public/{shown}")
         self._declared[output.path] = output
         self._pending.append(output)
+
+    def before_fork(self, prepare: Callable[[], object]) -> None:
+        """Have ``prepare()`` run before worker processes are forked (compile templates once, not in each)."""
+        self._before_fork.append(prepare)
 
     def fingerprint(self, output: Output) -> str:
         """What ``output`` is recorded as made from: its inputs and the render key."""
@@ -201,6 +206,8 @@ class Engine:
                 meanwhile()
                 slices = [(len(outputs), _make_slice((self.root, outputs), 0, len(outputs)))]
             else:
+                for prepare in self._before_fork:
+                    prepare()
                 work = parallel.map_slices(_make_slice, (self.root, outputs), len(outputs), jobs, meanwhile)
                 slices = stack.enter_context(contextlib.closing(work))
             done = 0
