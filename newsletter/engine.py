@@ -21,7 +21,8 @@ or reading a file to publish). ``newsletter.build`` declares them; an
 
 An output with a ``put`` function (the week's digest in the outbox) is not
 staged: what ``make`` returns is handed to ``put``, which writes it by its
-own rules and returns the files it wrote.
+own rules and returns the files it wrote, once every other output of the
+same :meth:`Engine.make` is made and staged (a failure there writes none).
 
 The engine never reads posts or settings: what it knows of them is in the
 fingerprints, so a new kind of output is one declaration and nothing else.
@@ -109,7 +110,8 @@ class Engine:
         self._pending: list[Output] = []  # declared, not yet made
         self._fingerprints: dict[str, str] = {}  # path -> fingerprint, for the record
         self._staging: Staging | None = None
-        self.files_now: dict[str, tuple[int, int]] = {}  # after commit: each output's (st_mtime_ns, st_size)
+        self.files_now: dict[str, tuple[int, int]] = {}  # each output's (st_mtime_ns, st_size) as left
+        self._before_fork: list[Callable[[], object]] = []
 
     # Declaring
 
@@ -124,6 +126,10 @@ class Engine:
             raise OutputClash(f"{where}: two outputs would write public/{shown}")
         self._declared[output.path] = output
         self._pending.append(output)
+
+    def before_fork(self, prepare: Callable[[], object]) -> None:
+        """Have ``prepare()`` run before worker processes are forked (compile templates once, not in each)."""
+        self._before_fork.append(prepare)
 
     def fingerprint(self, output: Output) -> str:
         """What ``output`` is recorded as made from: its inputs and the render key."""
@@ -140,7 +146,10 @@ class Engine:
             st = os.stat(f"{self.root}/{output.path}")
         except OSError:
             return False
-        return (st.st_mtime_ns, st.st_size) == recorded[2:]
+        if (st.st_mtime_ns, st.st_size) != recorded[2:]:
+            return False
+        self.files_now[output.path] = recorded[2:]  # left as it is: no need to look again when recording
+        return True
 
     def declared(self) -> list[str]:
         """The paths of every output declared so far."""
@@ -165,21 +174,24 @@ class Engine:
             else:
                 todo.append(output)
         self._pending = []
-        self._make_spread(spread, lambda: self._make_here(todo))
+        made: list[tuple[Output, Any]] = []  # outputs with a put(): written once all the rest is staged
+        self._make_spread(spread, lambda: self._make_here(todo, made))
+        for output, data in made:
+            self.made.results[output.path] = data
+            written = output.put(data)  # type: ignore[misc]
+            if written is None:  # put() decided against writing: nothing to record
+                self._fingerprints.pop(output.path, None)
+            else:
+                self.made.written += [p.relative_to(self.root).as_posix() for p in written]
 
-    def _make_here(self, outputs: list[Output]) -> None:
-        """Make outputs in this process: stage the files, hand the others to their ``put``."""
+    def _make_here(self, outputs: list[Output], made: list[tuple[Output, Any]]) -> None:
+        """Make outputs in this process: stage the files; keep what goes to a ``put`` in ``made``."""
         assert self._staging is not None
         total = len(outputs)
         for done, output in enumerate(outputs, start=1):
             data = output.make()
             if output.put is not None:
-                self.made.results[output.path] = data
-                written = output.put(data)
-                if written is None:  # put() decided against writing: nothing to record
-                    self._fingerprints.pop(output.path, None)
-                else:
-                    self.made.written += [p.relative_to(self.root).as_posix() for p in written]
+                made.append((output, data))
             elif not self._staging.stage(self.root / output.path, data):
                 self.made.unchanged += 1
             self.progress("write", done, total)
@@ -201,6 +213,8 @@ class Engine:
                 meanwhile()
                 slices = [(len(outputs), _make_slice((self.root, outputs), 0, len(outputs)))]
             else:
+                for prepare in self._before_fork:
+                    prepare()
                 work = parallel.map_slices(_make_slice, (self.root, outputs), len(outputs), jobs, meanwhile)
                 slices = stack.enter_context(contextlib.closing(work))
             done = 0
@@ -273,16 +287,17 @@ class Engine:
         for path in stale:
             del cache.outputs[path]
             cache.outputs_dirty = True
-        self.files_now.clear()
         for path, fingerprint in self._fingerprints.items():
-            try:
-                st = os.stat(f"{self.root}/{path}")
-            except OSError:
-                cache.outputs.pop(path, None)
-                cache.outputs_dirty = True
-                continue
-            self.files_now[path] = (st.st_mtime_ns, st.st_size)
-            recorded = (self._declared[path].part, fingerprint, st.st_mtime_ns, st.st_size)
+            now = self.files_now.get(path)
+            if now is None:  # made (or found made already) by this build: as it is now
+                try:
+                    st = os.stat(f"{self.root}/{path}")
+                except OSError:
+                    cache.outputs.pop(path, None)
+                    cache.outputs_dirty = True
+                    continue
+                now = self.files_now[path] = (st.st_mtime_ns, st.st_size)
+            recorded = (self._declared[path].part, fingerprint, *now)
             if cache.outputs.get(path) != recorded:
                 cache.outputs[path] = recorded
                 cache.outputs_dirty = True
