@@ -20,6 +20,7 @@ from newsletter.i18n import (
     compiled_catalog,
     compiled_path,
 )
+from newsletter.i18n import language as speaking_language
 from newsletter.i18n.catalogs import extract, read_catalog
 from newsletter.load import load_project
 
@@ -329,3 +330,16 @@ def test_known_languages_are_babels_without_importing_it() -> None:
     code += "assert not known_language('xx')\nassert 'babel' not in sys.modules, 'babel imported'\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("tag", [*SHIPPED, "pt-BR", "ja", "fa"])
+def test_long_dates_are_babels_long_format(tag: str) -> None:
+    from datetime import date, datetime, timedelta
+
+    from babel.dates import format_date
+
+    speaking = speaking_language(tag)
+    for offset in range(0, 800, 13):
+        day = date(2025, 1, 1) + timedelta(days=offset)
+        assert speaking.date(day) == format_date(day, "long", locale=speaking.locale)
+        assert speaking.date(datetime(day.year, day.month, day.day, 23, 59)) == speaking.date(day)
