@@ -78,18 +78,22 @@ class BuildCache:
     outputs_dirty: bool = False
     payloads: dict[int, bytes] = field(default_factory=dict)  # shard -> its file, pickled already
 
-    def offer_payloads(self, payloads: dict[int, tuple[bytes, int]]) -> None:
+    def offer_payloads(self, payloads: dict[int, tuple[bytes | None, int]]) -> None:
         """Keep the shard files pickled by parallel loaders (with how many posts each holds) that are whole.
 
         One is whole when its shard holds no other post (a cold build:
-        all of them); then saving it needs no pickling.
+        all of them); then saving it needs no pickling. None: the loader
+        wrote the file itself, which needs no saving.
         """
         counts: dict[int, int] = {}
         for name in self.posts:
             index = shard_of(name)
             counts[index] = counts.get(index, 0) + 1
         for index, (payload, count) in payloads.items():
-            if counts.get(index, 0) == count:
+            if payload is None:
+                self.dirty_shards.discard(index)
+                self.shard_keys[index] = self.key
+            elif counts.get(index, 0) == count:
                 self.payloads[index] = payload
 
     def use_key(self, key: str) -> None:
@@ -176,7 +180,7 @@ def posts_bytes(key: str, entries: dict[str, PostEntry]) -> bytes:
     return bytes(data)
 
 
-def _read_posts(payload: bytes) -> tuple[int, str, dict[str, PostEntry]]:
+def _read_posts(payload: bytes | memoryview) -> tuple[int, str, dict[str, PostEntry]]:
     """(format, settings key, entries) of a posts file's bytes; the bodies stay in ``payload``."""
     size = int.from_bytes(payload[:_HEAD], "little")
     view = memoryview(payload)
@@ -187,14 +191,14 @@ def _read_posts(payload: bytes) -> tuple[int, str, dict[str, PostEntry]]:
         return unpickler.load()  # type: ignore[no-any-return]
 
 
-def read_payload(payload: bytes) -> dict[str, PostEntry]:
+def read_payload(payload: bytes | memoryview) -> dict[str, PostEntry]:
     """The entries of a posts file's :func:`posts_bytes`."""
     return _read_posts(payload)[2]
 
 
 def _read_posts_file(path: Path) -> tuple[int, str, dict[str, PostEntry]] | None:
     try:
-        data = _read_posts(path.read_bytes())
+        data = _read_posts(map_file(path))
         if isinstance(data, tuple) and len(data) == 3 and data[0] == FORMAT and isinstance(data[2], dict):
             return data
     except Exception:  # noqa: BLE001 - any broken cache is just a cold start
@@ -233,14 +237,33 @@ def templates_fingerprint(files: list[Path]) -> str:
 
 
 def _write(root: Path, name: str, data: bytes) -> None:
+    write_cache_file(root / CACHE_DIR / name, data)
+
+
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Write one file of the build cache (atomically; the folder and its tag made when missing)."""
     from newsletter.write import write_atomic
 
-    folder = root / CACHE_DIR
+    folder = path.parent
     folder.mkdir(exist_ok=True)
     tag = folder / "CACHEDIR.TAG"
     if not tag.exists():
         write_atomic(tag, "Signature: 8a477f597d28d172789f06886806bc55\n# newsletter's build cache\n", output=False)
-    write_atomic(folder / name, data, output=False)
+    write_atomic(path, data, output=False)
+
+
+def map_file(path: Path) -> bytes | memoryview:
+    """A file's bytes, mapped into memory rather than read: pages not used (posts' bodies) are never read.
+
+    The build cache's files are only ever replaced (renamed over), never
+    changed in place, so a mapping stays what it was when made.
+    """
+    import mmap
+
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return b""
+        return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
 
 
 @contextlib.contextmanager

@@ -519,31 +519,50 @@ def _load_entries(settings: Settings, paths: list[str]) -> list[PostEntry]:
     return entries
 
 
-def _load_shards(shared: tuple[Settings, str, list[list[str]]], start: int, stop: int) -> list[bytes]:
-    """Load the files of some cache shards (in a worker process): each shard as a pickled cache file."""
-    from newsletter.cache import posts_bytes
+def _load_shards(
+    shared: tuple[Settings, str, list[list[str]], list[Path | None]], start: int, stop: int
+) -> list[bytes | None]:
+    """Load the files of some cache shards (in a worker process): each shard as a posts file.
 
-    settings, key, groups = shared
+    A shard with a place to go (its file in the build cache, when this run
+    loads every post it holds) is written there at once and None returned:
+    the main process reads the file instead of receiving its bytes.
+    """
+    from newsletter.cache import posts_bytes, write_cache_file
+
+    settings, key, groups, files = shared
     problems = Problems(root=settings.root)
-    payloads = []
-    for paths in groups[start:stop]:
+    payloads: list[bytes | None] = []
+    for paths, file in zip(groups[start:stop], files[start:stop], strict=True):
         entries = _load_entries(settings, paths)
-        payloads.append(posts_bytes(key, {problems.display(p): e for p, e in zip(paths, entries, strict=True)}))
+        payload = posts_bytes(key, {problems.display(p): e for p, e in zip(paths, entries, strict=True)})
+        if file is not None:
+            write_cache_file(file, payload)
+            payloads.append(None)
+        else:
+            payloads.append(payload)
     return payloads
 
 
 def _load_many(
-    settings: Settings, key: str, paths: list[str], jobs: int | None, progress: Progress | None = None
-) -> tuple[dict[str, PostEntry], dict[int, tuple[bytes, int]]]:
+    settings: Settings,
+    key: str,
+    paths: list[str],
+    jobs: int | None,
+    progress: Progress | None = None,
+    whole: dict[int, Path] | None = None,
+) -> tuple[dict[str, PostEntry], dict[int, tuple[bytes | None, int]]]:
     """Load posts, in several processes when there are many (see newsletter.parallel).
 
     Returns the entries by path and, when loaded in parallel, each cache
     shard's file as the workers pickled it, with its number of posts, by
     shard number: the main process unpickles it to get the entries and can
-    save it as it is, instead of pickling the entries again.
+    save it as it is, instead of pickling the entries again. The shards in
+    ``whole`` (number -> its file in the build cache) are written there by
+    the workers (None stands for their bytes), and read from there.
     """
     from newsletter import parallel
-    from newsletter.cache import read_payload, shard_of
+    from newsletter.cache import map_file, read_payload, shard_of
 
     jobs = parallel.workers(len(paths)) if jobs is None else jobs
     if jobs < 2 or len(paths) < 2:
@@ -561,15 +580,16 @@ def _load_many(
         shards.setdefault(shard_of(names[path]), []).append(path)
     order = sorted(shards)
     groups = [shards[index] for index in order]
+    files = [(whole or {}).get(index) for index in order]
     loaded: dict[str, PostEntry] = {}
-    payloads: dict[int, tuple[bytes, int]] = {}
-    work = parallel.map_slices(_load_shards, (settings, key, groups), len(groups), jobs, min_size=1)
+    payloads: dict[int, tuple[bytes | None, int]] = {}
+    work = parallel.map_slices(_load_shards, (settings, key, groups, files), len(groups), jobs, min_size=1)
     with contextlib.closing(work):  # leaving early (Ctrl-C) stops the workers at once
         for _count, chunk in work:
             for payload in chunk:
                 index = order[len(payloads)]
                 payloads[index] = (payload, len(shards[index]))
-                by_name = read_payload(payload)
+                by_name = read_payload(payload if payload is not None else map_file(files[len(payloads) - 1]))
                 for path in shards[index]:
                     loaded[path] = by_name[names[path]]
             if progress is not None:
@@ -617,7 +637,13 @@ def load_project(
             except OSError:
                 pass
         todo.append(path)
-    loaded, payloads = _load_many(settings, cache.key if cache is not None else "", todo, jobs, progress)
+    whole = None
+    if cache is not None:  # shards of which every post is loaded now: the loaders write their files
+        from newsletter.cache import CACHE_DIR, POSTS_FILE, SHARDS, shard_of
+
+        kept = {shard_of(names[path]) for path in entries}
+        whole = {i: root / CACHE_DIR / POSTS_FILE.format(i) for i in range(SHARDS) if i not in kept}
+    loaded, payloads = _load_many(settings, cache.key if cache is not None else "", todo, jobs, progress, whole)
     entries.update(loaded)
     if cache is not None:
         fresh = {names[path]: entry for path, entry in entries.items()}
