@@ -260,7 +260,6 @@ def check(
     from newsletter.cache import load_cache
     from newsletter.config import load_settings
     from newsletter.errors import InputError, NewsletterError, Problems
-    from newsletter.load import load_project
     from newsletter.scaffold import example_values_left
     from newsletter.stamp import loaded_as_before
 
@@ -274,6 +273,8 @@ def check(
             settings = load_settings(project, Problems(root=project))
             posts, published, loaded_warnings = before.report["posts"], before.report["published"], before.warnings
         else:
+            from newsletter.load import load_project
+
             loaded = load_project(project, cache=load_cache(project))
             settings, posts, published = loaded.settings, len(loaded.posts), len(loaded.published)
             loaded_warnings = loaded.warnings
