@@ -51,7 +51,7 @@ class OutputClash(NewsletterError):
     """Two outputs claim the same path."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made by the ten thousand: no dict, no frozen __init__
 class Output:
     """One file a build makes.
 
