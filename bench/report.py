@@ -202,7 +202,8 @@ def inprocess_lines(extra: dict) -> list[str]:
     if "stages" in extra:
         lines += ["### Cold build by stage (progress callback, in-process)", "", *stages_table(extra["stages"]), ""]
     if "profile" in extra:
-        lines += [f"cProfile of one cold build (one process, top 25 by cumulative): {extra['profile']}", ""]
+        what = "cProfile of one cold build (one process; top 25 by cumulative, then by own time)"
+        lines += [f"{what}: {extra['profile']}", ""]
     return lines
 
 
