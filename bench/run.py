@@ -255,7 +255,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark newsletter against Hugo and Pelican (issue 16).")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000], help="corpus sizes (posts; default 10000)")
     parser.add_argument("--big", action="store_true", help=f"also 100,000 posts (from {BIG:,}: cold build only)")
-    parser.add_argument("--runs", type=int, help="runs per case (default 5 below 5,000 posts, 3 below 50,000, else 1)")
+    parser.add_argument("--runs", type=int, help="runs per case below 50,000 posts (default 5 below 5,000, else 3)")
+    parser.add_argument("--big-runs", type=int, default=1, help="runs of the cold build from 50,000 posts (default 1)")
     parser.add_argument("--pelican-runs", type=int, help="runs per Pelican case (default --runs; 1 from 5,000 posts)")
     parser.add_argument("--startup-runs", type=int, default=20, help="runs of the cold-start cases (default 20)")
     parser.add_argument("--skip-pelican", action="store_true")
@@ -335,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in args.sizes:
             big = n >= BIG
-            runs = args.runs or (5 if n < 5000 else 3 if not big else 1)
+            runs = args.big_runs if big else args.runs or (5 if n < 5000 else 3)
             pelican_runs = args.pelican_runs or (1 if n >= 5000 else runs)
             root = scratch / f"corpus-{n}"
             started = time.perf_counter()
@@ -364,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                 extra["profile"] = profile_build(cmd, site, args.out / f"profile-{n}.txt", env)
                 print(f"  profile: {extra['profile']}", flush=True)
             meta["inprocess"][n] = extra  # type: ignore[index]
+            meta["load_average"][f"after {n}"] = os.getloadavg()  # type: ignore[index]
             sizes[n] = rows
             if not args.keep:
                 _rm(root)
