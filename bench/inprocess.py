@@ -169,7 +169,9 @@ def stage_summary(samples: list[dict]) -> dict[str, object]:
         first = statistics.median(s["first"] for s in heard)
         last = statistics.median(s["last"] for s in heard)
         calls = statistics.median(s["calls"] for s in heard)
-        rows.append({"stage": name, "first": first, "last": last, "span": last - previous, "calls": calls})
+        total = heard[-1].get("total")  # the progress total the stage last reported (items)
+        row = {"stage": name, "first": first, "last": last, "span": last - previous, "calls": calls, "total": total}
+        rows.append(row)
         previous = max(previous, last)
     build = statistics.median(s["build"] for s in samples)
     return {
