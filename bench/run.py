@@ -263,7 +263,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-hugo", action="store_true")
     parser.add_argument("--skip-startup", action="store_true", help="skip the cold-start and digest cases")
     parser.add_argument("--skip-floor", action="store_true", help="skip the floor and the stages")
-    parser.add_argument("--profile", action="store_true", help="cProfile one cold build: profile-<posts>.txt in --out")
+    parser.add_argument(
+        "--profile", action="store_true", help=f"cProfile a cold build below {BIG:,} posts (profile-N.txt in --out)"
+    )
     parser.add_argument("--out", type=Path, default=tools.REPO / "bench" / "results")
     parser.add_argument("--pelican-venv", type=Path, default=tools.DEFAULT_PELICAN_VENV)
     parser.add_argument("--hugo-venv", type=Path, default=tools.DEFAULT_HUGO_VENV)
@@ -361,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                 cold = next((r.median for r in rows if r.case == report.BUILD_COLD and r.tool == "newsletter"), None)
                 extra = bench_inprocess(cmd, site, runs, env, cold)
                 print("\n".join(f"  {line}" for line in report.inprocess_lines(extra)), flush=True)
-            if args.profile:
+            if args.profile and not big:
                 extra["profile"] = profile_build(cmd, site, args.out / f"profile-{n}.txt", env)
                 print(f"  profile: {extra['profile']}", flush=True)
             meta["inprocess"][n] = extra  # type: ignore[index]
