@@ -124,7 +124,9 @@ def targets(sizes: dict[int, list[Row]], startup: list[Row]) -> list[dict[str, o
     out.append(_target("16", "100k cold build", value, "<=", 15, "s", why, _cpu(big, "newsletter", BUILD_COLD)))
     row = _find(big, "newsletter", BUILD_COLD) if big else None
     tree = row.tree_peak_mb if row else None
-    out.append(_target("16", "100k peak memory, process tree (sampled)", tree, "<", 1024, "MB", why))
+    out.append(_target("16", "100k peak memory, process tree (RSS summed: upper bound)", tree, "<", 1024, "MB", why))
+    single = row.peak_mb if row else None
+    out.append(_target("16", "100k peak memory, largest process (lower bound)", single, "<", 1024, "MB", why))
     lines = {entry["posts"]: entry["vs_smallest"] for entry in linearity(sizes)}
     both = ISSUE_SIZE in lines and BIG_SIZE in lines
     note = "" if both else "needs 10k and 100k in one run"
