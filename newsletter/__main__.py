@@ -1,5 +1,8 @@
 """The program: ``python -m newsletter`` and the ``newsletter`` command.
 
+``newsletter --help`` is answered from Typer's kept output when that holds
+(see :mod:`newsletter.cli_help`), without importing the command line.
+
 Ctrl-C is taken over before anything is imported, so that even during
 start-up it ends with "interrupted" (status 130), never a traceback. The
 first one interrupts; later ones are ignored while the run cleans up (it
@@ -23,12 +26,32 @@ def main() -> None:
     """Run the command line (newsletter.cli) with Ctrl-C handled."""
     signal.signal(signal.SIGINT, _interrupted)
     try:
+        from newsletter.cli_help import known_help
+
+        text = known_help(sys.argv)
+        if text is not None:
+            _print_and_leave(text)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+        os._exit(130)
+    try:
         from newsletter.cli import main as run
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.stderr.flush()
         os._exit(130)
     run()
+
+
+def _print_and_leave(text: bytes) -> None:
+    """Write ``text`` to stdout and exit 0, as cli.main leaves (a closed pipe is no error)."""
+    try:
+        sys.stdout.buffer.write(text)
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ TAXONOMIES = ("categories", "tags")
 # Pages the build always writes, and who they are.
 FIXED_PAGES = {"index.html": "the site index", "posts/index.html": "the list of posts",
                "digests/index.html": "the digest archive"}  # fmt: skip
+_NAMES_OF: dict[str, Callable[[Post], tuple[str, ...]]] = {
+    "categories": lambda post: post.categories,
+    "tags": lambda post: post.tags,
+}
 
 
 def group_names(
@@ -30,28 +34,30 @@ def group_names(
     the smallest of them so it does not depend on post order.
     """
     slugs: dict[str, str] = {}
-    groups: dict[str, tuple[str, list[Post]]] = {}
+    names: dict[str, str] = {}
+    members_of: dict[str, list[Post]] = {}
     for post in posts:
         for name in names_of(post):
             slug = slugs.get(name)
             if slug is None:
                 slug = slugs[name] = category_slug(name)
-            known, members = groups.get(slug, (name, []))
-            groups[slug] = (min(known, name), members)
+            members = members_of.get(slug)
+            if members is None:
+                members = members_of[slug] = []
+                names[slug] = name
+            elif name < names[slug]:
+                names[slug] = name
             # Two names of one slug on one post must not list it twice.
             if len(members) < limit and (not members or members[-1] is not post):
                 members.append(post)
-    return groups
+    return {slug: (names[slug], members) for slug, members in members_of.items()}
 
 
 def taxonomy_pages(posts: Sequence[Post]) -> dict[str, tuple[str, str, str, list[Post]]]:
     """Every category and tag page: path under public/ -> (kind, name, slug, posts in the given order)."""
     pages: dict[str, tuple[str, str, str, list[Post]]] = {}
     for kind in TAXONOMIES:
-        names_of: Callable[[Post], tuple[str, ...]] = (
-            (lambda post: post.categories) if kind == "categories" else (lambda post: post.tags)
-        )
-        for slug, (name, members) in sorted(group_names(posts, len(posts), names_of).items()):
+        for slug, (name, members) in sorted(group_names(posts, len(posts), _NAMES_OF[kind]).items()):
             pages[f"{kind}/{slug}/index.html"] = (kind, name, slug, members)
     return pages
 
@@ -62,19 +68,25 @@ def check_addresses(posts: Sequence[Post], settings: object, problems: Problems)
     base = site.base_url
     base_path = urlsplit(base).path or "/"
     live = [post for post in posts if not post.draft]
-    claimed = dict(FIXED_PAGES)
-    for path, (kind, name, _slug, _members) in taxonomy_pages(live).items():
-        claimed[path] = f"the page of the {kind[:-1] if kind == 'tags' else 'category'} {name!r}"
+    # What each file is claimed by: a description, or the post whose page it is
+    # (described only for a message: ten thousand f-strings cost more than the check).
+    claimed: dict[str, str | Post] = dict(FIXED_PAGES)
+    for kind in TAXONOMIES:
+        what = "tag" if kind == "tags" else "category"
+        for slug, (name, _members) in group_names(live, 0, _NAMES_OF[kind]).items():
+            claimed[f"{kind}/{slug}/index.html"] = f"the page of the {what} {name!r}"
     if not site.post_url:
-        pages: dict[str, str] = {}
+        pages: dict[str, Post] = {}
         for post in live:
             path = page_path(post.url, base)
             if path in claimed:
                 where = post.line_of("slug") if "slug" in post.lines else post.line_of("title")
-                problems.error(post.path, where, f"this post's page public/{path} would replace {claimed[path]}")
-            pages.setdefault(path, f"the page of {post.display_path}")  # two posts at one URL: reported already
+                problems.error(post.path, where, f"this post's page public/{path} would replace {_who(claimed[path])}")
+            pages.setdefault(path, post)  # two posts at one URL: reported already
         claimed.update(pages)
     for post in live:
+        if not post.aliases:
+            continue
         own = None if site.post_url else page_path(post.url, base)
         for alias in post.aliases:
             path = alias_page(alias, base_path)
@@ -85,7 +97,12 @@ def check_addresses(posts: Sequence[Post], settings: object, problems: Problems)
                 other = "a file the build writes"
             if other is not None:
                 problems.error(
-                    post.path, post.line_of("aliases"), f"alias {alias!r} would replace {other} (public/{path})"
+                    post.path, post.line_of("aliases"), f"alias {alias!r} would replace {_who(other)} (public/{path})"
                 )
                 continue
             claimed[path] = f"an alias of {post.display_path}"
+
+
+def _who(claimant: str | Post) -> str:
+    """What claims a file, in words."""
+    return claimant if isinstance(claimant, str) else f"the page of {claimant.display_path}"

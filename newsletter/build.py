@@ -1,82 +1,70 @@
-"""The pipeline: load -> render -> write. Short on purpose.
+"""What a build makes: load the project, declare every output, let the engine make them.
 
 ``build`` is the one function behind ``newsletter feed``, ``digest``,
-``build`` and the preview server's rebuilds. Everything is loaded and
-rendered first; files are put in place only when all of it worked.
+``build`` and the preview server's rebuilds. It loads and validates
+everything first (bad input writes nothing); then each part declares its
+files (:class:`newsletter.engine.Output`: a path, the fingerprint of its
+inputs, a function that makes it) and :class:`newsletter.engine.Engine`
+skips what is up to date, makes the rest (the posts' pages in worker
+processes when there are many), and puts it all in place together under
+the project lock. Read top to bottom, :func:`_build` is the list of what a
+build makes.
 
-With many posts, the work is shared out (newsletter.parallel): worker
-processes load the posts; then others render the posts' pages into
-temporary files (staged) while this process renders the digest, the feeds
-and the listings, and the pages are renamed into place once those have
-rendered. On a rebuild, a helper process forked at the start renders the
-digest (it has imported premailer while this process loaded the posts).
+On a rebuild, a helper process forked at the start renders the digest (it
+has imported premailer while this process loaded the posts).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from newsletter.errors import NewsletterError
-from newsletter.load import Project, load_project
-from newsletter.models import Post
-from newsletter.weeks import Week, posts_in_week, resolve_week
+from newsletter.engine import Engine, Output, OutputClash
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none of it
     from newsletter.cache import BuildCache
+    from newsletter.errors import SourceError
+    from newsletter.load import Project
+    from newsletter.models import Post
     from newsletter.parallel import Helper
     from newsletter.render.email import RenderedDigest
-    from newsletter.write import Staging
+    from newsletter.weeks import Week
+
+__all__ = ["BuildResult", "OutputClash", "build"]
 
 
-class OutputClash(NewsletterError):
-    """Two outputs claim the same path."""
-
-
-@dataclass
-class Outputs:
-    """Files to write under public/, by path relative to it."""
-
-    files: dict[str, str | bytes] = field(default_factory=dict)
-    copies: dict[str, Path] = field(default_factory=dict)  # target -> source file
-    origins: dict[str, str] = field(default_factory=dict)  # target -> "path:line" that asked for the copy
-
-    def add(self, path: str, data: str | bytes) -> None:
-        """Plan one file; refuse a second claim on the same path."""
-        if path in self.files or path in self.copies:
-            raise OutputClash(f"two outputs would write public/{path}")
-        self.files[path] = data
-
-    def update(self, files: dict[str, str | bytes]) -> None:
-        """Plan several files."""
-        for path, data in files.items():
-            self.add(path, data)
-
-    def copy(self, path: str, source: Path, origin: str = "") -> None:
-        """Plan a copy of a file (media); the same source twice is fine. ``origin``: who asked, for errors."""
-        if path in self.files or (path in self.copies and self.copies[path] != source):
-            raise OutputClash(f"{origin or 'public/' + path}: two outputs would write public/{path}")
-        self.copies[path] = source
-        if origin:
-            self.origins.setdefault(path, origin)
-
-
-@dataclass
 class BuildResult:
-    """What a build did, for the summary line and for tests."""
+    """What a build did, for the summary line and for tests.
 
-    project: Project
-    written: list[str] = field(default_factory=list)  # paths relative to the project
-    unchanged: int = 0
-    week: Week | None = None
-    digest: RenderedDigest | None = None
-    digest_status: str = ""  # "written", "unchanged", "no posts", "sent", ""
-    notes: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)  # stale outputs of earlier builds
+    ``project`` is the loaded project; after a build that found nothing to
+    do (see :mod:`newsletter.stamp`) it is loaded when first asked for.
+    """
+
+    def __init__(self, root: Path, project: Project | None = None) -> None:
+        self.root = root
+        self._project = project
+        self.written: list[str] = []  # paths relative to the project
+        self.unchanged = 0
+        self.week: Week | None = None
+        self.digest: RenderedDigest | None = None
+        self.digest_status = ""  # "written", "unchanged", "no posts", "sent", ""
+        self.notes: list[str] = []
+        self.removed: list[str] = []  # stale outputs of earlier builds
+        self.warnings: list[SourceError] = project.warnings if project is not None else []
+        self.published = len(project.published) if project is not None else 0
+
+    @property
+    def project(self) -> Project:
+        """The project as loaded for this build."""
+        if self._project is None:
+            from newsletter.cache import load_cache
+            from newsletter.load import load_project
+
+            self._project = load_project(self.root, cache=load_cache(self.root))
+        return self._project
 
 
 Progress = Callable[[str, int, int], None]
@@ -96,13 +84,17 @@ def build(
     sent_is_error: bool = False,
     progress: Progress = _noop,
 ) -> BuildResult:
-    """Load the project, render what is asked for, then write it all.
+    """Load the project, declare what is asked for, and make it.
 
     A week already marked ``sent`` in the outbox is left alone: an error
     when ``sent_is_error`` (``newsletter digest``), a note otherwise.
     """
     from newsletter.cache import load_cache
 
+    arguments = (week, feeds, digest, site, sent_is_error)
+    done = _nothing_to_do(root, arguments)
+    if done is not None:
+        return done
     cache = load_cache(root)
     helper = None
     if digest and cache.posts:  # a rebuild: the other core is free while this one loads
@@ -110,7 +102,7 @@ def build(
 
         helper = Helper(_prepare_digest)
     try:
-        return _build(root, cache, helper, week, feeds, digest, site, sent_is_error, progress)
+        return _build(root, cache, helper, arguments, progress)
     except BaseException:
         if helper is not None:
             helper.close(kill=True)  # whatever it is rendering is no longer wanted
@@ -124,205 +116,280 @@ def _build(
     root: Path,
     cache: BuildCache,
     helper: Helper | None,
-    week: str,
-    feeds: bool,
-    digest: bool,
-    site: bool,
-    sent_is_error: bool,
+    arguments: tuple[str, bool, bool, bool, bool],
     progress: Progress,
 ) -> BuildResult:
     """:func:`build`, with the build cache loaded and maybe a helper process for the digest."""
-    from newsletter.cache import digest as fingerprint
-    from newsletter.cache import save_cache, save_posts, templates_fingerprint
-    from newsletter.templates import template_files
+    from newsletter import stamp
+    from newsletter.cache import CACHE_DIR, save_cache, save_posts
+    from newsletter.load import load_project
 
+    week, feeds, digest, site, sent_is_error = arguments
     project = load_project(root, cache=cache, progress=progress)
-    result = BuildResult(project=project)
     settings = project.settings
-    published = project.published
-    outputs = Outputs()
-    # What every output depends on besides its posts: settings, version, templates.
-    render_key = fingerprint(cache.key + templates_fingerprint(template_files(settings.templates_dir)))
-    made: dict[str, str] = {}  # output -> fingerprint of its inputs, for the next build
-
-    def up_to_date(path: str, inputs: str, files: int = 1) -> bool:
-        """Whether ``path`` exists and was made from the same inputs (then skip its ``files`` files)."""
-        made[path] = inputs
-        if cache.outputs.get(path) == inputs and os.path.isfile(f"{root}/{path}"):
-            result.unchanged += files
-            return True
-        return False
-
-    def posts_key(posts: Sequence[Post]) -> str:
-        return fingerprint(render_key + "".join(p.digest + p.display_path for p in posts))
-
-    # What the default index pages show of each post (its card): editing a
-    # body leaves them alone. A project's own listing templates may show more.
-    own = settings.templates_dir
-    own_listing = any((own / "site" / name).is_file() for name in ("index.html", "base.html"))
-
-    def listing_key(posts: Sequence[Post]) -> str:
-        if own_listing:
-            return posts_key(posts)
-        return fingerprint(render_key + "".join(p.card for p in posts))
-
-    render_digest_now = False
-    if digest:
-        from newsletter import outbox
-
-        result.week = resolve_week(week, project.now, settings.site.tz)
-        chosen = posts_in_week(published, result.week, settings.digest.order)
-        if not chosen:
-            result.digest_status = "no posts"
-        elif kept := outbox.not_draft(result.week.label, outbox.status_of(settings.outbox_dir, result.week.label)):
-            if sent_is_error:
-                raise kept
-            result.digest_status = "sent"
-            result.notes.append(outbox.kept_note(result.week.label, kept))
-        elif up_to_date(f"outbox/{result.week.label}/meta.json", posts_key(chosen) + result.week.label, files=4):
-            result.digest_status = "unchanged"
-        else:
-            render_digest_now = True
-            if helper is not None:  # it renders the digest while this process does the rest
-                week_only = Project(settings=settings, posts=chosen, warnings=[], now=project.now)
-                helper.submit(_render_digest, week_only, result.week, chosen)
-    if helper is not None and not render_digest_now:
+    source, deps = stamp.inputs_of(root, settings.raw_text, cache)
+    result = BuildResult(root, project)
+    wanted = {"feeds": feeds, "site": site, "media": feeds or site, "digest": digest}
+    parts = {name for name, yes in wanted.items() if yes and name != "digest"}  # whose stale files go
+    engine = Engine(root, cache, _render_key(project, cache), parts, progress)
+    plan = Plan(engine, project, result, _Keys(project), helper, week, sent_is_error)
+    if not digest and helper is not None:
         helper.close()
-    if feeds or site:
-        for post in published:
-            for image in post.images:
-                try:
-                    st = image.source.stat()
-                except OSError:
-                    st = None
-                if st is None or not up_to_date(f"public/{image.target}", f"{st.st_mtime_ns}:{st.st_size}"):
-                    outputs.copy(image.target, image.source, f"{post.display_path}:{image.line}")
-    pages: list[Post] = []
-    if site and not settings.site.post_url:
-        from newsletter.render.site import post_page_path
+    with engine.writing(settings.public_dir, sweep_also=(settings.outbox_dir, root / CACHE_DIR)):
+        for phase in (1, 2):  # 2: made from what phase 1 wrote (the outbox)
+            for part, when, declare in MAKERS:
+                if wanted[part] and when == phase:
+                    declare(plan)
+            engine.make()
+            save_posts(root, cache)
+        made = engine.commit()
+        report = {"week": result.week, "digest_status": result.digest_status, "deps": deps,
+                  "notes": result.notes if result.digest_status == "sent" else [],
+                  "unchanged": engine.files(), "published": result.published,
+                  "posts": len(project.posts)}  # fmt: skip
+        outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
+        stamp.record(root, arguments, source, outputs, stamp.window(project, week), report, project.warnings)
+    result.written += made.written
+    result.unchanged += made.unchanged
+    result.removed = made.removed
+    try:
+        save_cache(root, cache)
+    except OSError as exc:  # the output is complete; the next build is just slower
+        from newsletter.write import describe_refused
 
-        base = settings.site.base_url
-        pages = [p for p in published if not up_to_date(f"public/{post_page_path(p, base)}", posts_key([p]))]
-
-    rendered_digest = None
-
-    def render_the_rest() -> None:
-        """The digest, the feeds and the listings, and the cache of posts: while the pages are made."""
-        nonlocal rendered_digest
-        if feeds:
-            from newsletter.render.feeds import render_feeds
-
-            outputs.update(render_feeds(project, lambda path, posts: up_to_date(f"public/{path}", posts_key(posts))))
-        if site:
-            from newsletter.render.site import render_site
-
-            def fresh(path: str, posts: Sequence[Post]) -> bool:
-                key = listing_key(posts) if path in ("index.html", "posts/index.html") else posts_key(posts)
-                return up_to_date(f"public/{path}", key)
-
-            outputs.update(render_site(project, None, fresh, post_pages=False))
-        save_posts(root, cache)
-        if render_digest_now:
-            rendered_digest = helper.result() if helper is not None else None
-            if rendered_digest is None:
-                rendered_digest = _render_digest(project, result.week, chosen)  # type: ignore[arg-type]
-            result.digest = rendered_digest
-            result.notes += rendered_digest.notes
-
-    # Write holding the project lock, taken once the input is known to be
-    # good (bad input leaves nothing behind, not even the lock file). First,
-    # temporary files that an interrupted run left anywhere go. The posts'
-    # pages are made in worker processes while this one renders the rest;
-    # every file of public/ is staged (complete, under a temporary name),
-    # then all are put in place together (newsletter.write.Staging): a
-    # failure before or while doing so leaves public/ as it was. The outbox
-    # is written before public/ is committed: public/ publishes each outbox
-    # message as the digest's web version.
-    from newsletter.cache import CACHE_DIR
-    from newsletter.lock import LockLost, project_lock, still_held
-    from newsletter.write import Staging, WriteFailed, describe_refused, sweep
-
-    real_root = root.resolve()
-    with project_lock(root) as lock_file:
-        staging = Staging()
-        try:
-            for folder in (settings.public_dir, settings.outbox_dir, root / CACHE_DIR):
-                sweep(folder, real_root)
-            try:
-                _stage_post_pages(project, pages, staging, result, progress, render_the_rest)
-                _stage_public(settings.public_dir, outputs, staging, result, progress, real_root)
-                if rendered_digest is not None:
-                    _write_outbox(root, rendered_digest, result, made, sent_is_error)
-                if site:
-                    from newsletter import outbox
-                    from newsletter.render.site import render_digests_index
-
-                    messages = outbox.list_messages(settings.outbox_dir)
-                    outputs.add("digests/index.html", render_digests_index(project, messages))
-                    if settings.service.url:  # the subscribe form posts to `newsletter serve`
-                        from newsletter.render.site import render_subscribe_page
-
-                        outputs.add("subscribe/index.html", render_subscribe_page(project))
-                    for message in messages:  # each digest's web version is its message.html
-                        if (message.folder / "message.html").is_file():
-                            outputs.copy(f"digests/{message.week}.html", message.folder / "message.html")
-                    _stage_public(settings.public_dir, outputs, staging, result, progress, real_root)
-                if not still_held(lock_file):
-                    raise LockLost(
-                        f"{lock_file.name} was removed while this run held it, so another run may be "
-                        "writing too; nothing was put in place in public/: run again"
-                    )
-                placed = staging.commit()
-            except BaseException:
-                staging.discard(settings.public_dir)  # the workers are stopped by now
-                sweep(settings.public_dir)  # what a stopped worker was writing, if anything
-                raise
-        except OSError as exc:
-            raise WriteFailed(describe_refused(exc, root)) from None
-        prefix = len(os.fspath(settings.public_dir)) + 1
-        result.written += [f"public/{target[prefix:]}" for target in placed]
-        stale = [path for path in cache.outputs if path not in made and _made_by(path, feeds, site)]
-        result.removed = _remove_stale(root, stale)
-        for path in stale:
-            del cache.outputs[path]
-            cache.outputs_dirty = True
-        if any(cache.outputs.get(path) != inputs for path, inputs in made.items()):
-            cache.outputs.update(made)
-            cache.outputs_dirty = True
-        try:
-            save_cache(root, cache)
-        except OSError as exc:  # the output is complete; the next build is just slower
-            result.notes.append(f"note: the build cache was not saved ({describe_refused(exc, root)})")
+        result.notes.append(f"note: the build cache was not saved ({describe_refused(exc, root)})")
     return result
 
 
-def _made_by(path: str, feeds: bool, site: bool) -> bool:
-    """Whether a build of these parts makes the output ``path`` when it is still wanted (else it is stale)."""
-    if path.startswith("public/media/"):
-        return feeds or site
-    if path.startswith("public/categories/") and path.endswith(".xml"):
-        return feeds
-    # Pages: posts' (anywhere, see [site] post_path), categories', tags', old addresses' redirects.
-    return site and path.startswith("public/") and path.endswith(".html")
+def _nothing_to_do(root: Path, arguments: tuple[str, bool, bool, bool, bool]) -> BuildResult | None:
+    """The result of the last build when nothing it read has changed since (see :mod:`newsletter.stamp`)."""
+    from newsletter import clock, stamp
+    from newsletter.errors import UsageError
 
-
-def _write_outbox(
-    root: Path, rendered: RenderedDigest, result: BuildResult, made: dict[str, str], sent_is_error: bool
-) -> None:
-    """Put the week's message in the outbox (unless it was marked sent meanwhile)."""
-    from newsletter import outbox
-
-    settings = result.project.settings
     try:
-        status, paths = outbox.write_digest(settings.outbox_dir, rendered)
-    except outbox.SentError as exc:  # marked sent while we rendered or waited for the lock
+        now = clock.now().timestamp()
+    except UsageError:
+        return None  # the build says so, in its turn
+    done = stamp.unchanged(root, arguments, now)
+    if done is None:
+        return None
+    result = BuildResult(root)
+    report = done.report
+    result.week = report["week"]
+    result.digest_status = "unchanged" if report["digest_status"] == "written" else report["digest_status"]
+    result.notes = list(report["notes"])
+    result.unchanged = report["unchanged"]
+    result.published = report["published"]
+    result.warnings = done.warnings
+    return result
+
+
+@dataclass
+class Plan:
+    """What the parts of a build declare their outputs with."""
+
+    engine: Engine
+    project: Project
+    result: BuildResult
+    keys: _Keys
+    helper: Helper | None
+    week: str
+    sent_is_error: bool
+
+
+class _Keys:
+    """Fingerprints of what outputs are made from: the posts they show."""
+
+    def __init__(self, project: Project) -> None:
+        from newsletter.cache import digest
+
+        self._digest = digest
+        # What the default listings show of each post (its card): editing a
+        # body leaves them alone. A project's own listing templates may show more.
+        own = project.settings.templates_dir / "site"
+        self.own_listing = any((own / name).is_file() for name in ("index.html", "base.html"))
+
+    def posts(self, posts: Sequence[Post]) -> str:
+        """The posts as a whole: their files' hashes."""
+        return self._digest("".join(p.digest + p.display_path for p in posts))
+
+    def listing(self, posts: Sequence[Post]) -> str:
+        """The posts as a listing shows them."""
+        if self.own_listing:
+            return self.posts(posts)
+        return self._digest("".join(p.card for p in posts))
+
+
+def _render_key(project: Project, cache: BuildCache) -> str:
+    """What every output depends on besides its own inputs: settings, version, templates."""
+    from newsletter.cache import digest, templates_fingerprint
+    from newsletter.templates import template_files
+
+    return digest(cache.key + templates_fingerprint(template_files(project.settings.templates_dir)))
+
+
+def _declare_feeds(plan: Plan) -> None:
+    """RSS, Atom and JSON Feed of the newest posts, and an RSS feed per category."""
+    engine, keys, project = plan.engine, plan.keys, plan.project
+    from newsletter.render.feeds import feed_renderer, group_by_category
+
+    settings = project.settings
+    published = project.published
+    renderer = feed_renderer(project)
+    head = keys.posts(published[: settings.feed.limit])
+    for path in ("feed.xml", "atom.xml", "feed.json"):
+        engine.declare(Output(f"public/{path}", head, lambda path=path: renderer.main(path), "feeds"))
+    if settings.feed.categories:
+        for slug, (name, posts) in sorted(group_by_category(published, settings.feed.limit).items()):
+            path = f"categories/{slug}.xml"
+            engine.declare(
+                Output(
+                    f"public/{path}",
+                    keys.posts(posts),
+                    lambda path=path, name=name, posts=posts: renderer.category(path, name, posts),
+                    "feeds",
+                )
+            )
+
+
+def _declare_pages(plan: Plan) -> None:
+    """The web side: a page per post (made in worker processes), the listings, category and tag pages,
+    a redirect page at each old address, the subscribe page."""
+    engine, keys, project = plan.engine, plan.keys, plan.project
+    from newsletter.addresses import taxonomy_pages
+    from newsletter.permalinks import alias_page, page_path
+    from newsletter.render.site import site_renderer
+
+    settings = project.settings
+    published = project.published
+    pages = site_renderer(project)
+    base = settings.site.base_url
+    own_pages = not settings.site.post_url
+    if own_pages:
+        for post in published:
+            path = f"public/{page_path(post.url, base)}"
+            engine.declare(Output(path, keys.posts([post]), lambda post=post: pages.post_page(post), "site", True))
+    for path, archive in (("index.html", False), ("posts/index.html", True)):
+        engine.declare(
+            Output(f"public/{path}", keys.listing(published), lambda archive=archive: pages.listing(archive), "site")
+        )
+    for path, page in taxonomy_pages(published).items():
+        engine.declare(
+            Output(f"public/{path}", keys.posts(page[3]), lambda page=page: pages.taxonomy_page(*page), "site")
+        )
+    base_path = urlsplit(base).path or "/"
+    for post in published:
+        own = page_path(post.url, base) if own_pages else None
+        for alias in post.aliases:
+            path = alias_page(alias, base_path)
+            if path is not None and path != own:
+                engine.declare(
+                    Output(f"public/{path}", keys.posts([post]), lambda post=post: pages.redirect(post), "site")
+                )
+    if settings.service.url:  # the subscribe form posts to `newsletter serve`
+        engine.declare(Output("public/subscribe/index.html", "", pages.subscribe_page, "site"))
+
+
+def _declare_media(plan: Plan) -> None:
+    """A copy of each file the published posts refer to (read, checked and SVGs sanitized when copied)."""
+    engine, project = plan.engine, plan.project
+    from newsletter.media import published_bytes
+
+    for post in project.published:
+        for image in post.images:
+            try:
+                st = image.source.stat()
+                inputs = f"{st.st_mtime_ns}:{st.st_size}"
+            except OSError:
+                inputs = "missing"  # published_bytes() says so, with the post's line
+            origin = f"{post.display_path}:{image.line}"
+            engine.declare(
+                Output(
+                    f"public/{image.target}",
+                    inputs,
+                    lambda source=image.source, origin=origin: published_bytes(source, engine.real_root, origin),
+                    "media",
+                    origin=origin,
+                    same=image.source,
+                )
+            )
+
+
+def _declare_digest(plan: Plan) -> None:
+    """The week's digest in the outbox (its four files, recorded by meta.json), unless it was sent."""
+    engine, keys, project, result, helper = plan.engine, plan.keys, plan.project, plan.result, plan.helper
+    week, sent_is_error = plan.week, plan.sent_is_error
+    from newsletter import outbox
+    from newsletter.load import Project
+    from newsletter.weeks import posts_in_week, resolve_week
+
+    settings = project.settings
+    result.week = the_week = resolve_week(week, project.now, settings.site.tz)
+    chosen = posts_in_week(project.published, the_week, settings.digest.order)
+    if not chosen:
+        result.digest_status = "no posts"
+    elif kept := outbox.not_draft(the_week.label, outbox.status_of(settings.outbox_dir, the_week.label)):
         if sent_is_error:
-            raise
-        status, paths = "sent", []
-        made.pop(f"outbox/{rendered.week.label}/meta.json", None)  # not written
-        result.notes.append(outbox.kept_note(rendered.week.label, exc))
-    result.digest_status = status
-    result.written += [p.relative_to(root).as_posix() for p in paths]
+            raise kept
+        result.digest_status = "sent"
+        result.notes.append(outbox.kept_note(the_week.label, kept))
+    else:
+
+        def make() -> RenderedDigest:
+            rendered = helper.result() if helper is not None else None
+            return rendered if rendered is not None else _render_digest(project, the_week, chosen)
+
+        def put(rendered: RenderedDigest) -> list[Path] | None:
+            result.digest = rendered
+            result.notes += rendered.notes
+            try:
+                result.digest_status, paths = outbox.write_digest(settings.outbox_dir, rendered)
+            except outbox.SentError as exc:  # marked sent while we rendered or waited for the lock
+                if sent_is_error:
+                    raise
+                result.digest_status = "sent"
+                result.notes.append(outbox.kept_note(the_week.label, exc))
+                return None  # nothing written, nothing recorded
+            return paths
+
+        digest = Output(
+            f"outbox/{the_week.label}/meta.json", keys.posts(chosen) + the_week.label, make, "outbox", put=put, files=4
+        )
+        engine.declare(digest)
+        if not engine.up_to_date(digest):
+            if helper is not None:  # it renders the digest while this process does the rest
+                week_only = Project(settings=settings, posts=chosen, warnings=[], now=project.now)
+                helper.submit(_render_digest, week_only, the_week, chosen)
+            return
+        result.digest_status = "unchanged"
+    if helper is not None:
+        helper.close()
+
+
+def _declare_digest_pages(plan: Plan) -> None:
+    """The digest archive and each digest's web version (its outbox message.html), from the outbox as it is."""
+    engine, project = plan.engine, plan.project
+    from newsletter import outbox
+    from newsletter.media import published_bytes
+    from newsletter.render.site import site_renderer
+
+    messages = outbox.list_messages(project.settings.outbox_dir)
+    pages = site_renderer(project)
+    engine.declare(Output("public/digests/index.html", repr(messages), lambda: pages.digests_index(messages), "site"))
+    for message in messages:
+        html = message.folder / "message.html"
+        try:
+            st = html.stat()
+        except OSError:
+            continue
+        engine.declare(
+            Output(
+                f"public/digests/{message.week}.html",
+                f"{st.st_mtime_ns}:{st.st_size}",
+                lambda html=html: published_bytes(html, engine.real_root),
+                "site",
+            )
+        )
 
 
 def _prepare_digest() -> None:
@@ -339,105 +406,13 @@ def _render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedD
     return render_digest(project, week, posts)
 
 
-def _stage_slice(shared: tuple[Project, list[Post]], start: int, stop: int) -> tuple[list[tuple[str, str]], int]:
-    """Render some posts' pages and stage the changed ones (in a worker process)."""
-    from newsletter.render.site import render_post_pages
-    from newsletter.write import stage
-
-    project, posts = shared
-    public = os.fspath(project.settings.public_dir)
-    staged, unchanged = [], 0
-    for path, html in render_post_pages(project, posts[start:stop]):
-        temp = stage(f"{public}/{path}", html)
-        if temp is None:
-            unchanged += 1
-        else:
-            staged.append((temp, path))
-    return staged, unchanged
-
-
-def _stage_post_pages(
-    project: Project,
-    posts: list[Post],
-    staging: Staging,
-    result: BuildResult,
-    progress: Progress,
-    meanwhile: Callable[[], None],
-) -> None:
-    """Stage the posts' own pages, in several processes when there are many, running ``meanwhile()`` here.
-
-    Whatever fails (here, in ``meanwhile()`` or in a worker), the workers
-    are stopped before this returns: none stages anything afterwards.
-    """
-    from newsletter import parallel
-
-    public = os.fspath(project.settings.public_dir)
-    jobs = parallel.workers(len(posts))
-    with contextlib.ExitStack() as stack:
-        slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
-        if jobs < 2:
-            meanwhile()
-            slices = [(len(posts), _stage_slice((project, posts), 0, len(posts)))]
-        else:
-            from newsletter.render.site import page_template
-
-            page_template(project.settings)  # compiled once here, not in every worker
-            work = parallel.map_slices(_stage_slice, (project, posts), len(posts), jobs, meanwhile)
-            slices = stack.enter_context(contextlib.closing(work))
-        done = 0
-        for count, (temps, unchanged) in slices:
-            result.unchanged += unchanged
-            staging.add([(temp, f"{public}/{path}") for temp, path in temps])
-            done += count
-            progress("pages", done, len(posts))
-
-
-def _remove_stale(root: Path, paths: list[str]) -> list[str]:
-    """Remove outputs of earlier builds that this build no longer makes.
-
-    Only files an earlier build recorded as its own (a withdrawn post's page,
-    an emptied category's feed, an image no post uses) are removed, then
-    the folders they leave empty.
-    """
-    removed = []
-    for path in sorted(paths):
-        target = root / path
-        try:
-            target.unlink()
-        except FileNotFoundError:
-            continue
-        removed.append(path)
-        folder = target.parent
-        while folder != root / "public" and folder.is_relative_to(root / "public"):
-            try:
-                folder.rmdir()  # only when empty
-            except OSError:
-                break
-            folder = folder.parent
-    return removed
-
-
-def _stage_public(
-    public: Path, outputs: Outputs, staging: Staging, result: BuildResult, progress: Progress, real_root: Path
-) -> None:
-    """Stage every file planned so far under public/ (skipping unchanged ones), then forget the plan.
-
-    Copies are read at this moment, each checked to be a file inside the
-    project (a link swapped in since loading is refused) and SVG images
-    sanitized (newsletter.media).
-    """
-    from newsletter.media import published_bytes
-
-    total = len(outputs.files) + len(outputs.copies)
-    jobs: list[tuple[str, Callable[[], str | bytes]]] = [
-        (path, (lambda data=data: data)) for path, data in sorted(outputs.files.items())
-    ] + [
-        (path, (lambda source=source, path=path: published_bytes(source, real_root, outputs.origins.get(path, ""))))
-        for path, source in sorted(outputs.copies.items())
-    ]
-    for done, (path, data) in enumerate(jobs, start=1):
-        if not staging.stage(public / path, data()):
-            result.unchanged += 1
-        progress("write", done, total)
-    outputs.files.clear()
-    outputs.copies.clear()
+# What a build makes: (part, phase, declare). A part is made when the
+# command asks for it ("media": with the feeds or the site); phase 2 is
+# declared once phase 1 is made (the digest archive reads the outbox).
+MAKERS: list[tuple[str, int, Callable[[Plan], None]]] = [
+    ("digest", 1, _declare_digest),  # first: a helper process renders it while the rest is made
+    ("feeds", 1, _declare_feeds),
+    ("site", 1, _declare_pages),
+    ("media", 1, _declare_media),
+    ("site", 2, _declare_digest_pages),
+]

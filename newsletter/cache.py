@@ -11,8 +11,10 @@ cache is ignored: it only ever saves time.
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import gc
 import hashlib
+import io
 import os
 import pickle
 import zlib
@@ -26,13 +28,14 @@ from newsletter.errors import SourceError
 from newsletter.models import Post
 
 CACHE_DIR = ".newsletter-cache"
-POSTS_FILE = "posts-{:02d}.pickle"
+POSTS_FILE = "posts-{:02d}.pickle"  # not a plain pickle: see posts_bytes()
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-# 8: aliases on posts, URLs from [site] post_path; 7: images carry the line that refers to them;
-# 6: posts carry their own lang; 5: the loader refuses
-# deep nesting, 50+ categories, bad image sizes, stray citation markup
-FORMAT = 8
+# 10: posts files keep the bodies apart, read when used; 9: outputs recorded as (part, fingerprint,
+# st_mtime_ns, st_size); 8: aliases on posts, URLs from [site] post_path; 7: images carry the line
+# that refers to them; 6: posts carry their own lang; 5: the loader refuses deep nesting, 50+
+# categories, bad image sizes, stray citation markup
+FORMAT = 10
 
 
 @dataclass
@@ -69,7 +72,7 @@ class BuildCache:
 
     key: str
     posts: dict[str, PostEntry] = field(default_factory=dict)  # by path relative to the project
-    outputs: dict[str, str] = field(default_factory=dict)  # output path -> fingerprint of its inputs
+    outputs: dict[str, tuple[str, str, int, int]] = field(default_factory=dict)  # path -> (part, fingerprint, file)
     shard_keys: dict[int, str] = field(default_factory=dict)  # the settings key each posts file was made for
     dirty_shards: set[int] = field(default_factory=set)
     outputs_dirty: bool = False
@@ -124,16 +127,79 @@ def _read(path: Path) -> Any:
 
 
 def file_bytes(key: str, data: dict[str, Any]) -> bytes:
-    """A cache file's bytes: one shard's posts (for a settings key) or the outputs' fingerprints."""
+    """A cache file's bytes: the outputs' fingerprints (see :func:`posts_bytes` for posts)."""
     with _no_gc():
         return pickle.dumps((FORMAT, key, data), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def read_payload(payload: bytes) -> dict[str, PostEntry]:
-    """The entries of a posts file's :func:`file_bytes`."""
+# A posts file: the length of its first part (8 bytes), the entries pickled
+# without the posts' bodies, then the bodies as UTF-8 one after the other.
+# Reading it unpickles the first part only; a post's body is decoded when
+# first used (newsletter.models.Post), so a build that renders few posts
+# does not pay for the bodies of all the others.
+_HEAD = 8
+_BODIES = object()  # stands for "the bodies part of this file" inside the first part
+
+
+class _PostsPickler(pickle.Pickler):
+    """Pickles posts without their bodies, collecting those in ``self.bodies``."""
+
+    def __init__(self, file: Any) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.bodies = bytearray()
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return "bodies" if obj is _BODIES else None
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is not Post:
+            return NotImplemented
+        state = dict(obj.__dict__)
+        body = obj.body_html.encode("utf-8", "surrogatepass")
+        state.pop("body_html", None)
+        state["_body"] = (_BODIES, len(self.bodies), len(body))
+        self.bodies += body
+        return copyreg.__newobj__, (Post,), state
+
+
+def posts_bytes(key: str, entries: dict[str, PostEntry]) -> bytes:
+    """A posts file's bytes: one shard's entries, for a settings key."""
+    buffer = io.BytesIO()
+    buffer.write(bytes(_HEAD))
+    pickler = _PostsPickler(buffer)
     with _no_gc():
-        data = pickle.loads(payload)
-    return data[2]  # type: ignore[no-any-return]
+        pickler.dump((FORMAT, key, entries))
+    size = buffer.tell() - _HEAD
+    buffer.write(pickler.bodies)
+    data = buffer.getbuffer()
+    data[:_HEAD] = size.to_bytes(_HEAD, "little")
+    return bytes(data)
+
+
+def _read_posts(payload: bytes) -> tuple[int, str, dict[str, PostEntry]]:
+    """(format, settings key, entries) of a posts file's bytes; the bodies stay in ``payload``."""
+    size = int.from_bytes(payload[:_HEAD], "little")
+    view = memoryview(payload)
+    bodies = view[_HEAD + size :]
+    unpickler = pickle.Unpickler(io.BytesIO(view[_HEAD : _HEAD + size]))
+    unpickler.persistent_load = lambda pid: bodies  # type: ignore[method-assign]
+    with _no_gc():
+        return unpickler.load()  # type: ignore[no-any-return]
+
+
+def read_payload(payload: bytes) -> dict[str, PostEntry]:
+    """The entries of a posts file's :func:`posts_bytes`."""
+    return _read_posts(payload)[2]
+
+
+def _read_posts_file(path: Path) -> tuple[int, str, dict[str, PostEntry]] | None:
+    try:
+        data = _read_posts(path.read_bytes())
+        if isinstance(data, tuple) and len(data) == 3 and data[0] == FORMAT and isinstance(data[2], dict):
+            return data
+    except Exception:  # noqa: BLE001 - any broken cache is just a cold start
+        pass
+    return None
 
 
 def load_cache(root: Path) -> BuildCache:
@@ -145,8 +211,8 @@ def load_cache(root: Path) -> BuildCache:
     folder = root / CACHE_DIR
     cache = BuildCache(key="")
     for index in range(SHARDS):
-        posts = _read(folder / POSTS_FILE.format(index))
-        if posts is not None and isinstance(posts[2], dict):
+        posts = _read_posts_file(folder / POSTS_FILE.format(index))
+        if posts is not None:
             cache.shard_keys[index] = posts[1]
             cache.posts.update(posts[2])
     outputs = _read(folder / OUTPUTS_FILE)
@@ -200,7 +266,7 @@ def save_posts(root: Path, cache: BuildCache) -> None:
             shard[name] = entry
     for index, posts in sorted(shards.items()):
         payload = cache.payloads.pop(index, None)
-        _write(root, POSTS_FILE.format(index), payload or file_bytes(cache.key, posts))
+        _write(root, POSTS_FILE.format(index), payload or posts_bytes(cache.key, posts))
         cache.shard_keys[index] = cache.key
     cache.dirty_shards = set()
     cache.payloads = {}

@@ -258,27 +258,37 @@ def check(
     Example: newsletter check -C my-newsletter
     """
     from newsletter.cache import load_cache
+    from newsletter.config import load_settings
     from newsletter.errors import InputError, NewsletterError, Problems
     from newsletter.load import load_project
     from newsletter.scaffold import example_values_left
+    from newsletter.stamp import loaded_as_before
 
     try:
-        # The build cache is read (posts unchanged since the last build are
-        # not parsed again, their problems come with them), never written.
-        loaded = load_project(project, cache=load_cache(project))
+        # What the last build loaded, when nothing it read has changed since
+        # (newsletter.stamp); else the project is loaded, reading the build
+        # cache (posts unchanged since the last build are not parsed again,
+        # their problems come with them), never writing it.
+        before = loaded_as_before(project)
+        if before is not None:
+            settings = load_settings(project, Problems(root=project))
+            posts, published, loaded_warnings = before.report["posts"], before.report["published"], before.warnings
+        else:
+            loaded = load_project(project, cache=load_cache(project))
+            settings, posts, published = loaded.settings, len(loaded.posts), len(loaded.published)
+            loaded_warnings = loaded.warnings
     except InputError as exc:
         errors, warnings = _count(len(exc.errors), "error"), _count(len(exc.warnings), "warning")
         fail(exc, quiet, last=f"check: {errors}, {warnings}")
     except NewsletterError as exc:
         fail(exc)
     examples = Problems(root=project)
-    example_values_left(loaded.settings, examples)
-    warnings = examples.warnings + loaded.warnings
+    example_values_left(settings, examples)
+    warnings = examples.warnings + loaded_warnings
     _warnings(warnings, quiet)
-    published = len(loaded.published)
     if not quiet:
-        typer.echo(f"ok: {_count(len(loaded.posts), 'post')} ({published} published), no errors.")
-    errors, outbox_warnings = _check_outbox(loaded.settings, verbose, quiet)
+        typer.echo(f"ok: {_count(posts, 'post')} ({published} published), no errors.")
+    errors, outbox_warnings = _check_outbox(settings, verbose, quiet)
     if errors or not quiet:
         counts = f"check: {_count(errors, 'error')}, {_count(len(warnings) + outbox_warnings, 'warning')}"
         (_err if errors else typer.echo)(counts)
@@ -362,7 +372,7 @@ def _run_build(project: Path, quiet: bool, **options: object):  # type: ignore[n
         if not isinstance(exc, InputError) and not quiet:  # an InputError carries its warnings itself
             _settings_warnings(project)
         fail(exc, quiet)
-    _warnings(result.project.warnings, quiet)
+    _warnings(result.warnings, quiet)
     return result
 
 
@@ -420,7 +430,7 @@ def build(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fals
         typer.echo(note)
     if not quiet:
         typer.echo(
-            f"built {_count(len(result.project.published), 'post')}: {_count(len(result.written), 'file')} written, "
+            f"built {_count(result.published, 'post')}: {_count(len(result.written), 'file')} written, "
             f"{result.unchanged} unchanged (public/, outbox/)."
         )
 

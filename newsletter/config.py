@@ -315,10 +315,10 @@ def _check_value(section: str, key: str, value: Any, expected: type) -> str | No
     if section == "site" and key in ("post_url", "post_path") and value:
         return check_post_pattern(key, value)
     if section == "email" and key in ("sender", "to", "reply_to") and value:
-        from newsletter.render.headers import parse_mailbox  # the email package: only when needed
+        from newsletter.render.headers import check_mailbox  # the email package: only when needed
 
         try:
-            parse_mailbox(value)
+            check_mailbox(value)
         except ValueError as exc:
             return f"{name} {exc}: {value!r}"
     if (section, key) in (("site", "title"), ("email", "subject"), ("email", "list_id")):

@@ -18,6 +18,8 @@ import yaml
 _NO_SECONDS = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|[ \t]+)\d{1,2}:\d{2})(?=$|[ \t]*(?:[Zz]|[-+]\d))")
 _COMPACT_OFFSET = re.compile(r"([-+])(\d{2})(\d{2})$")
 _FILE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
+# The usual forms, YYYY-MM-DD and YYYY-MM-DD HH:MM[:SS]: read as read_timestamp reads them, in one step.
+_USUAL = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?")
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
@@ -48,6 +50,8 @@ def parse_date(value: Any, tz: Any) -> datetime:
         result = value
     elif isinstance(value, date):
         result = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and (usual := _USUAL.fullmatch(value)) is not None:
+        result = datetime(*(int(part) for part in usual.groups() if part is not None))
     elif isinstance(value, str):
         read = read_timestamp(value)
         result = read if isinstance(read, datetime) else datetime(read.year, read.month, read.day)

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from newsletter.plainyaml import PlainReader
+
 MAX_DEPTH = 20
 # Characters no feed (XML 1.0) or e-mail header may hold; tab, LF, CR are fine.
 CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -62,6 +64,7 @@ def _resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
 
 
 _Loader.resolve = _resolve
+_PLAIN = PlainReader(_BY_FIRST, _WILDCARD)
 
 _FENCE = re.compile(r"^---[ \t]*$")
 _TOML_FENCE = re.compile(r"^\+\+\+[ \t]*$", re.MULTILINE)
@@ -177,6 +180,12 @@ def _construct(loader: Any, node: Any) -> Any:
 
 def parse(front: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse front matter YAML into data and a map of key lines."""
+    usual = _PLAIN.read(front, first_line)  # most front matter, read directly (see newsletter.plainyaml)
+    return usual if usual is not None else parse_yaml(front, first_line)
+
+
+def parse_yaml(front: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
+    """:func:`parse` by PyYAML alone, for any front matter."""
 
     def line_at(mark: Any) -> int:
         # Count "\n" only: YAML's own mark.line also counts U+2028, U+0085...

@@ -67,6 +67,7 @@ KEY_DOCS = {
     "lang": "The post's own language tag (`fr`, `pt-BR`) when it is not `site.language`: "
     "its page and its part of the digest are marked with it.",
 }
+_REFERENCE_KEYS = frozenset({"text", "doi", "url"})
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _IMAGE_SIZE = re.compile(r"^\s*([0-9]{1,5}%?)\s*$", re.ASCII)
 
@@ -126,6 +127,7 @@ class _PostLoader:
         self.digest = ""
         self.stat = (0, -1)  # the current post's file (st_mtime_ns, st_size) before it was read
         self.real_root = settings.root.resolve()
+        self.base_path = urlsplit(settings.site.base_url).path or "/"
 
     def load(self, path: Path) -> Post | None:
         problems = self.problems
@@ -182,7 +184,10 @@ class _PostLoader:
 
     def _build(self, path: Path, doc: frontmatter.Document) -> Post | None:
         problems, data, lines, site = self.problems, doc.data, doc.lines, self.settings.site
-        before = len(problems.errors)
+        start = len(problems.items)  # errors are only ever added: any from here on are this post's
+
+        def new_errors() -> bool:
+            return any(not item.warning for item in problems.items[start:])
 
         def err(key: str, message: str) -> None:
             problems.error(path, lines.get(key, 2), message)
@@ -241,7 +246,7 @@ class _PostLoader:
                 err("tags", f"tag {name!r} must be one line with letters or digits to name its page")
         draft = postkeys.read_draft(data, err, warn)
         lang = postkeys.read_lang(data, err)
-        aliases = postkeys.read_aliases(data, urlsplit(site.base_url).path or "/", err, warn)
+        aliases = postkeys.read_aliases(data, self.base_path, err, warn)
         slug = _text(data.get("slug"))
         if slug is None and "slug" in data:  # null, a list or a mapping
             err("slug", "slug must be a name such as my-first-post")
@@ -257,7 +262,7 @@ class _PostLoader:
         summary_given = next((text for key in postkeys.SUMMARY_KEYS if (text := _text(data.get(key)))), None)
         # The body is checked even when the fields are not, so that every
         # problem of the file is reported in one run.
-        fields_ok = len(problems.errors) == before and when is not None and bool(slug) and bool(title)
+        fields_ok = not new_errors() and when is not None and bool(slug) and bool(title)
         url = post_address(site, slug or "post", when or datetime(2000, 1, 1, tzinfo=UTC))
         images: list[Image] = []
         raw_refs = data.get("references")
@@ -284,7 +289,7 @@ class _PostLoader:
                 doc.body_line + marker_line(doc.body, number),
                 f"citation [{number}] has no reference (the post has {len(references)})",
             )
-        if not fields_ok or len(problems.errors) > before or when is None or not slug or not title:
+        if not fields_ok or new_errors() or when is None or not slug or not title:
             return None
         stable = _text(data.get("slug")) or path.stem
         post_id = f"tag:{site.domain},{when.date().isoformat()}:{stable}"
@@ -333,7 +338,7 @@ class _PostLoader:
                 text = _text(item.get("text"))
                 doi = (_text(item.get("doi")) or "").removeprefix("https://doi.org/").removeprefix("doi:")
                 url = _text(item.get("url")) or ""
-                unknown = set(map(str, item)) - {"text", "doi", "url"}
+                unknown = () if item.keys() <= _REFERENCE_KEYS else set(map(str, item)) - _REFERENCE_KEYS
                 if unknown:
                     self.problems.warn(path, line, f"unknown reference key(s) {', '.join(map(repr, sorted(unknown)))}")
             else:
@@ -512,14 +517,14 @@ def _load_entries(settings: Settings, paths: list[str]) -> list[PostEntry]:
 
 def _load_shards(shared: tuple[Settings, str, list[list[str]]], start: int, stop: int) -> list[bytes]:
     """Load the files of some cache shards (in a worker process): each shard as a pickled cache file."""
-    from newsletter.cache import file_bytes
+    from newsletter.cache import posts_bytes
 
     settings, key, groups = shared
     problems = Problems(root=settings.root)
     payloads = []
     for paths in groups[start:stop]:
         entries = _load_entries(settings, paths)
-        payloads.append(file_bytes(key, {problems.display(p): e for p, e in zip(paths, entries, strict=True)}))
+        payloads.append(posts_bytes(key, {problems.display(p): e for p, e in zip(paths, entries, strict=True)}))
     return payloads
 
 

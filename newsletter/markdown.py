@@ -77,9 +77,7 @@ class BodyTooComplex(ValueError):
 
 def _to_html(text: str) -> str:
     """CommonMark + tables + strikethrough + footnotes; raw HTML kept (nh3 cleans it)."""
-    from cmarkgfm.cmark import Options
-
-    return _cmark(text, Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES)
+    return _cmark(text, _binding()[3])
 
 
 # cmark-gfm's footnote markup, less its data-* attributes (the same HTML on both paths below).
@@ -124,19 +122,27 @@ def _freers() -> tuple[Any, Any] | None:
     return node_free, libc_free
 
 
-def _cmark(text: str, options: int = 0) -> str:
-    """cmarkgfm's markdown_to_html_with_extensions: extensions looked up once, memory given back."""
+@lru_cache(maxsize=1)
+def _binding() -> tuple[Any, Any, Any, int, int]:
+    """cmarkgfm's C binding, its cmark module, and the options of the two kinds of body, imported once."""
     from cmarkgfm import _cmark as binding
     from cmarkgfm import cmark
 
-    ffi, lib = binding.ffi, binding.lib
-    parser = cmark.parser_new(options)
+    footnotes = cmark.Options.CMARK_OPT_FOOTNOTES
+    return binding.ffi, binding.lib, cmark, cmark.Options.CMARK_OPT_UNSAFE | footnotes, footnotes
+
+
+def _cmark(text: str, options: int = 0) -> str:
+    """cmarkgfm's markdown_to_html_with_extensions: extensions looked up once, memory given back."""
+    ffi, lib = _binding()[:2]
+    parser = lib.cmark_parser_new(options)
     try:
         for extension in _extensions():
-            cmark.parser_attach_syntax_extension(parser, extension)
-        cmark.parser_feed(parser, text)
-        root = cmark.parser_finish(parser)
-        raw = lib.cmark_render_html(root, options, cmark.parser_get_syntax_extensions(parser))
+            lib.cmark_parser_attach_syntax_extension(parser, extension)
+        source = text.encode("utf-8")
+        lib.cmark_parser_feed(parser, source, len(source))
+        root = lib.cmark_parser_finish(parser)
+        raw = lib.cmark_render_html(root, options, lib.cmark_parser_get_syntax_extensions(parser))
         try:
             return ffi.string(raw).decode("utf-8")  # type: ignore[no-any-return]
         finally:
@@ -145,7 +151,7 @@ def _cmark(text: str, options: int = 0) -> str:
                 freers[0](int(ffi.cast("uintptr_t", root)))
                 freers[1](int(ffi.cast("uintptr_t", raw)))
     finally:
-        cmark.parser_free(parser)
+        lib.cmark_parser_free(parser)
 
 
 # Markers inside links, code and scripts stay text.
@@ -188,13 +194,18 @@ def check_nesting(html: str) -> None:
         )
 
 
-def _markers(html: str, citations: bool = True) -> tuple[str, list[int]]:
+def _markers(html: str, citations: bool = True, skipped_re: re.Pattern[str] = _SKIPPED) -> tuple[str, list[int]]:
     """Turn ``[n]`` in text (not in a tag, a link or code) into citation markers (when ``citations``)."""
     found: list[int] = []
-    hits = list(_MARKER.finditer(html)) if citations else []
+    hits = list(_MARKER.finditer(html)) if citations and "[" in html else []
     if not hits:
         return html, found
-    skipped = [(m.start(), m.end()) for m in _SKIPPED.finditer(html)]
+    last_hit = hits[-1].start()
+    skipped = []
+    for m in skipped_re.finditer(html):  # the regions that start after the last marker do not matter
+        if m.start() > last_hit:
+            break
+        skipped.append((m.start(), m.end()))
     out: list[str] = []
     last = index = 0
     for hit in hits:
@@ -306,6 +317,9 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None], c
 
 
 _URL_ATTRIBUTE = re.compile(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"')
+_ESCAPED = re.compile("[&<>\"']")  # what html.escape changes
+# _SKIPPED for cmark's own HTML, whose tags are all lower case: the same matches, found faster.
+_CMARK_SKIPPED = re.compile(r"<(a|code|pre|script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL)
 
 
 def _render_plain_markdown(
@@ -323,15 +337,19 @@ def _render_plain_markdown(
     """
     import html as html_module
 
-    from cmarkgfm.cmark import Options
-
-    raw, found = _markers(_footnotes(_cmark(text, Options.CMARK_OPT_FOOTNOTES)), citations)
+    raw, found = _markers(_footnotes(_cmark(text, _binding()[4])), citations, _CMARK_SKIPPED)
 
     def fix(m: re.Match[str]) -> str:
         # cmark blanks dangerous targets (javascript:, vbscript:, file:, data:): drop them.
-        value = resolve(m.group(2), m.group(3), html_module.unescape(m.group(4))) if m.group(4) else None
+        written = m.group(4)
+        if not written:
+            return m.group(1)
+        plain = "&" not in written  # then unescaping changes nothing
+        value = resolve(m.group(2), m.group(3), written if plain else html_module.unescape(written))
         if value is None:
             return m.group(1)
+        if value == written and plain and not _ESCAPED.search(value):  # the usual absolute link, kept
+            return m.group()
         return f'{m.group(1)}{m.group(3)}="{html_module.escape(value)}"'
 
     # " />" only ever closes cmark's void tags (a ">" in text is "&gt;"): write

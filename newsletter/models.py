@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,23 @@ class Post:
     body_line: int = 1
     digest: str = field(default="", compare=False)  # hash of the file's bytes, for the build cache
     card: str = field(default="", compare=False)  # hash of what lists of posts show of it, for the build cache
+
+    def __getattr__(self, name: str) -> Any:
+        """A post read from the build cache has its body decoded when first used (see newsletter.cache)."""
+        if name == "body_html":
+            ref = self.__dict__.get("_body")
+            if ref is not None:
+                bodies, start, size = ref
+                body = bytes(bodies[start : start + size]).decode("utf-8", "surrogatepass")
+                object.__setattr__(self, "body_html", body)
+                return body
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled anywhere else (to a helper process), a post carries its body itself."""
+        state = {key: value for key, value in self.__dict__.items() if key != "_body"}
+        state["body_html"] = self.body_html
+        return state
 
     @property
     def modified(self) -> datetime:

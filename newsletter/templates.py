@@ -56,37 +56,119 @@ def environment(project_templates: Path | None, language: Language | None = None
 def _environment(
     project_templates: Path | None, present: tuple[tuple[str, int, int], ...], language: Language
 ) -> Environment:
-    from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+    from jinja2 import ChoiceLoader, FileSystemLoader
 
-    from newsletter.i18n import text_direction
     from newsletter.sandbox import ProjectEnvironment
 
-    default = FileSystemLoader(str(PACKAGE_TEMPLATES))
     loaders = []
     if project_templates is not None:  # even when missing: it may be created while previewing
         loaders.append(FileSystemLoader(str(project_templates)))
-    loaders += [PrefixLoader({"default": default}), default]
     env = ProjectEnvironment(
         project_templates,
-        loader=ChoiceLoader(loaders),
+        loader=ChoiceLoader([*loaders, *_package_loaders()]),
         bytecode_cache=_bytecode_cache(project_templates),
-        autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        auto_reload=False,
-        extensions=["jinja2.ext.i18n"],
+        **_options(),
     )
     # Here, not where pages are rendered: check_project_templates compiles
     # templates (and their filters) before any page is.
-    language.install(env)
-    env.filters.update(date=language.date, longdate=language.date, period=language.period, number=language.number)
-    env.globals.update(lang=language.tag, dir=language.dir, direction=text_direction)
+    _speak(env, language)
     return env
 
 
-def _bytecode_cache(project_templates: Path | None) -> Any:
+def _options() -> dict[str, Any]:
+    """The options of every environment, sandboxed or not: the same templates give the same bytes."""
+    from jinja2 import StrictUndefined, select_autoescape
+
+    return {
+        "autoescape": select_autoescape(["html", "xml"], default_for_string=True, default=False),
+        "undefined": StrictUndefined,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "keep_trailing_newline": True,
+        "auto_reload": False,
+        "extensions": ["jinja2.ext.i18n"],
+    }
+
+
+def _package_loaders() -> list[Any]:
+    """The built-in templates, by their own names and as ``default/...``."""
+    from jinja2 import FileSystemLoader, PrefixLoader
+
+    default = FileSystemLoader(str(PACKAGE_TEMPLATES))
+    return [PrefixLoader({"default": default}), default]
+
+
+def _speak(env: Any, language: Language) -> None:
+    """Give ``env`` the messages, filters and globals of our templates, in ``language``."""
+    from newsletter.i18n import text_direction
+
+    language.install(env)
+    env.filters.update(date=language.date, longdate=language.date, period=language.period, number=language.number)
+    env.globals.update(lang=language.tag, dir=language.dir, direction=text_direction)
+
+
+@lru_cache(maxsize=8)
+def package_environment(language: Language, project_templates: Path | None = None) -> Environment:
+    """The built-in templates alone, outside the sandbox, speaking ``language``.
+
+    ``project_templates`` only says where the project's build cache keeps
+    the compiled templates (beside that folder, as for :func:`environment`);
+    no template is loaded from it.
+
+    Only for rendering with templates that are all ours: the package's
+    files, which no project can replace here (there is no project loader).
+    The sandbox guards against a project's templates; it costs a third of
+    a page's time on code that was reviewed like the rest of the package.
+    The values rendered (posts, settings) are data in both cases: Jinja
+    escapes them and never runs them as template code. Whoever renders a
+    page that a project's own template can take part in (an override, or
+    one extending ``default/...``) uses :func:`environment` instead; see
+    :func:`own_templates`.
+    """
+    from jinja2 import ChoiceLoader, Environment
+
+    env = Environment(
+        loader=ChoiceLoader(_package_loaders()),
+        bytecode_cache=_bytecode_cache(project_templates, "templates-ours"),
+        **_options(),
+    )
+    _speak(env, language)
+    _memoize_gettext(env, language)
+    return env
+
+
+def _memoize_gettext(env: Any, language: Language) -> None:
+    """``_()`` and ``gettext()`` of our templates look each message up once, not on every page.
+
+    The same result as the i18n extension's own (newstyle) callables: the
+    message translated, made Markup when autoescaping, then ``% values``.
+    Only for our own templates: the extension's ``_`` looks ``gettext`` up
+    in the template's context, which a template could redefine.
+    """
+    from jinja2 import pass_eval_context
+    from markupsafe import Markup
+
+    found: dict[tuple[str, bool], str] = {}
+    done: dict[tuple[str, bool], str] = {}  # without values: the finished text
+
+    @pass_eval_context
+    def gettext(eval_ctx: Any, message: str, **values: Any) -> str:
+        key = (message, eval_ctx.autoescape)
+        if not values and key in done:
+            return done[key]
+        text = found.get(key)
+        if text is None:
+            text = language.translations.gettext(message)
+            text = found[key] = Markup(text) if eval_ctx.autoescape else text
+        if values:
+            return text % values
+        result = done[key] = text % values
+        return result
+
+    env.globals.update(gettext=gettext, _=gettext)
+
+
+def _bytecode_cache(project_templates: Path | None, folder: str = "templates-sandboxed") -> Any:
     """Compiled templates kept in the project's build cache (beside its templates/ folder).
 
     Compiling the templates costs about 60 ms of every build; Jinja checks
@@ -107,8 +189,28 @@ def _bytecode_cache(project_templates: Path | None) -> Any:
             except OSError:
                 pass
 
-    # Not the folder of unsandboxed builds: their bytecode calls without the sandbox's checks.
-    return BestEffort(str(project_templates.parent / CACHE_DIR / "templates-sandboxed"))
+    # One folder per kind of environment: the bytecode of our unsandboxed
+    # templates calls without the sandbox's checks (Jinja's key is the
+    # template's name and source, not the environment).
+    return BestEffort(str(project_templates.parent / CACHE_DIR / folder))
+
+
+def own_templates(project_templates: Path | None, folder: str) -> bool:
+    """Whether the project has a template in ``folder`` (``"site"``) that rendering its pages could load.
+
+    The built-in templates of a folder load only templates of that folder
+    (``site/post.html`` extends ``site/base.html``): without a project
+    template there, they render alone (see :func:`package_environment`).
+    Asked of Jinja's own loader, so it sees what rendering would see
+    (symbolic links included); names compared without case, as a
+    case-insensitive file system would find them.
+    """
+    if project_templates is None or not project_templates.is_dir():
+        return False
+    from jinja2 import FileSystemLoader
+
+    prefix = folder.lower().rstrip("/") + "/"
+    return any(name.lower().startswith(prefix) for name in FileSystemLoader(str(project_templates)).list_templates())
 
 
 def template_files(project_templates: Path | None) -> list[Path]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from newsletter.checks.a11y import check_accessibility
 
@@ -90,3 +93,40 @@ def test_a_subject_that_reads_like_a_reply_is_flagged(sample: Path, cli) -> None
     assert cli("digest", "-C", sample, "--week", "2026-W47").exit_code == 0
     result = cli("check", "-C", sample)
     assert "header-subject-reply" in result.stderr and "Care: November" in result.stderr
+
+
+def test_the_contrast_table_is_up_to_date() -> None:
+    from newsletter.checks.contrast import TABLE, generate
+
+    assert TABLE.read_text(encoding="utf-8") == generate(REPO), (
+        "newsletter/data/contrast.json is stale: run python -m newsletter.checks.contrast"
+    )
+
+
+def test_contrast_from_the_table_is_coloraides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sample digests' accessibility findings, with the kept ratios and with coloraide computing each."""
+    from newsletter.checks import contrast
+    from newsletter.render.email_css import sample_digests
+
+    en, ar = sample_digests(REPO)
+    kept = [check_accessibility(en, "en", "ltr"), check_accessibility(ar, "ar", "rtl")]
+    for (fg, bg), ratio in contrast._known().items():
+        assert ratio == contrast.computed(fg, bg), (fg, bg)
+    monkeypatch.setattr(contrast, "contrast", contrast.computed)
+    fresh = [check_accessibility(en, "en", "ltr"), check_accessibility(ar, "ar", "rtl")]
+    assert kept == fresh
+    bad = GOOD.replace("color:#222222", "color:#eeeeee")
+    assert ("error", "a11y-contrast") in _codes(bad)
+
+
+def test_the_default_colours_need_no_coloraide() -> None:
+    code = (
+        "import sys\n"
+        "from newsletter.checks.contrast import contrast, computed\n"
+        "assert contrast('#1f2933', '#fff') > 14 and contrast('#4f5b66', '#f3f5f7') > 4.5\n"
+        "assert 'coloraide' not in sys.modules\n"
+        "assert contrast('#123456', '#fedcba') == computed('#123456', '#fedcba') and 'coloraide' in sys.modules\n"
+        "assert contrast('nonsense', '#fff') is None\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
+    assert done.returncode == 0, done.stderr

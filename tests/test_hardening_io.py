@@ -240,13 +240,13 @@ def test_a_lock_file_removed_during_the_build_stops_it_before_anything_is_put_in
     _edit_title(sample)
     from newsletter.render import site
 
-    real = site.render_site
+    real = site.SiteRenderer.listing
 
-    def render_site(*args, **kwargs):  # type: ignore[no-untyped-def]
-        (sample / LOCK_NAME).unlink()  # someone cleans the folder while the build runs
+    def listing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        (sample / LOCK_NAME).unlink(missing_ok=True)  # someone cleans the folder while the build runs
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(site, "render_site", render_site)
+    monkeypatch.setattr(site.SiteRenderer, "listing", listing)
     with pytest.raises(NewsletterError, match="was removed while this run held it"):
         build(sample)
     time.sleep(0.5)
@@ -518,13 +518,13 @@ def test_an_image_deleted_during_the_build_is_reported_with_file_and_line(
 ) -> None:
     from newsletter.render import feeds
 
-    real = feeds.render_feeds
+    real = feeds.FeedRenderer.main
 
-    def render_feeds(*args, **kwargs):  # type: ignore[no-untyped-def]
-        (sample / SVG_IMAGE).unlink()  # removed while the build renders
+    def main(*args, **kwargs):  # type: ignore[no-untyped-def]
+        (sample / SVG_IMAGE).unlink(missing_ok=True)  # removed while the build renders
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(feeds, "render_feeds", render_feeds)
+    monkeypatch.setattr(feeds.FeedRenderer, "main", main)
     result = cli("build", "-C", sample, "-q")
     assert result.exit_code == 1
     line = next(line for line in result.stderr.splitlines() if "removed" in line)

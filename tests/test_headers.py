@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import write_post
 from eml_judge import judge_digest, parse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from newsletter.render.headers import HeaderError, parse_mailbox, verify_message
+from newsletter.render.headers import PLAIN_MAILBOX, HeaderError, check_mailbox, parse_mailbox, verify_message
 
 WEEK = "2026-W47"
 INJECTION = "=?utf-8?q?Weekly_news=0D=0ABcc:_attacker@evil.example=0D=0AX-Injected:_yes?="
@@ -177,3 +179,46 @@ def test_the_writer_refuses_a_message_that_does_not_read_back(sample: Path, cli,
     assert damaged != eml
     with pytest.raises(HeaderError):
         verify_message(damaged, names, {"Subject": subject}, mailboxes)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.from_regex(PLAIN_MAILBOX, fullmatch=True))
+def test_a_plain_mailbox_is_one_the_parser_accepts(value: str) -> None:
+    """check_mailbox skips the parser only for text the parser reads as one good mailbox."""
+    address = parse_mailbox(value)  # raises if the shortcut would let a bad address through
+    assert address.addr_spec == value.rsplit("<", 1)[-1].rstrip(">")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Northbridge Regenerative Care <news@northbridge-care.example.org>",
+        "care@northbridge-care.example.org",
+        "Acme, Inc <news@example.org>",
+        "a@b.example, c@d.example",
+        "a@b.example>",
+        "A <a@b.example",
+        "News <news@example>",
+        "news@example",
+        "=?utf-8?q?x?= <a@b.example>",
+        "x=?@b.example",
+        "News  <news@example.org>",
+        "News <.news@example.org>",
+        "News <news..x@example.org>",
+        "News <news@example..org>",
+        "<news@example.org>",
+        "",
+    ],
+)
+def test_check_mailbox_refuses_what_parse_mailbox_refuses(value: str) -> None:
+    try:
+        parse_mailbox(value)
+        expected = None
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        check_mailbox(value)
+        got = None
+    except ValueError as exc:
+        got = str(exc)
+    assert got == expected

@@ -11,7 +11,15 @@ from lxml import html as lxml_html
 
 from newsletter.build import build
 from newsletter.checks import check_message
-from newsletter.i18n import SHIPPED, SOURCE_LANGUAGE, Language, catalog_path, compiled_catalog
+from newsletter.i18n import (
+    SHIPPED,
+    SOURCE_LANGUAGE,
+    Language,
+    catalog_path,
+    compile_catalog,
+    compiled_catalog,
+    compiled_path,
+)
 from newsletter.i18n.catalogs import extract, read_catalog
 from newsletter.load import load_project
 
@@ -27,7 +35,29 @@ def _ids(catalog) -> set[str]:  # type: ignore[no-untyped-def]
 def test_the_shipped_list_matches_the_locale_folders() -> None:
     folders = sorted(p.parent.parent.name for p in (REPO / "newsletter" / "locale").glob("*/LC_MESSAGES/*.po"))
     assert folders == sorted(SHIPPED)
-    assert not list((REPO / "newsletter" / "locale").rglob("*.mo")), "catalogs are compiled at run time, not kept"
+    compiled = sorted(p.parent.parent.name for p in (REPO / "newsletter" / "locale").rglob("*.mo"))
+    assert compiled == sorted(SHIPPED), "one .mo beside each .po (python -m newsletter.i18n.catalogs --compile)"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_compiled_catalogs_are_up_to_date(name: str) -> None:
+    """Each shipped .mo is what Babel compiles from its .po today (the .po is the source)."""
+    assert compiled_path(name).read_bytes() == compile_catalog(name), (
+        f"{compiled_path(name)} is stale: run python -m newsletter.i18n.catalogs --compile"
+    )
+    assert compiled_catalog(name) == compile_catalog(name)
+
+
+def test_a_missing_compiled_catalog_falls_back_to_the_po(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsletter.i18n as i18n
+
+    compiled_catalog.cache_clear()
+    monkeypatch.setattr(i18n, "compiled_path", lambda name: tmp_path / f"{name}.mo")
+    try:
+        assert compiled_catalog("fr") == compile_catalog("fr")
+        assert Language("fr").gettext("Unsubscribe") == "Se désabonner"
+    finally:
+        compiled_catalog.cache_clear()
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -281,3 +311,21 @@ def test_preview_labels_come_from_the_catalog() -> None:
     document = lxml_html.document_fromstring(page)
     assert document.get("lang") == "de"
     assert "Der Postausgang ist leer" in page and "erstellt um 10:00 in 0.50 s" in page and "Outbox" not in page
+
+
+def test_known_languages_are_babels_without_importing_it() -> None:
+    """known_language lists Babel's locale files itself: the same answers as Babel's normalize_locale."""
+    import subprocess
+    import sys
+
+    from babel.localedata import locale_identifiers, normalize_locale
+
+    from newsletter.i18n import known_language
+
+    tags = [*locale_identifiers(), "EN", "en-gb", "pt-BR", "zh-Hant-TW", " fr ", "", " ", "xx", "x-klingon", "en_"]
+    for tag in [*tags, *(t.upper() for t in tags), *(t.replace("_", "-") for t in tags)]:
+        assert known_language(tag) == (normalize_locale(tag.replace("-", "_")) is not None), tag
+    code = "import sys\nfrom newsletter.i18n import known_language\nassert known_language('fr-CA')\n"
+    code += "assert not known_language('xx')\nassert 'babel' not in sys.modules, 'babel imported'\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
+    assert done.returncode == 0, done.stderr

@@ -10,7 +10,8 @@ dark`` rules, applied over them as a client that honours them would).
 
 The HTML is parsed with lxml and the dark rules matched with cssselect
 (both come with premailer); colours and contrast ratios are coloraide's
-(WCAG 2.1 relative luminance).
+(WCAG 2.1 relative luminance), those of the default templates' colours
+computed ahead (:mod:`newsletter.checks.contrast`).
 """
 
 from __future__ import annotations
@@ -132,12 +133,9 @@ def _own_text(element: HtmlElement) -> str:
 
 
 def _contrast(foreground: str, background: str) -> float | None:
-    from coloraide import Color
+    from newsletter.checks.contrast import contrast
 
-    try:
-        return float(Color(foreground).contrast(Color(background), method="wcag21"))
-    except (ValueError, TypeError):
-        return None
+    return contrast(foreground, background)
 
 
 def _walk(root: HtmlElement, dark: dict[Any, dict[str, str]] | None) -> list[tuple[HtmlElement, _Computed]]:

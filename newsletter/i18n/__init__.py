@@ -7,11 +7,12 @@ LC_MESSAGES/newsletter.po``. Templates use Jinja2's i18n extension
 (``{% trans %}``, ``_()``); Python code asks the same catalogs through
 :class:`Language`.
 
-The ``.po`` files are the only form kept in the repository. They are
-compiled with Babel the first time a process needs one (a few
-milliseconds), which works the same from a wheel, an editable install or a
-source checkout; a project's ``[strings]`` overrides are applied to the
-catalog before it is compiled.
+The ``.po`` files are the source. Each is compiled with Babel into the
+``.mo`` file beside it (``python -m newsletter.i18n.catalogs`` does it, a
+test keeps them in step), so that a run reads the compiled catalog and
+never imports Babel's ``.po`` parser (about 60 ms). A project's
+``[strings]`` overrides are applied to the ``.po`` catalog before it is
+compiled, in memory, as is a catalog whose ``.mo`` is missing.
 
 Dates, week periods and numbers are formatted by Babel from the CLDR data
 for ``site.language``; ``dir`` comes from the locale's character order.
@@ -51,6 +52,11 @@ def catalog_path(name: str) -> Path:
     return LOCALE_DIR / name / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def compiled_path(name: str) -> Path:
+    """The ``.mo`` file compiled from :func:`catalog_path` (package data, made by Babel)."""
+    return catalog_path(name).with_suffix(".mo")
+
+
 def catalog_files() -> list[Path]:
     """Every shipped ``.po`` file (their contents affect every output)."""
     return sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
@@ -79,17 +85,56 @@ def babel_locale(tag: str) -> Locale:
 def known_language(tag: str) -> bool:
     """True when Babel has locale data for ``tag`` (dates and numbers can be written in it).
 
-    Asks Babel's list of locale files, without loading one: every command
-    validates the settings, and most never format a date.
+    Asks Babel's folder of locale files, as ``babel.localedata.normalize_locale``
+    does, without importing Babel: every command validates the settings,
+    and most never format a date.
     """
-    from babel.localedata import normalize_locale
+    name = tag.replace("-", "_").strip().lower()
+    if name == "root":  # Babel's base data, which normalize_locale does not list
+        return False
+    names = _locale_names()
+    if names is None:
+        from babel.localedata import normalize_locale
 
-    return normalize_locale(tag.replace("-", "_")) is not None
+        return normalize_locale(tag.replace("-", "_")) is not None
+    return name in names
+
+
+@lru_cache(maxsize=1)
+def _locale_names() -> frozenset[str] | None:
+    """The lower-cased locale ids of Babel's ``locale-data`` folder (None when it cannot be listed)."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("babel")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        files = os.listdir(os.path.join(list(spec.submodule_search_locations)[0], "locale-data"))
+    except OSError:
+        return None
+    stems = (os.path.splitext(name) for name in files)
+    return frozenset(stem.lower() for stem, extension in stems if extension == ".dat" and stem != "root")
 
 
 @lru_cache(maxsize=32)
 def compiled_catalog(name: str, strings: Strings = ()) -> bytes:
     """One shipped catalog compiled to ``.mo`` bytes, with ``strings`` overriding its messages.
+
+    Without overrides this is the shipped ``.mo`` file; with them (or
+    when that file is missing) the ``.po`` file compiled by
+    :func:`compile_catalog`.
+    """
+    if not strings:
+        try:
+            return compiled_path(name).read_bytes()
+        except FileNotFoundError:
+            pass
+    return compile_catalog(name, strings)
+
+
+def compile_catalog(name: str, strings: Strings = ()) -> bytes:
+    """Compile one shipped ``.po`` file to ``.mo`` bytes with Babel, ``strings`` overriding its messages.
 
     ``strings`` maps message ids to text (a tuple of plural forms for a
     message with plurals). Ids the catalog lacks are added.

@@ -3,8 +3,10 @@
 For maintainers and the test suite, not for users: ``python -m
 newsletter.i18n.catalogs`` extracts every message of the package (Python
 code and the default templates, with Babel and Jinja2's extractor) into
-``newsletter/locale/newsletter.pot`` and merges it into each shipped
-``.po`` file, where new messages wait (untranslated) for a translator.
+``newsletter/locale/newsletter.pot``, merges it into each shipped
+``.po`` file, where new messages wait (untranslated) for a translator, and
+compiles every ``.po`` file into the ``.mo`` file a run reads
+(``--compile``: only that step, after editing a translation).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from newsletter.i18n import DOMAIN, LOCALE_DIR, SHIPPED, catalog_path
+from newsletter.i18n import DOMAIN, LOCALE_DIR, SHIPPED, catalog_path, compile_catalog, compiled_path
 
 PACKAGE = LOCALE_DIR.parent
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
@@ -66,9 +68,21 @@ def update() -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(po_bytes(catalog))
         written.append(path)
+    return written + compile_all()
+
+
+def compile_all() -> list[Path]:
+    """Compile every shipped ``.po`` file into its ``.mo`` file; return the files written."""
+    written = []
+    for name in SHIPPED:
+        path = compiled_path(name)
+        path.write_bytes(compile_catalog(name))
+        written.append(path)
     return written
 
 
 if __name__ == "__main__":
-    for path in update():
+    import sys
+
+    for path in compile_all() if sys.argv[1:] == ["--compile"] else update():
         print(path.relative_to(PACKAGE.parent))

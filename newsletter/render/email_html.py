@@ -1,13 +1,12 @@
 """The digest's HTML part: post bodies adapted for email, the template, CSS inlining.
 
-premailer (and cssutils under it) is imported only when a digest is
-rendered: it costs about 160 ms of import time, which ``newsletter check``
-and ``feed`` should not pay.
+premailer (and cssutils under it) is imported only when a digest's CSS is
+not the default templates' (see :mod:`newsletter.render.email_css`): it
+costs about 160 ms of import time.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import struct
 from functools import lru_cache
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from premailer import Premailer
 
     from newsletter.i18n import Language
+    from newsletter.render.email_css import Memo
 
 # Attributes premailer would copy from inlined CSS that the HTML checker
 # rejects (height="auto" on images, bgcolor and width on links, ...). The
@@ -33,14 +33,29 @@ _SVG_SIZE = re.compile(rb"<svg\b[^>]*?\swidth=[\"']\s*([0-9.]+)(?:px)?\s*[\"']",
 _SVG_VIEWBOX = re.compile(rb"<svg\b[^>]*?\sviewBox=[\"']\s*[-0-9.]+[ ,]+[-0-9.]+[ ,]+([0-9.]+)", re.S)
 
 
+def inliner() -> Memo:
+    """The CSS inliner, ready: lxml imported, premailer's parsing of the default CSS loaded.
+
+    What a process about to render a digest can load ahead (the build's
+    helper does); premailer itself is imported only for other CSS.
+    """
+    from lxml import etree  # noqa: F401 - the inliner parses and writes with it
+
+    from newsletter.render.email_css import memo
+
+    return memo()
+
+
 @lru_cache(maxsize=1)
-def inliner() -> Premailer:
-    """The one premailer configuration, built once and reused.
+def premailer_inliner() -> Premailer:
+    """The one premailer configuration, built once and reused (for CSS the inliner's table lacks).
 
     cssutils reports every ``mso-*`` and ``-webkit-*`` property as unknown;
     its log goes to a logger of ours that prints nothing, so stderr stays
     clean.
     """
+    import logging
+
     import cssutils
 
     Premailer = _import_premailer()
@@ -99,8 +114,15 @@ def _import_premailer() -> Any:
 
 
 def inline_css(html: str) -> str:
-    """Move the template's CSS into style attributes; keep the ignored block."""
-    out = inliner().transform(html, pretty_print=False)
+    """Move the template's CSS into style attributes; keep the ignored block.
+
+    What premailer's ``transform`` makes of ``html`` with :func:`premailer_inliner`'s
+    options, without importing premailer for the default templates' CSS
+    (see :mod:`newsletter.render.email_css`).
+    """
+    from newsletter.render.email_css import inline
+
+    out = inline(html)
     return out if out.endswith("\n") else out + "\n"
 
 

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from newsletter import __version__
 from newsletter.addresses import group_names
 from newsletter.config import Settings
 from newsletter.models import Post
-from newsletter.render.content import post_content_html
+from newsletter.render.content import per_project, post_content_html
 
 if TYPE_CHECKING:
     from feedgen.entry import FeedEntry
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 
     from newsletter.load import Project
 
+MAIN_FEEDS = ("feed.xml", "atom.xml", "feed.json")
+_RENDERERS: dict[int, tuple[object, FeedRenderer]] = {}
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # A feed with no posts still needs an Atom <updated>: a fixed date, never the
 # clock (the W3C validator calls dates before 1990 implausible).
@@ -87,6 +90,70 @@ def feed_item(post: Post, settings: Settings) -> FeedItem:
     )
 
 
+class FeedRenderer:
+    """Renders the feeds of one project, one file per call.
+
+    Made once per project (:func:`feed_renderer`) and reused for every
+    feed: each post's :class:`FeedItem` (its HTML) and RSS entry are made
+    once, on first use, and shared by every feed that lists the post.
+    Plain state made lazily: usable in worker processes forked before or
+    after it was made.
+    """
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.settings = project.settings
+        self._items: dict[str, FeedItem] = {}  # by file: a post's one true identity
+        self._rss: _RssWriter | None = None
+
+    @cached_property
+    def newest(self) -> list[Post]:
+        """The posts of the main feeds: the newest ``feed.limit`` published ones."""
+        return self.project.published[: self.settings.feed.limit]
+
+    def items(self, posts: Iterable[Post]) -> list[FeedItem]:
+        """The feed items of ``posts``; a post in several feeds is rendered to HTML once."""
+        result = []
+        for post in posts:
+            item = self._items.get(post.path)
+            if item is None:
+                item = self._items[post.path] = feed_item(post, self.settings)
+            result.append(item)
+        return result
+
+    @property
+    def rss(self) -> _RssWriter:
+        """The RSS writer, whose entries every RSS feed shares."""
+        if self._rss is None:
+            self._rss = _RssWriter(self.settings)
+        return self._rss
+
+    def main(self, path: str) -> str | bytes:
+        """``feed.xml`` (RSS), ``atom.xml`` (Atom) or ``feed.json`` (JSON Feed) of the newest posts."""
+        site = self.settings.site
+        newest = self.items(self.newest)
+        if path == "feed.xml":
+            return self.rss.render(newest, path, site.title, site.description)
+        if path == "atom.xml":
+            return render_atom(newest, self.settings)
+        if path == "feed.json":
+            return render_json_feed(newest, self.settings)
+        raise ValueError(f"no main feed {path!r}")
+
+    def category(self, path: str, name: str, posts: Sequence[Post]) -> bytes:
+        """The RSS feed of one category: an entry of :func:`group_by_category` (``categories/<slug>.xml``)."""
+        site = self.settings.site
+        description = f"Posts filed under {name}."
+        if site.description:
+            description = f"{description} {site.description}"
+        return self.rss.render(self.items(posts), path, f"{site.title}: {name}", description)
+
+
+def feed_renderer(project: Project) -> FeedRenderer:
+    """The :class:`FeedRenderer` of this Project object, made on first use."""
+    return per_project(_RENDERERS, project, FeedRenderer)  # type: ignore[arg-type]
+
+
 def render_feeds(project: Project, skip: Callable[[str, Sequence[Post]], bool] | None = None) -> dict[str, str | bytes]:
     """Return the feeds by path relative to public/.
 
@@ -96,41 +163,16 @@ def render_feeds(project: Project, skip: Callable[[str, Sequence[Post]], bool] |
     already (the build cache knows); it is then not rendered.
     """
     settings = project.settings
-    limit = settings.feed.limit
-    published = project.published  # a property that filters: read it once
-    prepared: dict[str, FeedItem] = {}  # by file: a post's one true identity
-
-    def items(posts: Iterable[Post]) -> list[FeedItem]:
-        # A post in several feeds is rendered to HTML once.
-        result = []
-        for post in posts:
-            item = prepared.get(post.path)
-            if item is None:
-                item = prepared[post.path] = feed_item(post, settings)
-            result.append(item)
-        return result
-
-    rss = _RssWriter(settings)
+    renderer = feed_renderer(project)
     files: dict[str, str | bytes] = {}
-    head = published[:limit]
-    fresh = {path for path in ("feed.xml", "atom.xml", "feed.json") if skip is not None and skip(path, head)}
-    if len(fresh) < 3:
-        newest = items(head)
-        writers: dict[str, Callable[[], str | bytes]] = {
-            "feed.xml": lambda: rss.render(newest, "feed.xml", settings.site.title, settings.site.description),
-            "atom.xml": lambda: render_atom(newest, settings),
-            "feed.json": lambda: render_json_feed(newest, settings),
-        }
-        files.update({path: write() for path, write in writers.items() if path not in fresh})
+    for path in MAIN_FEEDS:
+        if skip is None or not skip(path, renderer.newest):
+            files[path] = renderer.main(path)
     if settings.feed.categories:
-        for slug, (name, posts) in sorted(group_by_category(published, limit).items()):
-            description = f"Posts filed under {name}."
-            if settings.site.description:
-                description = f"{description} {settings.site.description}"
+        for slug, (name, posts) in sorted(group_by_category(project.published, settings.feed.limit).items()):
             path = f"categories/{slug}.xml"
-            if skip is not None and skip(path, posts):
-                continue
-            files[path] = rss.render(items(posts), path, f"{settings.site.title}: {name}", description)
+            if skip is None or not skip(path, posts):
+                files[path] = renderer.category(path, name, posts)
     return files
 
 

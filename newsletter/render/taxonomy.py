@@ -8,38 +8,47 @@ project writes those. Post pages link here.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from newsletter.addresses import taxonomy_pages
-from newsletter.i18n import for_settings
 from newsletter.models import Post
+
+if TYPE_CHECKING:
+    from newsletter.load import Project
+    from newsletter.render.site import SiteRenderer
+
+
+def render_taxonomy_page(renderer: SiteRenderer, kind: str, name: str, slug: str, members: Sequence[Post]) -> str:
+    """The HTML of one category (``kind`` "categories") or tag ("tags") page listing ``members``."""
+    settings = renderer.settings
+    base = renderer.base
+    language = renderer.language
+    feed = f"{base}categories/{slug}.xml" if kind == "categories" and settings.feed.categories else ""
+    return renderer.render(
+        "site/taxonomy.html",
+        heading=(
+            language.gettext("Category: %(name)s", name=name)
+            if kind == "categories"
+            else language.gettext("Tag: %(name)s", name=name)
+        ),
+        name=name,
+        intro=language.ngettext("%(num)s post, newest first.", "%(num)s posts, newest first.", len(members)),
+        posts=members,
+        cards=renderer.cards.join("taxonomy_card", members),
+        feed=feed,
+        canonical=f"{base}{kind}/{slug}/",
+    )
 
 
 def render_taxonomy_pages(
-    env: Any, common: dict[str, Any], settings: Any, published: Sequence[Post],
-    skip: Callable[[str, Sequence[Post]], bool] | None = None,
-) -> dict[str, str]:  # fmt: skip
+    project: Project, skip: Callable[[str, Sequence[Post]], bool] | None = None
+) -> dict[str, str]:
     """The HTML of every category and tag page that ``skip(path, posts)`` does not call up to date."""
-    template = env.get_template("site/taxonomy.html")
-    base = settings.site.base_url
-    language = for_settings(settings)
-    result: dict[str, str] = {}
-    for path, (kind, name, slug, members) in taxonomy_pages(published).items():
-        if skip is not None and skip(path, members):
-            continue
-        feed = f"{base}categories/{slug}.xml" if kind == "categories" and settings.feed.categories else ""
-        count = len(members)
-        result[path] = template.render(
-            common,
-            heading=(
-                language.gettext("Category: %(name)s", name=name)
-                if kind == "categories"
-                else language.gettext("Tag: %(name)s", name=name)
-            ),
-            name=name,
-            intro=language.ngettext("%(num)s post, newest first.", "%(num)s posts, newest first.", count),
-            posts=members,
-            feed=feed,
-            canonical=f"{base}{kind}/{slug}/",
-        )
-    return result
+    from newsletter.render.site import site_renderer
+
+    renderer = site_renderer(project)
+    return {
+        path: renderer.taxonomy_page(kind, name, slug, members)
+        for path, (kind, name, slug, members) in taxonomy_pages(renderer.published).items()
+        if skip is None or not skip(path, members)
+    }

@@ -1,0 +1,328 @@
+"""The build engine: outputs are declared; this module makes them.
+
+Every file a build makes is one :class:`Output`: its path, a fingerprint
+of what it is made from, and a function that makes its bytes (rendering,
+or reading a file to publish). ``newsletter.build`` declares them; an
+:class:`Engine` does the rest, the same way for every kind of output:
+
+- skips the outputs whose file is there and whose fingerprint (together
+  with the settings, templates and version: the render key) is the one
+  recorded when the file was made;
+- makes the others: the many alike ones (``spread``: the posts' pages) in
+  worker processes while this process makes the rest, when there are
+  enough of them to pay for the processes (:mod:`newsletter.parallel`);
+- stages each new file under a temporary name (a file whose bytes did not
+  change is left alone) and, at :meth:`Engine.commit`, puts them all in
+  place together (:class:`newsletter.write.Staging`: the previous build or
+  the new one, never a mix);
+- removes the files an earlier build made that nothing declares any more,
+  among the parts this build makes (a build of the feeds alone does not
+  remove pages), and records the fingerprints for the next build.
+
+An output with a ``put`` function (the week's digest in the outbox) is not
+staged: what ``make`` returns is handed to ``put``, which writes it by its
+own rules and returns the files it wrote.
+
+The engine never reads posts or settings: what it knows of them is in the
+fingerprints, so a new kind of output is one declaration and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:
+    from newsletter.cache import BuildCache
+    from newsletter.write import Staging
+
+Progress = Callable[[str, int, int], None]
+Data = str | bytes
+
+
+class OutputClash(NewsletterError):
+    """Two outputs claim the same path."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file a build makes.
+
+    ``path`` is relative to the project folder (``public/feed.xml``).
+    ``inputs`` is the fingerprint of everything it is made from besides the
+    render key (the posts it shows, by their hashes; a source file's size
+    and time). ``make()`` must be pure: the same inputs, the same bytes.
+    ``part`` names the part of a build that makes it ("feeds", "site",
+    "media", "digest"): a build that makes a part removes that part's stale
+    files. ``spread``: one of many alike outputs that may be made in worker
+    processes. ``origin`` says who asked for it (``path:line``), for a
+    clash; two declarations of one path with the same ``same`` (a media
+    file two posts use) are one output. ``put`` writes what ``make``
+    returned itself (see the module's docstring); ``files`` is how many
+    files it stands for, in the counts.
+    """
+
+    path: str
+    inputs: str
+    make: Callable[[], Any]
+    part: str
+    spread: bool = False
+    origin: str = ""
+    same: object = None
+    put: Callable[[Any], list[Path]] | None = None
+    files: int = 1
+
+
+@dataclass
+class Made:
+    """What the engine did, for the build's result."""
+
+    written: list[str] = field(default_factory=list)  # paths relative to the project
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)  # path -> what make() returned, for outputs with put
+
+
+class Engine:
+    """Makes declared outputs into one project folder, holding its lock (see :mod:`newsletter.build`)."""
+
+    def __init__(
+        self, root: Path, cache: BuildCache, render_key: str, parts: Iterable[str], progress: Progress
+    ) -> None:
+        from newsletter.cache import digest
+
+        self.root = root
+        self.real_root = root.resolve()
+        self.cache = cache
+        self.parts = set(parts)
+        self.progress = progress
+        self.made = Made()
+        self._key = render_key
+        self._digest = digest
+        self._declared: dict[str, Output] = {}
+        self._pending: list[Output] = []  # declared, not yet made
+        self._fingerprints: dict[str, str] = {}  # path -> fingerprint, for the record
+        self._staging: Staging | None = None
+        self.files_now: dict[str, tuple[int, int]] = {}  # after commit: each output's (st_mtime_ns, st_size)
+
+    # Declaring
+
+    def declare(self, output: Output) -> None:
+        """Add one output to the plan; refuse a second, different claim on its path."""
+        first = self._declared.get(output.path)
+        if first is not None:
+            if output.same is not None and output.same == first.same:
+                return
+            shown = output.path.removeprefix("public/")
+            where = output.origin or f"public/{shown}"
+            raise OutputClash(f"{where}: two outputs would write public/{shown}")
+        self._declared[output.path] = output
+        self._pending.append(output)
+
+    def fingerprint(self, output: Output) -> str:
+        """What ``output`` is recorded as made from: its inputs and the render key."""
+        return self._digest(f"{self._key}\0{output.inputs}")
+
+    def up_to_date(self, output: Output) -> bool:
+        """Whether ``output``'s file is there as it was made, from the same inputs."""
+        fingerprint = self.fingerprint(output)
+        self._fingerprints[output.path] = fingerprint
+        recorded = self.cache.outputs.get(output.path)
+        if recorded is None or recorded[1] != fingerprint:
+            return False
+        try:
+            st = os.stat(f"{self.root}/{output.path}")
+        except OSError:
+            return False
+        return (st.st_mtime_ns, st.st_size) == recorded[2:]
+
+    def declared(self) -> list[str]:
+        """The paths of every output declared so far."""
+        return list(self._declared)
+
+    def files(self) -> int:
+        """How many files the declared outputs stand for."""
+        return sum(output.files for output in self._declared.values())
+
+    # Making
+
+    def make(self) -> None:
+        """Make (and stage) every output declared since the last call that is not up to date."""
+        assert self._staging is not None, "make() runs inside Engine.writing()"
+        todo: list[Output] = []
+        spread: list[Output] = []
+        for output in self._pending:
+            if self.up_to_date(output):
+                self.made.unchanged += output.files
+            elif output.spread:
+                spread.append(output)
+            else:
+                todo.append(output)
+        self._pending = []
+        self._make_spread(spread, lambda: self._make_here(todo))
+
+    def _make_here(self, outputs: list[Output]) -> None:
+        """Make outputs in this process: stage the files, hand the others to their ``put``."""
+        assert self._staging is not None
+        total = len(outputs)
+        for done, output in enumerate(outputs, start=1):
+            data = output.make()
+            if output.put is not None:
+                self.made.results[output.path] = data
+                written = output.put(data)
+                if written is None:  # put() decided against writing: nothing to record
+                    self._fingerprints.pop(output.path, None)
+                else:
+                    self.made.written += [p.relative_to(self.root).as_posix() for p in written]
+            elif not self._staging.stage(self.root / output.path, data):
+                self.made.unchanged += 1
+            self.progress("write", done, total)
+
+    def _make_spread(self, outputs: list[Output], meanwhile: Callable[[], None]) -> None:
+        """Make the many alike outputs, in worker processes when that pays, running ``meanwhile()`` here.
+
+        Whatever fails (here, in ``meanwhile()`` or in a worker), the
+        workers are stopped before this returns: none stages anything
+        afterwards.
+        """
+        from newsletter import parallel
+
+        assert self._staging is not None
+        jobs = parallel.workers(len(outputs))
+        with contextlib.ExitStack() as stack:
+            slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
+            if jobs < 2:
+                meanwhile()
+                slices = [(len(outputs), _make_slice((self.root, outputs), 0, len(outputs)))]
+            else:
+                work = parallel.map_slices(_make_slice, (self.root, outputs), len(outputs), jobs, meanwhile)
+                slices = stack.enter_context(contextlib.closing(work))
+            done = 0
+            for count, (staged, unchanged) in slices:
+                self.made.unchanged += unchanged
+                self._staging.add(staged)
+                done += count
+                self.progress("pages", done, len(outputs))
+
+    # Writing
+
+    @contextlib.contextmanager
+    def writing(self, public: Path, sweep_also: Iterable[Path] = ()) -> Any:
+        """Hold the project lock and a staging area while outputs are made; put them in place at :meth:`commit`.
+
+        Temporary files an interrupted run left go first. On any failure
+        the staged files are dropped and public/ stays as it was.
+        """
+        from newsletter.lock import project_lock
+        from newsletter.write import Staging, WriteFailed, describe_refused, sweep
+
+        self.public = public
+        with project_lock(self.root) as lock_file:
+            self.lock_file = lock_file
+            self._staging = Staging()
+            try:
+                try:
+                    for folder in (public, *sweep_also):
+                        sweep(folder, self.real_root)
+                    yield self
+                except BaseException:
+                    self._staging.discard(public)  # the workers are stopped by now
+                    sweep(public)  # what a stopped worker was writing, if anything
+                    raise
+            except OSError as exc:
+                raise WriteFailed(describe_refused(exc, self.root)) from None
+            finally:
+                self._staging = None
+
+    def commit(self) -> Made:
+        """Put every staged file in place, remove stale outputs, record what was made."""
+        from newsletter.lock import LockLost, still_held
+
+        assert self._staging is not None
+        if not still_held(self.lock_file):
+            raise LockLost(
+                f"{self.lock_file.name} was removed while this run held it, so another run may be "
+                "writing too; nothing was put in place in public/: run again"
+            )
+        total = len(self._staging.files)
+        self.progress("commit", 0, total)
+        placed = self._staging.commit()
+        self.progress("commit", total, total)
+        prefix = len(os.fspath(self.root)) + 1
+        self.made.written += [target[prefix:] for target in placed]
+        self._record()
+        return self.made
+
+    def _record(self) -> None:
+        """Remove what earlier builds made that is no longer declared; keep what was made for the next build.
+
+        Each output is recorded with its fingerprint and its file's size
+        and time: a file changed or replaced since is made again.
+        """
+        cache = self.cache
+        stale = [
+            path for path, recorded in cache.outputs.items() if recorded[0] in self.parts and path not in self._declared
+        ]
+        self.made.removed = _remove(self.root, self.public, stale)
+        for path in stale:
+            del cache.outputs[path]
+            cache.outputs_dirty = True
+        self.files_now.clear()
+        for path, fingerprint in self._fingerprints.items():
+            try:
+                st = os.stat(f"{self.root}/{path}")
+            except OSError:
+                cache.outputs.pop(path, None)
+                cache.outputs_dirty = True
+                continue
+            self.files_now[path] = (st.st_mtime_ns, st.st_size)
+            recorded = (self._declared[path].part, fingerprint, st.st_mtime_ns, st.st_size)
+            if cache.outputs.get(path) != recorded:
+                cache.outputs[path] = recorded
+                cache.outputs_dirty = True
+
+
+def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> tuple[list[tuple[str, str]], int]:
+    """Make some outputs and stage the changed ones (in a worker process, or here)."""
+    from newsletter.write import stage
+
+    root, outputs = shared
+    staged, unchanged = [], 0
+    for output in outputs[start:stop]:
+        target = f"{root}/{output.path}"
+        temp = stage(target, output.make())
+        if temp is None:
+            unchanged += 1
+        else:
+            staged.append((temp, target))
+    return staged, unchanged
+
+
+def _remove(root: Path, public: Path, paths: list[str]) -> list[str]:
+    """Remove outputs of earlier builds that this build no longer makes, and the folders they leave empty.
+
+    Only files an earlier build recorded as its own (a withdrawn post's
+    page, an emptied category's feed, an image no post uses) are removed.
+    """
+    removed = []
+    for path in sorted(paths):
+        target = root / path
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+        folder = target.parent
+        while folder != public and folder.is_relative_to(public):
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
+            folder = folder.parent
+    return removed

@@ -1,0 +1,250 @@
+"""The last build in one record: when nothing a build reads has changed, there is nothing to do.
+
+A build reads the settings, the templates (the project's and the
+package's), every post file and the files posts refer to, the outbox, and
+the clock (which week is "last", which posts are published yet). After
+each build, :func:`record` keeps in ``.newsletter-cache/stamp.pickle``:
+
+- the fingerprint of those inputs as the build saw them (the posts' files
+  by the size and time they had when they were read, the templates and
+  the outbox by their size and time, the settings by their text);
+- the size and time of every file the build left in public/ and outbox/;
+- the span of time in which the clock gives the same week and the same
+  published posts;
+- what the build reported (warnings, the week's digest status, counts).
+
+The next build (:func:`unchanged`) takes the same fingerprint, from file
+listings and ``stat`` alone, and compares: when everything matches, every
+output is up to date already and the build reports what the last one did
+without loading a post. Anything different, missing or unreadable means a
+normal build, which only costs the comparison. ``newsletter check`` uses
+the part on the inputs (:func:`source_unchanged`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from newsletter import __version__
+
+if TYPE_CHECKING:
+    from newsletter.cache import BuildCache
+    from newsletter.errors import SourceError
+    from newsletter.load import Project
+
+STAMP_FILE = "stamp.pickle"
+FORMAT = 2  # 2: the report counts posts
+SETTINGS_FILE = "newsletter.toml"
+POST_SUFFIXES = (".md", ".markdown")
+
+
+@dataclass
+class Stamp:
+    """What one build read, left and reported."""
+
+    arguments: tuple[Any, ...]  # week, feeds, digest, site, sent_is_error
+    source: str  # fingerprint of settings, templates, posts and the files they refer to
+    outbox: tuple[Any, ...]  # the outbox's folders and files, by size and time
+    outputs: dict[str, tuple[int, int]]  # every file made, relative to the project -> (st_mtime_ns, st_size)
+    window: tuple[float, float]  # the clock (seconds) may be anywhere in [start, end) for the same result
+    report: dict[str, Any] = field(default_factory=dict)  # what the build said (see newsletter.build)
+    warnings: list[SourceError] = field(default_factory=list)
+
+
+def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
+    """(path, st_mtime_ns, st_size) of each file; (path, -1, -1) for one that is gone."""
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append((path, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((path, -1, -1))
+    return out
+
+
+def _files(folder: str, suffixes: tuple[str, ...] | None = None) -> list[str]:
+    """Every file under ``folder`` (links not followed into folders), sorted; only ``suffixes`` when given."""
+    found: list[str] = []
+    pending = [folder]
+    while pending:
+        try:
+            listing = os.scandir(pending.pop())
+        except OSError:
+            continue
+        with listing:
+            for entry in listing:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif suffixes is None or entry.name.endswith(suffixes):
+                    found.append(entry.path)
+    found.sort()
+    return found
+
+
+def _templates(root: Path) -> list[tuple[str, int, int]]:
+    """The template files and catalogs that shape the output, by size and time."""
+    from newsletter.templates import template_files
+
+    return _stats([os.fspath(p) for p in template_files(root / "templates")])
+
+
+def _settings_text(root: Path) -> str | None:
+    try:
+        return (root / SETTINGS_FILE).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _source(root: Path, settings_text: str, posts: list[tuple[str, int, int]], deps: list[Any]) -> str:
+    """One fingerprint of everything a build loads."""
+    from newsletter.cache import FORMAT as CACHE_FORMAT
+    from newsletter.cache import digest
+
+    parts = [FORMAT, CACHE_FORMAT, __version__, os.fspath(root.resolve()), settings_text, _templates(root), posts, deps]
+    return digest(pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _deps_now(deps: list[tuple[str, bool]]) -> list[Any]:
+    """The files posts refer to: whether each is there as a plain path, and its size and time."""
+    out: list[Any] = []
+    for path, existed in deps:
+        if existed and os.path.isfile(path) and os.path.realpath(path) == path:
+            st = os.stat(path)
+            out.append((path, st.st_mtime_ns, st.st_size))
+        else:
+            out.append((path, os.path.isfile(path)))
+    return out
+
+
+def _outbox(root: Path) -> tuple[Any, ...]:
+    """The outbox as the build sees it: every file, by size and time."""
+    return tuple(_stats(_files(os.fspath(root / "outbox"))))
+
+
+def _read(root: Path) -> Stamp | None:
+    from newsletter.cache import CACHE_DIR
+
+    try:
+        with open(root / CACHE_DIR / STAMP_FILE, "rb") as handle:
+            data = pickle.load(handle)
+    except Exception:  # noqa: BLE001 - a missing or broken stamp just means a normal build
+        return None
+    if isinstance(data, tuple) and len(data) == 3 and data[0] == FORMAT and isinstance(data[2], Stamp):
+        return data[2]
+    return None
+
+
+def _posts_now(root: Path, recorded_deps: list[Any]) -> tuple[list[tuple[str, int, int]], list[Any]]:
+    """The post files and the files they refer to, as they are now (named as the cache names them)."""
+    top = os.path.join(os.fspath(root), "")  # "./" or "/the/project/"
+    found = _stats(_files(top + "posts", POST_SUFFIXES))
+    posts = [(path[len(top) :], m, s) for path, m, s in found]
+    deps = _deps_now([(item[0], len(item) == 3 or item[1]) for item in recorded_deps])
+    return posts, deps
+
+
+def source_unchanged(root: Path, now: float) -> Stamp | None:
+    """The last build's stamp when nothing it loaded has changed and the clock publishes the same posts."""
+    stamp = _read(root)
+    if stamp is None or not stamp.window[0] <= now < stamp.window[1]:
+        return None
+    text = _settings_text(root)
+    if text is None:
+        return None
+    posts, deps = _posts_now(root, stamp.report.get("deps", []))
+    if _source(root, text, posts, deps) != stamp.source:
+        return None
+    return stamp
+
+
+def loaded_as_before(root: Path) -> Stamp | None:
+    """For ``newsletter check``: the last build's stamp when it would load the same (else None)."""
+    from newsletter import clock
+    from newsletter.errors import UsageError
+
+    try:
+        now = clock.now().timestamp()
+    except UsageError:
+        return None  # loading says so, in its turn
+    return source_unchanged(root, now)
+
+
+def unchanged(root: Path, arguments: tuple[Any, ...], now: float) -> Stamp | None:
+    """The last build's stamp when a build with these arguments has nothing to do (see the module)."""
+    stamp = source_unchanged(root, now)
+    if stamp is None or stamp.arguments != arguments or _outbox(root) != stamp.outbox:
+        return None
+    for path, (mtime, size) in stamp.outputs.items():
+        try:
+            st = os.stat(f"{root}/{path}")
+        except OSError:
+            return None
+        if st.st_mtime_ns != mtime or st.st_size != size:
+            return None
+    return stamp
+
+
+def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> tuple[str, list[Any]]:
+    """The fingerprint of what a build just loaded (the posts as they were read), and their dependencies."""
+    posts = sorted((name, *entry.stat) for name, entry in cache.posts.items())
+    deps = _deps_now(sorted({dep for entry in cache.posts.values() for dep in entry.deps}))
+    return _source(root, settings_text, posts, deps), deps
+
+
+def record(
+    root: Path,
+    arguments: tuple[Any, ...],
+    source: str,
+    outputs: dict[str, tuple[int, int]],
+    window: tuple[float, float],
+    report: dict[str, Any],
+    warnings: list[SourceError],
+) -> None:
+    """Keep the stamp of a build that just finished (call it while still holding the project lock).
+
+    ``outputs``: every file the build left in public/, with its size and time.
+    """
+    from newsletter.cache import CACHE_DIR
+    from newsletter.write import write_atomic
+
+    stamp = Stamp(arguments, source, _outbox(root), outputs, window, report, warnings)
+    with contextlib.suppress(OSError):
+        (root / CACHE_DIR).mkdir(exist_ok=True)
+        write_atomic(root / CACHE_DIR / STAMP_FILE, _dump(stamp), output=False)
+
+
+def window(project: Project, week: str) -> tuple[float, float]:
+    """When the clock gives this build's week and published posts: [start, end) in seconds."""
+    from newsletter.weeks import week_of
+
+    now = project.now
+    start, end = float("-inf"), float("inf")
+    if week.strip().lower() in ("last", "this"):
+        this = week_of(now, project.settings.site.tz)
+        start, end = this.start.timestamp(), this.end.timestamp()
+    for post in project.posts:
+        if not post.draft:
+            when = post.date.timestamp()
+            if post.date <= now:
+                start = max(start, when)
+            else:
+                end = min(end, when)
+    return start, end
+
+
+def _dump(stamp: Stamp) -> bytes:
+    return pickle.dumps((FORMAT, "", stamp), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def forget(root: Path) -> None:
+    """Drop the stamp (before a build changes anything): until a build finishes, nothing is known to be done."""
+    from newsletter.cache import CACHE_DIR
+
+    with contextlib.suppress(OSError):
+        os.unlink(root / CACHE_DIR / STAMP_FILE)
