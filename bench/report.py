@@ -208,18 +208,19 @@ def stages_table(stages: dict) -> list[str]:
     if "status" in stages:
         return [f"Stages: {stages['status']}"]
     lines = [
-        f"| stage (median of {stages['runs']}) | first call s | last call s | span s | calls | total |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| stage (median of {stages['runs']}) | first call s | last call s | first to last | span s | calls | total |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in stages["stages"]:
         total = f"{s['total']:,}" if isinstance(s.get("total"), int) else "–"
+        window = _seconds(s["last"] - s["first"])
         lines.append(
-            f"| {s['stage']} | {_seconds(s['first'])} | {_seconds(s['last'])} | {_seconds(s['span'])} | "
+            f"| {s['stage']} | {_seconds(s['first'])} | {_seconds(s['last'])} | {window} | {_seconds(s['span'])} | "
             f"{s['calls']:g} | {total} |"
         )
-    lines.append(f"| after the last stage's last call | | | {_seconds(stages['after'])} | | |")
-    lines.append(f"| **build() in all** | | | **{_seconds(stages['build'])}** | | |")
-    lines.append(f"| (import newsletter.build, before) | | | {_seconds(stages['import'])} | | |")
+    lines.append(f"| after the last stage's last call | | | | {_seconds(stages['after'])} | | |")
+    lines.append(f"| **build() in all** | | | | **{_seconds(stages['build'])}** | | |")
+    lines.append(f"| (import newsletter.build, before) | | | | {_seconds(stages['import'])} | | |")
     return lines
 
 

@@ -293,7 +293,8 @@ def _notes() -> list[str]:
         "Stages: build(root, progress=callback) in one process (gc off, as the CLI); for each stage heard, the "
         "time of its first and last call from build()'s start. 'span' runs from the previous stage's last "
         "call to this one's: the stage's time when stages follow each other (work between two stages that "
-        "calls no progress is counted in the next one).",
+        "calls no progress is counted in the next one); where stages overlap (the engine may write while it "
+        "renders pages), read 'first to last' instead.",
         "Pelican: default theme, DEFAULT_PAGINATION False, RSS + Atom for all posts and per category; "
         "one category per post (the first), the others become tags.",
         "Hugo has no built-in Atom: RSS only (home, section, every category and tag), minimal HTML layouts. "
