@@ -211,6 +211,8 @@ class _Keys:
 
     def posts(self, posts: Sequence[Post]) -> str:
         """The posts as a whole: their files' hashes."""
+        if len(posts) == 1:  # most outputs (the engine hashes it with the rest)
+            return posts[0].digest + posts[0].display_path
         return self._digest("".join(p.digest + p.display_path for p in posts))
 
     def listing(self, posts: Sequence[Post]) -> str:
@@ -263,6 +265,7 @@ def _declare_pages(plan: Plan) -> None:
     settings = project.settings
     published = project.published
     pages = site_renderer(project)
+    engine.before_fork(pages.prepare)
     base = settings.site.base_url
     own_pages = not settings.site.post_url
     if own_pages:

@@ -109,7 +109,8 @@ class Engine:
         self._pending: list[Output] = []  # declared, not yet made
         self._fingerprints: dict[str, str] = {}  # path -> fingerprint, for the record
         self._staging: Staging | None = None
-        self.files_now: dict[str, tuple[int, int]] = {}  # after commit: each output's (st_mtime_ns, st_size)
+        self.files_now: dict[str, tuple[int, int]] = {}  # each output's (st_mtime_ns, st_size) as left
+        self._before_fork: list[Callable[[], object]] = []
 
     # Declaring
 
@@ -124,6 +125,10 @@ class Engine:
             raise OutputClash(f"{where}: two outputs would write public/{shown}")
         self._declared[output.path] = output
         self._pending.append(output)
+
+    def before_fork(self, prepare: Callable[[], object]) -> None:
+        """Have ``prepare()`` run before worker processes are forked (compile templates once, not in each)."""
+        self._before_fork.append(prepare)
 
     def fingerprint(self, output: Output) -> str:
         """What ``output`` is recorded as made from: its inputs and the render key."""
@@ -140,7 +145,10 @@ class Engine:
             st = os.stat(f"{self.root}/{output.path}")
         except OSError:
             return False
-        return (st.st_mtime_ns, st.st_size) == recorded[2:]
+        if (st.st_mtime_ns, st.st_size) != recorded[2:]:
+            return False
+        self.files_now[output.path] = recorded[2:]  # left as it is: no need to look again when recording
+        return True
 
     def declared(self) -> list[str]:
         """The paths of every output declared so far."""
@@ -201,6 +209,8 @@ class Engine:
                 meanwhile()
                 slices = [(len(outputs), _make_slice((self.root, outputs), 0, len(outputs)))]
             else:
+                for prepare in self._before_fork:
+                    prepare()
                 work = parallel.map_slices(_make_slice, (self.root, outputs), len(outputs), jobs, meanwhile)
                 slices = stack.enter_context(contextlib.closing(work))
             done = 0
@@ -273,16 +283,17 @@ class Engine:
         for path in stale:
             del cache.outputs[path]
             cache.outputs_dirty = True
-        self.files_now.clear()
         for path, fingerprint in self._fingerprints.items():
-            try:
-                st = os.stat(f"{self.root}/{path}")
-            except OSError:
-                cache.outputs.pop(path, None)
-                cache.outputs_dirty = True
-                continue
-            self.files_now[path] = (st.st_mtime_ns, st.st_size)
-            recorded = (self._declared[path].part, fingerprint, st.st_mtime_ns, st.st_size)
+            now = self.files_now.get(path)
+            if now is None:  # made (or found made already) by this build: as it is now
+                try:
+                    st = os.stat(f"{self.root}/{path}")
+                except OSError:
+                    cache.outputs.pop(path, None)
+                    cache.outputs_dirty = True
+                    continue
+                now = self.files_now[path] = (st.st_mtime_ns, st.st_size)
+            recorded = (self._declared[path].part, fingerprint, *now)
             if cache.outputs.get(path) != recorded:
                 cache.outputs[path] = recorded
                 cache.outputs_dirty = True
