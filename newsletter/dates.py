@@ -51,7 +51,11 @@ def parse_date(value: Any, tz: Any) -> datetime:
     elif isinstance(value, date):
         result = datetime(value.year, value.month, value.day)
     elif isinstance(value, str) and (usual := _USUAL.fullmatch(value)) is not None:
-        result = datetime(*(int(part) for part in usual.groups() if part is not None))
+        year, month, day, hour, minute, second = usual.groups()
+        if hour is None:
+            result = datetime(int(year), int(month), int(day))
+        else:
+            result = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
     elif isinstance(value, str):
         read = read_timestamp(value)
         result = read if isinstance(read, datetime) else datetime(read.year, read.month, read.day)

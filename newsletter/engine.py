@@ -21,7 +21,8 @@ or reading a file to publish). ``newsletter.build`` declares them; an
 
 An output with a ``put`` function (the week's digest in the outbox) is not
 staged: what ``make`` returns is handed to ``put``, which writes it by its
-own rules and returns the files it wrote.
+own rules and returns the files it wrote, once every other output of the
+same :meth:`Engine.make` is made and staged (a failure there writes none).
 
 The engine never reads posts or settings: what it knows of them is in the
 fingerprints, so a new kind of output is one declaration and nothing else.
@@ -173,21 +174,24 @@ class Engine:
             else:
                 todo.append(output)
         self._pending = []
-        self._make_spread(spread, lambda: self._make_here(todo))
+        made: list[tuple[Output, Any]] = []  # outputs with a put(): written once all the rest is staged
+        self._make_spread(spread, lambda: self._make_here(todo, made))
+        for output, data in made:
+            self.made.results[output.path] = data
+            written = output.put(data)  # type: ignore[misc]
+            if written is None:  # put() decided against writing: nothing to record
+                self._fingerprints.pop(output.path, None)
+            else:
+                self.made.written += [p.relative_to(self.root).as_posix() for p in written]
 
-    def _make_here(self, outputs: list[Output]) -> None:
-        """Make outputs in this process: stage the files, hand the others to their ``put``."""
+    def _make_here(self, outputs: list[Output], made: list[tuple[Output, Any]]) -> None:
+        """Make outputs in this process: stage the files; keep what goes to a ``put`` in ``made``."""
         assert self._staging is not None
         total = len(outputs)
         for done, output in enumerate(outputs, start=1):
             data = output.make()
             if output.put is not None:
-                self.made.results[output.path] = data
-                written = output.put(data)
-                if written is None:  # put() decided against writing: nothing to record
-                    self._fingerprints.pop(output.path, None)
-                else:
-                    self.made.written += [p.relative_to(self.root).as_posix() for p in written]
+                made.append((output, data))
             elif not self._staging.stage(self.root / output.path, data):
                 self.made.unchanged += 1
             self.progress("write", done, total)

@@ -112,8 +112,12 @@ def _string_list(value: Any) -> tuple[str, ...] | None:
         return ()
     if isinstance(value, str):
         return tuple(s.strip() for s in value.split(",") if s.strip())
-    if isinstance(value, list) and all(_text(v) for v in value):
-        return tuple(_text(v) or "" for v in value)
+    if isinstance(value, list):
+        if all(type(v) is str for v in value):  # nearly always: the same as below, in one pass
+            names = tuple(v.strip() for v in value)
+            return names if all(names) else None
+        if all(_text(v) for v in value):
+            return tuple(_text(v) or "" for v in value)
     return None
 
 

@@ -38,6 +38,9 @@ _LINE = re.compile(
 _FLOW_ITEM = re.compile(
     r""" *(?:"([^"\\]*)"|'((?:[^']|'')*)'|([^-?:,\[\]{}#&*!|>'"%@` ](?:[^,?:\[\]{}#'"]*[^,?:\[\]{}#'" ])?)) *([,\]])"""
 )
+# A flow list of double-quoted strings only (``["a", "b c"]``), and each of them.
+_QUOTED_LIST = re.compile(r' *\[ *"[^"\\]*"(?: *, *"[^"\\]*")* *\] *')
+_QUOTED = re.compile(r'"([^"\\]*)"')
 _NOTHING = object()  # "key:" with no value on its line
 _STR = "tag:yaml.org,2002:str"
 
@@ -52,6 +55,8 @@ class PlainReader:
     def __init__(self, resolvers: dict[str, tuple[Any, ...]], wildcard: tuple[Any, ...]):
         self.by_first = resolvers
         self.wildcard = wildcard
+        # The first characters of a plain scalar that may make it something other than a string.
+        self.maybe_not_str = None if wildcard else frozenset(resolvers)
         self.str_keys: set[str] = set()
         constructor = yaml.constructor.SafeConstructor()
         self.constructors: dict[str, Callable[[Any], Any]] = {
@@ -90,6 +95,8 @@ class PlainReader:
 
     def _flow(self, text: str) -> list[Any]:
         """A one-line flow list of scalars, ``[a, "b c"]``."""
+        if _QUOTED_LIST.fullmatch(text):
+            return _QUOTED.findall(text)
         items: list[Any] = []
         if text[1:-1].strip(" ") == "":
             return items
@@ -143,7 +150,9 @@ class PlainReader:
                 value: Any = double
             elif plain is not None:
                 plain = plain.rstrip(" ")
-                value = plain if self.by_first.get(plain[:1]) is None and not self.wildcard else self._plain(plain)
+                maybe = self.maybe_not_str
+                # No implicit tag (number, boolean, null) matches a scalar with a space.
+                value = plain if " " in plain or (maybe is not None and plain[0] not in maybe) else self._plain(plain)
             elif single is not None:
                 value = single.replace("''", "'")
             elif flow is not None:
@@ -196,7 +205,7 @@ class PlainReader:
                 state = top
             if at or dash is not None or name in data:
                 raise _Unusual
-            where[self._key(name)] = number  # type: ignore[arg-type]
+            where[name if name in self.str_keys else self._key(name)] = number  # type: ignore[arg-type,operator]
             if value is _NOTHING:
                 state, key = pending, name
                 continue

@@ -19,6 +19,7 @@ KNOWN_KEYS = (
     "title", "date", "updated", "author", "categories", "tags", "summary", "slug", "draft", "published",
     "references", "cta", "aliases", "lang", "status", "description", "excerpt", "url",
 )  # fmt: skip
+_KNOWN = frozenset(KNOWN_KEYS)
 # Other names of the summary (Hugo's description, Jekyll's excerpt), used when there is no summary.
 SUMMARY_KEYS = ("summary", "description", "excerpt")
 # Pelican's and WordPress's words for a post that is not public (``status: draft``).
@@ -55,6 +56,8 @@ def fold_keys(data: dict[str, Any], lines: dict[str, int]) -> None:
 
 def unknown_key_warnings(data: dict[str, Any], ignore: tuple[str, ...]) -> list[tuple[str, str]]:
     """(key, message) for each key that is neither known nor ignored."""
+    if _KNOWN.issuperset(data):  # the usual post
+        return []
     extra = {name.lower() for name in ignore}
     found = []
     for key in map(str, data):
@@ -133,6 +136,6 @@ _WRITTEN = re.compile(r"\{\{[<%]|\{%")
 
 def template_code(html: str, body: str) -> int | None:
     """The line offset in ``body`` of the first Hugo shortcode or Liquid tag shown as text, or None."""
-    if ("{{" not in html and "{%" not in html) or not _TEMPLATE_CODE.search(_CODE.sub("", html)):
+    if "{" not in html or ("{{" not in html and "{%" not in html) or not _TEMPLATE_CODE.search(_CODE.sub("", html)):
         return None
     return next((offset for offset, line in enumerate(body.split("\n")) if _WRITTEN.search(line)), 0)

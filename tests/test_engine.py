@@ -209,3 +209,16 @@ def test_check_after_a_build_says_what_loading_would(sample: Path, cli, monkeypa
     assert quick.exit_code == loaded.exit_code == 0
     assert "colour" in quick.stderr
     assert (quick.stdout, quick.stderr) == (loaded.stdout, loaded.stderr)
+
+
+def test_a_failing_output_keeps_the_digest_out_of_the_outbox_too(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def declare(plan: Plan) -> None:
+        def make() -> str:
+            raise NewsletterError("the sitemap cannot be made")
+
+        plan.engine.declare(Output(SITEMAP, "", make, "site"))
+
+    monkeypatch.setattr(build_module, "MAKERS", [*build_module.MAKERS, ("site", 1, declare)])
+    with pytest.raises(NewsletterError, match="sitemap"):
+        build(sample)
+    assert not (sample / "outbox").exists() or tree(sample / "outbox") == {}

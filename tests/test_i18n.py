@@ -20,6 +20,7 @@ from newsletter.i18n import (
     compiled_catalog,
     compiled_path,
 )
+from newsletter.i18n import language as speaking_language
 from newsletter.i18n.catalogs import extract, read_catalog
 from newsletter.load import load_project
 
@@ -361,3 +362,16 @@ def test_the_kept_directions_are_babels(tmp_path: Path, monkeypatch: pytest.Monk
         assert i18n.text_direction("ar") == "rtl"
     finally:
         i18n.kept_directions.cache_clear()
+
+
+@pytest.mark.parametrize("tag", [*SHIPPED, "pt-BR", "ja", "fa"])
+def test_long_dates_are_babels_long_format(tag: str) -> None:
+    from datetime import date, datetime, timedelta
+
+    from babel.dates import format_date
+
+    speaking = speaking_language(tag)
+    for offset in range(0, 800, 13):
+        day = date(2025, 1, 1) + timedelta(days=offset)
+        assert speaking.date(day) == format_date(day, "long", locale=speaking.locale)
+        assert speaking.date(datetime(day.year, day.month, day.day, 23, 59)) == speaking.date(day)

@@ -250,11 +250,16 @@ class Language:
         """A day, long form: ``18 November 2026``, ``18. November 2026``, ``November 18, 2026``."""
         day = value.date() if isinstance(value, datetime) else value
         text = self._dates.get(day)
-        if text is None:  # one Babel call per distinct day: listings show thousands of posts
-            from babel.dates import format_date
-
-            text = self._dates[day] = format_date(day, "long", locale=self.locale)
+        if text is None:  # once per distinct day: listings show thousands of posts
+            text = self._dates[day] = self._long_date.apply(day, self.locale)
         return text
+
+    @cached_property
+    def _long_date(self) -> Any:
+        """The locale's long date pattern, parsed once (what ``format_date(day, "long")`` applies each time)."""
+        from babel.dates import get_date_format
+
+        return get_date_format("long", locale=self.locale)
 
     def period(self, start: date | datetime, last: date | datetime) -> str:
         """A span of days with whole month names: ``16–22 novembre 2026``, ``16.–22. November 2026``.

@@ -142,7 +142,12 @@ class SiteRenderer:
 
     @cached_property
     def cards(self) -> Cards:
-        """Each post's entries in lists of posts, from our ``site/cards.html`` (see :class:`Cards`)."""
+        """Each post's entries in lists of posts, from our ``site/cards.html`` (see :class:`Cards`).
+
+        Always ours, outside the sandbox: no project template takes part in
+        them (a project changes its lists by overriding ``site/index.html``
+        or ``site/taxonomy.html``, which are given the posts too).
+        """
         cards = package_environment(self.language, self.settings.templates_dir).get_template("site/cards.html")
         return Cards(cards, self.common)
 
