@@ -332,6 +332,38 @@ def test_known_languages_are_babels_without_importing_it() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_the_kept_directions_are_babels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """data/directions.json is what Babel says of each of its locale ids, for the installed version."""
+    import json
+    import subprocess
+    import sys
+
+    from babel.localedata import locale_identifiers
+
+    import newsletter.i18n as i18n
+    from newsletter.i18n.catalogs import directions_json
+
+    assert i18n.DIRECTIONS.read_text(encoding="utf-8") == directions_json(), (
+        "newsletter/data/directions.json is stale: run python -m newsletter.i18n.catalogs --compile"
+    )
+    tags = [*locale_identifiers(), "pt-BR", "ar-EG", "az-Arab", "EN", "AR", "he", "fa", "xx", "", "root"]
+    assert [i18n.text_direction(t) for t in tags] == [i18n.babel_direction(t) for t in tags]
+    code = "import sys\nfrom newsletter.i18n import text_direction as d\n"
+    code += "assert (d('ar'), d('pt-BR'), d('fa-IR')) == ('rtl', 'ltr', 'rtl')\nassert 'babel' not in sys.modules\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    other = tmp_path / "directions.json"
+    data = json.loads(i18n.DIRECTIONS.read_text(encoding="utf-8"))
+    other.write_text(json.dumps({**data, "babel": "0.1", "rtl": [], "ltr": data["ltr"] + data["rtl"]}))
+    monkeypatch.setattr(i18n, "DIRECTIONS", other)
+    i18n.kept_directions.cache_clear()
+    try:
+        assert i18n.kept_directions() is None  # written by another Babel: Babel is asked
+        assert i18n.text_direction("ar") == "rtl"
+    finally:
+        i18n.kept_directions.cache_clear()
+
+
 @pytest.mark.parametrize("tag", [*SHIPPED, "pt-BR", "ja", "fa"])
 def test_long_dates_are_babels_long_format(tag: str) -> None:
     from datetime import date, datetime, timedelta

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from babel.core import Locale
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DIRECTIONS = LOCALE_DIR.parent / "data" / "directions.json"
 DOMAIN = "newsletter"
 SOURCE_LANGUAGE = "en"
 # The catalogs shipped in newsletter/locale/ (a test keeps this list and the folders in step).
@@ -283,12 +284,64 @@ class Language:
 
 
 def text_direction(tag: str) -> str:
-    """``rtl`` or ``ltr`` for a language tag, from the locale's character order."""
+    """``rtl`` or ``ltr`` for a language tag, from the locale's character order.
+
+    For a tag naming one of Babel's locales (``ar``, ``pt-BR``) the answer
+    is read from ``newsletter/data/directions.json``, written from the same
+    Babel version (see :func:`kept_directions`): checking a draft need not
+    load Babel's locale data for it.
+    """
+    kept = kept_directions()
+    name = tag.replace("-", "_")
+    if kept is not None and name in kept:
+        return kept[name]
+    return babel_direction(tag)
+
+
+def babel_direction(tag: str) -> str:
+    """:func:`text_direction` as Babel's locale data gives it."""
     try:
         order = babel_locale(tag).character_order
     except ValueError:
         return "ltr"
     return "rtl" if order == "right-to-left" else "ltr"
+
+
+@lru_cache(maxsize=1)
+def kept_directions() -> dict[str, str] | None:
+    """Every Babel locale id's direction, from ``data/directions.json`` when the installed Babel wrote it.
+
+    The file names the Babel version it was made with
+    (``python -m newsletter.i18n.catalogs --compile`` writes it); with any
+    other version, or without the file, None: Babel is asked.
+    """
+    import json
+
+    try:
+        data = json.loads(DIRECTIONS.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    if data.get("babel") != _babel_version():
+        return None
+    return {**dict.fromkeys(data["ltr"], "ltr"), **dict.fromkeys(data["rtl"], "rtl")}
+
+
+def _babel_version() -> str | None:
+    """The installed Babel's ``__version__``, read from its ``__init__.py`` when Babel is not imported yet."""
+    import importlib.util
+    import sys
+
+    if "babel" in sys.modules:
+        return str(sys.modules["babel"].__version__)
+    spec = importlib.util.find_spec("babel")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        source = Path(spec.origin).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    m = re.search(r"""^__version__ = ['"]([^'"]+)['"]""", source, re.M)
+    return m.group(1) if m else None
 
 
 def strings_key(strings: Mapping[str, str | list[str] | tuple[str, ...]]) -> Strings:

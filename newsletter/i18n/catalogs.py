@@ -19,7 +19,16 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from newsletter.i18n import DOMAIN, LOCALE_DIR, SHIPPED, catalog_path, compile_catalog, compiled_path
+from newsletter.i18n import (
+    DIRECTIONS,
+    DOMAIN,
+    LOCALE_DIR,
+    SHIPPED,
+    babel_direction,
+    catalog_path,
+    compile_catalog,
+    compiled_path,
+)
 
 PACKAGE = LOCALE_DIR.parent
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
@@ -72,13 +81,32 @@ def update() -> list[Path]:
 
 
 def compile_all() -> list[Path]:
-    """Compile every shipped ``.po`` file into its ``.mo`` file; return the files written."""
+    """Compile every shipped ``.po`` file into its ``.mo`` file, and write the directions; return the files."""
     written = []
     for name in SHIPPED:
         path = compiled_path(name)
         path.write_bytes(compile_catalog(name))
         written.append(path)
-    return written
+    DIRECTIONS.write_text(directions_json(), encoding="utf-8")
+    return [*written, DIRECTIONS]
+
+
+def directions_json() -> str:
+    """``data/directions.json``: the direction of every locale id of the installed Babel, and its version."""
+    import json
+
+    import babel
+    from babel.localedata import locale_identifiers
+
+    ids = sorted(locale_identifiers())
+    found = {name: babel_direction(name) for name in ids}
+    data = {
+        "about": "text direction of every Babel locale id: python -m newsletter.i18n.catalogs --compile",
+        "babel": babel.__version__,
+        "rtl": [name for name in ids if found[name] == "rtl"],
+        "ltr": [name for name in ids if found[name] == "ltr"],
+    }
+    return json.dumps(data, indent=0) + "\n"
 
 
 if __name__ == "__main__":
