@@ -206,6 +206,9 @@ class Engine:
         from newsletter import parallel
 
         assert self._staging is not None
+        if not outputs:
+            meanwhile()
+            return
         jobs = parallel.workers(len(outputs))
         with contextlib.ExitStack() as stack:
             slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
