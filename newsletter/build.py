@@ -255,12 +255,12 @@ def _declare_feeds(plan: Plan) -> None:
 
 
 def _declare_pages(plan: Plan) -> None:
-    """The web side: a page per post (made in worker processes), the listings, category and tag pages,
-    a redirect page at each old address, the subscribe page."""
+    """The web side: the listings, category and tag pages, a page per post, a redirect page at each
+    old address, the subscribe page."""
     engine, keys, project = plan.engine, plan.keys, plan.project
     from newsletter.addresses import taxonomy_pages
     from newsletter.permalinks import alias_page, page_path
-    from newsletter.render.site import site_renderer
+    from newsletter.render.site import INDEX_POSTS, site_renderer
 
     settings = project.settings
     published = project.published
@@ -268,29 +268,35 @@ def _declare_pages(plan: Plan) -> None:
     engine.before_fork(pages.prepare)
     base = settings.site.base_url
     own_pages = not settings.site.post_url
+    # All of them may be made in worker processes, the longest first (the
+    # listings of many posts): the workers then finish together.
+    for path, archive in (("posts/index.html", True), ("index.html", False)):
+        listing = lambda archive=archive: pages.listing(archive)  # noqa: E731
+        shown = published if archive else published[:INDEX_POSTS]
+        engine.declare(Output(f"public/{path}", keys.listing(published), listing, "site", True, weight=_weight(shown)))
+    by_size = sorted(taxonomy_pages(published).items(), key=lambda item: -len(item[1][3]))
+    for path, page in by_size:
+        taxonomy = lambda page=page: pages.taxonomy_page(*page)  # noqa: E731
+        engine.declare(Output(f"public/{path}", keys.posts(page[3]), taxonomy, "site", True, weight=_weight(page[3])))
     if own_pages:
         for post in published:
             path = f"public/{page_path(post.url, base)}"
             engine.declare(Output(path, keys.posts([post]), lambda post=post: pages.post_page(post), "site", True))
-    for path, archive in (("index.html", False), ("posts/index.html", True)):
-        engine.declare(
-            Output(f"public/{path}", keys.listing(published), lambda archive=archive: pages.listing(archive), "site")
-        )
-    for path, page in taxonomy_pages(published).items():
-        engine.declare(
-            Output(f"public/{path}", keys.posts(page[3]), lambda page=page: pages.taxonomy_page(*page), "site")
-        )
     base_path = urlsplit(base).path or "/"
     for post in published:
         own = page_path(post.url, base) if own_pages else None
         for alias in post.aliases:
             path = alias_page(alias, base_path)
             if path is not None and path != own:
-                engine.declare(
-                    Output(f"public/{path}", keys.posts([post]), lambda post=post: pages.redirect(post), "site")
-                )
+                redirect = lambda post=post: pages.redirect(post)  # noqa: E731
+                engine.declare(Output(f"public/{path}", keys.posts([post]), redirect, "site", True))
     if settings.service.url:  # the subscribe form posts to `newsletter serve`
         engine.declare(Output("public/subscribe/index.html", "", pages.subscribe_page, "site"))
+
+
+def _weight(listed: Sequence[Post]) -> int:
+    """How long a page listing these posts takes to make, against a post's own page (an entry: a fifth)."""
+    return 1 + len(listed) // 5
 
 
 def _declare_media(plan: Plan) -> None:

@@ -62,9 +62,10 @@ class Output:
     ``part`` names the part of a build that makes it ("feeds", "site",
     "media", "digest"): a build that makes a part removes that part's stale
     files. ``spread``: one of many alike outputs that may be made in worker
-    processes. ``origin`` says who asked for it (``path:line``), for a
-    clash; two declarations of one path with the same ``same`` (a media
-    file two posts use) are one output. ``put`` writes what ``make``
+    processes (``weight``: how long it takes against a post's page).
+    ``origin`` says who asked for it (``path:line``), for a clash; two
+    declarations of one path with the same ``same`` (a media file two
+    posts use) are one output. ``put`` writes what ``make``
     returned itself (see the module's docstring); ``files`` is how many
     files it stands for, in the counts.
     """
@@ -78,6 +79,7 @@ class Output:
     same: object = None
     put: Callable[[Any], list[Path]] | None = None
     files: int = 1
+    weight: int = 1  # how long it takes to make, against a post's page (to share the work out evenly)
 
 
 @dataclass
@@ -218,7 +220,10 @@ class Engine:
             else:
                 for prepare in self._before_fork:
                     prepare()
-                work = parallel.map_slices(_make_slice, (self.root, outputs), len(outputs), jobs, meanwhile)
+                bounds = _slices([output.weight for output in outputs], jobs * 8)
+                work = parallel.map_slices(
+                    _make_slice, (self.root, outputs), len(outputs), jobs, meanwhile, bounds=bounds
+                )
                 slices = stack.enter_context(contextlib.closing(work))
             done = 0
             for count, (staged, unchanged) in slices:
@@ -304,6 +309,20 @@ class Engine:
             if cache.outputs.get(path) != recorded:
                 cache.outputs[path] = recorded
                 cache.outputs_dirty = True
+
+
+def _slices(weights: list[int], count: int) -> list[tuple[int, int]]:
+    """About ``count`` runs of consecutive items of about equal total weight (a heavy item alone)."""
+    share = max(1, sum(weights) // count)
+    bounds, start, load = [], 0, 0
+    for index, weight in enumerate(weights):
+        if load and load + weight > share:
+            bounds.append((start, index))
+            start, load = index, 0
+        load += weight
+    if start < len(weights):
+        bounds.append((start, len(weights)))
+    return bounds
 
 
 def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> tuple[list[tuple[str, str]], int]:

@@ -92,6 +92,9 @@ class Post:
                 return body
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)  # what pickle does anyway, without asking __getattr__ first
+
     def __getstate__(self) -> dict[str, Any]:
         """Pickled anywhere else (to a helper process), a post carries its body itself."""
         state = {key: value for key, value in self.__dict__.items() if key != "_body"}

@@ -109,8 +109,13 @@ def map_slices(
     jobs: int,
     meanwhile: Callable[[], None] | None = None,
     min_size: int = 25,
+    bounds: Sequence[tuple[int, int]] | None = None,
 ) -> Iterator[tuple[int, T]]:
     """Run ``function(shared, start, stop)`` over slices of ``range(count)`` in ``jobs`` processes.
+
+    The slices are ``bounds`` when given ((start, stop) pairs covering the
+    range, taken by the workers in this order as each one is free), else
+    ``jobs * 4`` of equal size, at least ``min_size``.
 
     ``function`` must be a module-level function; ``shared`` reaches the
     workers through fork, not pickling. Yields (items done, result) as the
@@ -123,7 +128,7 @@ def map_slices(
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(min_size, -(-count // (jobs * 4)))
-    slices: Sequence[tuple[int, int]] = [(i, min(i + size, count)) for i in range(0, count, size)]
+    slices: Sequence[tuple[int, int]] = bounds or [(i, min(i + size, count)) for i in range(0, count, size)]
     _shared = shared
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
     finished = False
