@@ -207,7 +207,8 @@ class _Keys:
         # What the default listings show of each post (its card): editing a
         # body leaves them alone. A project's own listing templates may show more.
         own = project.settings.templates_dir / "site"
-        self.own_listing = any((own / name).is_file() for name in ("index.html", "base.html"))
+        shown = ("index.html", "taxonomy.html", "cards.html", "base.html")
+        self.own_listing = any((own / name).is_file() for name in shown)
 
     def posts(self, posts: Sequence[Post]) -> str:
         """The posts as a whole: their files' hashes."""
@@ -277,7 +278,8 @@ def _declare_pages(plan: Plan) -> None:
     by_size = sorted(taxonomy_pages(published).items(), key=lambda item: -len(item[1][3]))
     for path, page in by_size:
         taxonomy = lambda page=page: pages.taxonomy_page(*page)  # noqa: E731
-        engine.declare(Output(f"public/{path}", keys.posts(page[3]), taxonomy, "site", True, weight=_weight(page[3])))
+        inputs = f"{page[1]}\0{keys.listing(page[3])}"  # its name, and its posts as listed
+        engine.declare(Output(f"public/{path}", inputs, taxonomy, "site", True, weight=_weight(page[3])))
     if own_pages:
         for post in published:
             path = f"public/{page_path(post.url, base)}"

@@ -222,3 +222,23 @@ def test_a_failing_output_keeps_the_digest_out_of_the_outbox_too(sample: Path, m
     with pytest.raises(NewsletterError, match="sitemap"):
         build(sample)
     assert not (sample / "outbox").exists() or tree(sample / "outbox") == {}
+
+
+def test_a_body_edit_leaves_category_pages_alone_unless_our_template_shows_bodies(sample: Path, tmp_path: Path) -> None:
+    build(sample)
+    seed = _seed(sample)
+    page = "public/categories/multiple-sclerosis/index.html"
+    seed.write_text(seed.read_text(encoding="utf-8").replace("six patients", "six adult patients"), "utf-8")
+    assert page not in build(sample).written
+    (sample / "templates" / "site").mkdir(parents=True, exist_ok=True)
+    (sample / "templates" / "site" / "taxonomy.html").write_text(
+        "{{ heading }}{% for post in posts %}{{ post.body_html | safe }}{% endfor %}\n", "utf-8"
+    )
+    build(sample)
+    seed.write_text(seed.read_text(encoding="utf-8").replace("six adult patients", "six grown-up patients"), "utf-8")
+    assert page in build(sample).written
+    assert "six grown-up patients" in (sample / page).read_text(encoding="utf-8")
+    twin = tmp_path / "twin"
+    shutil.copytree(sample, twin, ignore=shutil.ignore_patterns("public", "outbox", CACHE_DIR))
+    build(twin)
+    assert _outputs(sample) == _outputs(twin)
