@@ -16,6 +16,7 @@ has imported premailer while this process loaded the posts).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,7 @@ def build(
     if digest and cache.posts:  # a rebuild: the other core is free while this one loads
         from newsletter.parallel import Helper
 
-        helper = Helper(_prepare_digest)
+        helper = Helper(lambda: _prepare_digest(root))
     try:
         return _build(root, cache, helper, arguments, progress)
     except BaseException:
@@ -403,12 +404,20 @@ def _declare_digest_pages(plan: Plan) -> None:
         )
 
 
-def _prepare_digest() -> None:
-    """What rendering a digest imports (in the helper, while the build loads the posts)."""
+def _prepare_digest(root: Path) -> None:
+    """What rendering a digest imports and compiles (in the helper, while the build loads the posts)."""
     from newsletter.render.email import render_digest  # noqa: F401
     from newsletter.render.email_html import inliner
 
     inliner()
+    with contextlib.suppress(Exception):  # whatever is wrong, the build says so; the helper just did less
+        from newsletter.config import load_settings
+        from newsletter.errors import Problems
+        from newsletter.i18n import for_settings
+        from newsletter.templates import environment
+
+        settings = load_settings(root, Problems(root=root))
+        environment(settings.templates_dir, for_settings(settings)).get_template("email/digest.html")
 
 
 def _render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:

@@ -177,6 +177,7 @@ class Engine:
                 todo.append(output)
         self._pending = []
         made: list[tuple[Output, Any]] = []  # outputs with a put(): written once all the rest is staged
+        todo.sort(key=lambda output: output.put is not None)  # those last: a helper process may be making one
         self._make_spread(spread, lambda: self._make_here(todo, made))
         for output, data in made:
             self.made.results[output.path] = data
@@ -242,11 +243,13 @@ class Engine:
         the staged files are dropped and public/ stays as it was.
         """
         from newsletter.lock import project_lock
+        from newsletter.stamp import forget
         from newsletter.write import Staging, WriteFailed, describe_refused, sweep
 
         self.public = public
         with project_lock(self.root) as lock_file:
             self.lock_file = lock_file
+            forget(self.root)  # until this run records a new one: nothing is known to be done
             self._staging = Staging()
             try:
                 try:
