@@ -10,6 +10,7 @@ messages' HTML, published by the build.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -117,6 +118,7 @@ class SiteRenderer:
             self.render_frame(name)
         self.cards.template.blocks  # noqa: B018 (made on first use)
         self.language.translations  # noqa: B018
+        self.language.date(datetime.date(2000, 1, 1))  # Babel's data of the locale, read once here
         return self
 
     def template(self, name: str) -> Any:
