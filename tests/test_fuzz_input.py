@@ -88,7 +88,7 @@ def load_or_report(root: Path, files: dict[str, bytes]) -> Project | None:
         for post in loaded.posts:
             assert not LINE_BREAKS.search(post.title)
             assert not any(LINE_BREAKS.search(name) for name in post.categories)
-            assert re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,99}", post.slug)
+            assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", post.slug)  # its case kept (docs: slug)
             assert unsafe_parts(post.body_html) == [], post.body_html
             post.body_html.encode("utf-8")  # no lone surrogates
     assert tree(root) == before
