@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from newsletter.characters import CONTROL_CHARS, LINE_BREAKS
 from newsletter.errors import NewsletterError, Problems, UsageError
-from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 
 CONFIG_NAME = "newsletter.toml"
 

@@ -15,13 +15,10 @@ from typing import Any
 
 import yaml
 
+from newsletter.characters import CONTROL_CHARS, LINE_BREAKS  # noqa: F401 (LINE_BREAKS: read here by others)
 from newsletter.plainyaml import PlainReader
 
 MAX_DEPTH = 20
-# Characters no feed (XML 1.0) or e-mail header may hold; tab, LF, CR are fine.
-CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-# Everything str.splitlines() and e-mail header folding treat as a line break.
-LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Every byte that may start a CONTROL_CHARS character in UTF-8 becomes NUL, every other one "a".
 _SCREEN = bytes(0 if (b < 0x20 and b not in (0x09, 0x0A, 0x0D)) or b == 0x7F else 0x61 for b in range(256))

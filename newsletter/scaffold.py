@@ -5,19 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from email.headerregistry import Address
 from pathlib import Path
-
-import yaml
 
 from newsletter import clock
 from newsletter.cache import CACHE_DIR
+from newsletter.characters import CONTROL_CHARS, LINE_BREAKS
 from newsletter.config import CONFIG_NAME, SECTIONS, Settings
 from newsletter.delivery import SEND_LOCK
 from newsletter.delivery.db import DEFAULT_DATABASE
 from newsletter.delivery.tokens import SECRET_FILE, create_secret_file
 from newsletter.errors import NewsletterError, Problems, UsageError
-from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 from newsletter.lock import LOCK_NAME
 from newsletter.slugs import make_slug
 from newsletter.write import TEMP_PREFIX, write_atomic
@@ -89,6 +86,8 @@ def config_text(title: str = DEFAULT_TITLE, url: str = EXAMPLE_URL, language: st
 def _sender(title: str) -> str:
     """``Lab Notes <newsletter@example.org>``, the display name quoted where it needs it."""
     name = title.replace("<", "").replace(">", "").strip()  # an address allows them in no form
+    from email.headerregistry import Address
+
     return str(Address(display_name=name, addr_spec="newsletter@example.org"))
 
 
@@ -182,6 +181,8 @@ def new_post(root: Path, title: str, when: datetime) -> Path:
     path = root / "posts" / f"{when:%Y-%m-%d}-{slug}.md"
     if path.exists():
         raise NewsletterError(f"{path}: already exists; nothing was changed")
+    import yaml
+
     front = yaml.safe_dump(
         {"title": title, "date": when.strftime("%Y-%m-%d %H:%M"), "categories": [], "summary": "", "draft": True},
         sort_keys=False,

@@ -23,9 +23,9 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from newsletter import clock
+from newsletter.characters import CONTROL_CHARS, LINE_BREAKS
 from newsletter.delivery.db import Database, utc_now_text
 from newsletter.errors import NewsletterError
-from newsletter.frontmatter import CONTROL_CHARS, LINE_BREAKS
 
 STATUSES = ("subscribed", "pending", "unsubscribed", "bounced", "complained")
 SUPPRESSED = frozenset({"unsubscribed", "bounced", "complained"})
