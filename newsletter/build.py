@@ -142,7 +142,7 @@ def _build(
                 if wanted[part] and when == phase:
                     declare(plan)
             engine.make()
-            save_posts(root, cache)
+        save_posts(root, cache)
         made = engine.commit()
         report = {"week": result.week, "digest_status": result.digest_status, "deps": deps,
                   "notes": result.notes if result.digest_status == "sent" else [],

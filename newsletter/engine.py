@@ -89,7 +89,6 @@ class Made:
     written: list[str] = field(default_factory=list)  # paths relative to the project
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
-    results: dict[str, Any] = field(default_factory=dict)  # path -> what make() returned, for outputs with put
 
 
 class Engine:
@@ -180,7 +179,6 @@ class Engine:
         todo.sort(key=lambda output: output.put is not None)  # those last: a helper process may be making one
         self._make_spread(spread, lambda: self._make_here(todo, made))
         for output, data in made:
-            self.made.results[output.path] = data
             written = output.put(data)  # type: ignore[misc]
             if written is None:  # put() decided against writing: nothing to record
                 self._fingerprints.pop(output.path, None)
