@@ -73,27 +73,46 @@ class Frame:
         if context.exported_vars or set(context.vars) - set(common):
             raise _SetsVariables(template.name)
         self.texts = texts
+        self.encoded = [text.encode("utf-8") for text in texts]
         self.names = names
         # What a new context would start from: the template's globals and the common values.
         self.parent = {**template.globals, **common}
         # Each block's functions, the template's own first, as the root would have them.
         self.blocks = {name: list(chain[1:]) for name, chain in context.blocks.items()}
 
-    def render(self, values: dict[str, Any]) -> str:
-        """The page for these values (the common values and the page's own)."""
+    def blocks_of(self, values: dict[str, Any]) -> list[str]:
+        """The text of each block (in the order of ``names``) for a page's values."""
         template = self.template
         # As template.new_context(values) makes it, less copying its globals for every page.
         context = template.environment.context_class(template.environment, {**self.parent, **values}, template.name, {})
-        context.blocks = self.blocks
-        texts = self.texts
-        out = [texts[0]]
+        context.blocks = blocks = self.blocks
         try:
-            for name, text in zip(self.names, texts[1:], strict=True):
-                out.extend(self.blocks[name][0](context))
-                out.append(text)
+            return ["".join(blocks[name][0](context)) for name in self.names]
         except Exception:
             template.environment.handle_exception()
+            raise  # not reached: handle_exception raises
+
+    def render(self, values: dict[str, Any]) -> str:
+        """The page for these values (the page's own; the common values are in the frame already)."""
+        texts = self.texts
+        out = [texts[0]]
+        for block, text in zip(self.blocks_of(values), texts[1:], strict=True):
+            out.append(block)
+            out.append(text)
         return "".join(out)
+
+    def render_bytes(self, values: dict[str, Any]) -> bytes:
+        """:meth:`render` encoded in UTF-8, the frame encoded once: only the blocks' text is encoded for a page.
+
+        (A page's text as one string would be encoded whole: most of it
+        the frame, and never plain ASCII once it holds a ``·``.)
+        """
+        encoded = self.encoded
+        out = [encoded[0]]
+        for block, data in zip(self.blocks_of(values), encoded[1:], strict=True):
+            out.append(block.encode("utf-8"))
+            out.append(data)
+        return b"".join(out)
 
 
 def frame_of(template: Any, common: dict[str, Any]) -> Frame | None:
