@@ -145,6 +145,7 @@ class Cards:
         self.context = template.new_context(dict(common))
         self.slugs: dict[str, str] = {}
         self.long_date = template.environment.filters["longdate"]
+        self._dates: dict[str, tuple[str, str]] = {}  # by post path: (ISO date, long date)
 
     def render(self, kind: str, values: dict[str, Any]) -> str:
         """Block ``kind`` for these values."""
@@ -171,14 +172,17 @@ class Cards:
         for at, card in enumerate(found):
             if card is None:
                 post = posts[at]
-                values = {
-                    "post": post,
-                    "show_summaries": show_summaries,
-                    "iso_date": post.date.isoformat(),
-                    "long_date": self.long_date(post.date),
-                }
+                iso_date, long_date = self.dates(post)
+                values = {"post": post, "show_summaries": show_summaries, "iso_date": iso_date, "long_date": long_date}
                 found[at] = made[post.path] = self.render(kind, values)
         return Markup("".join(found))  # type: ignore[arg-type]
+
+    def dates(self, post: Post) -> tuple[str, str]:
+        """A post's date as ``post.date.isoformat()`` and ``post.date | longdate`` write it, computed once per post."""
+        found = self._dates.get(post.path)
+        if found is None:
+            found = self._dates[post.path] = (post.date.isoformat(), self.long_date(post.date))
+        return found
 
     def slug(self, name: str) -> str:
         """A category's or tag's slug (see :func:`newsletter.slugs.category_slug`), computed once per name."""

@@ -184,11 +184,12 @@ class SiteRenderer:
         slug = cards.slug
         categories = [(name, slug(name)) for name in post.categories]
         tags = [(name, slug(name)) for name in post.tags]
+        iso_date, long_date = cards.dates(post)
         return {
             "post": post,
             "canonical": post.url,
-            "iso_date": post.date.isoformat(),
-            "long_date": cards.long_date(post.date),
+            "iso_date": iso_date,
+            "long_date": long_date,
             "categories": categories,
             "tags": tags,
             "taxonomy_links": cards.links(categories, tags),
