@@ -151,7 +151,7 @@ def output_escaper() -> Callable[[Any], str]:
     """
     import markupsafe
 
-    escape = markupsafe.escape
+    escape, markup = markupsafe.escape, markupsafe.Markup
     escape_text = getattr(markupsafe, "_escape_inner", None)
     if escape_text is None:  # another version of markupsafe: its replacements, in its order
 
@@ -167,6 +167,8 @@ def output_escaper() -> Callable[[Any], str]:
     def escape_output(value: Any) -> str:
         if type(value) is str:
             return escape_text(value)  # type: ignore[no-any-return]
+        if type(value) is markup:  # escaped already: markupsafe would copy it (a listing: megabytes)
+            return value  # type: ignore[no-any-return]
         if type(value) is int:  # a number: nothing to escape
             return str(value)
         return escape(value)

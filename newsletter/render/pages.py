@@ -137,6 +137,11 @@ class Cards:
     A post's entry in the lists of posts (once per post and kind of list), a
     link to a category or tag page (once per name). Rendered in one context,
     reused: a block reads its values when it starts.
+
+    A post's pieces are found by the post object's ``id()``, not by one of
+    its attributes: a taxonomy page of thousands of posts then reads none of
+    them (reading each scattered post was most of the page's time). Every
+    post given is kept, so no id is reused while these pieces are.
     """
 
     def __init__(self, template: Any, common: dict[str, Any]):
@@ -145,7 +150,8 @@ class Cards:
         self.context = template.new_context(dict(common))
         self.slugs: dict[str, str] = {}
         self.long_date = template.environment.filters["longdate"]
-        self._dates: dict[str, tuple[str, str]] = {}  # by post path: (ISO date, long date)
+        self._dates: dict[int, tuple[str, str]] = {}  # by id(post): (ISO date, long date)
+        self._posts: dict[int, Post] = {}  # every post given, by id(post): it stays alive with its pieces
 
     def render(self, kind: str, values: dict[str, Any]) -> str:
         """Block ``kind`` for these values."""
@@ -157,31 +163,26 @@ class Cards:
             self.template.environment.handle_exception()
             raise  # not reached: handle_exception raises
 
-    def one(self, kind: str, key: Any, values: dict[str, Any]) -> str:
-        """Block ``kind`` for these values, rendered the first time ``(kind, key)`` is asked for."""
-        made = self.made.setdefault((kind, None), {})
-        found = made.get(key)
-        if found is None:
-            found = made[key] = self.render(kind, values)
-        return found
-
     def join(self, kind: str, posts: Sequence[Post], show_summaries: bool = False) -> Markup:
         """The entries of ``posts`` in a list of this kind (``listing_card``, ``taxonomy_card``), as one Markup."""
         made = self.made.setdefault((kind, show_summaries), {})
-        found = [made.get(post.path) for post in posts]
-        for at, card in enumerate(found):
-            if card is None:
-                post = posts[at]
-                iso_date, long_date = self.dates(post)
-                values = {"post": post, "show_summaries": show_summaries, "iso_date": iso_date, "long_date": long_date}
-                found[at] = made[post.path] = self.render(kind, values)
+        found = list(map(made.get, map(id, posts)))
+        if None in found:
+            for at, card in enumerate(found):
+                if card is None:
+                    post = posts[at]
+                    iso_date, long_date = self.dates(post)
+                    values = {"post": post, "show_summaries": show_summaries, "iso_date": iso_date}
+                    values["long_date"] = long_date
+                    found[at] = made[id(post)] = self.render(kind, values)
         return Markup("".join(found))  # type: ignore[arg-type]
 
     def dates(self, post: Post) -> tuple[str, str]:
         """A post's date as ``post.date.isoformat()`` and ``post.date | longdate`` write it, computed once per post."""
-        found = self._dates.get(post.path)
+        found = self._dates.get(id(post))
         if found is None:
-            found = self._dates[post.path] = (post.date.isoformat(), self.long_date(post.date))
+            self._posts[id(post)] = post
+            found = self._dates[id(post)] = (post.date.isoformat(), self.long_date(post.date))
         return found
 
     def slug(self, name: str) -> str:
@@ -193,9 +194,16 @@ class Cards:
 
     def links(self, categories: Sequence[tuple[str, str]], tags: Sequence[tuple[str, str]]) -> Markup:
         """Links to the pages of these categories, then of these tags (name and slug each), as one Markup."""
-        return Markup(
-            "".join(
-                [self.one("category_link", name, {"name": name, "slug": slug}) for name, slug in categories]
-                + [self.one("tag_link", name, {"name": name, "slug": slug}) for name, slug in tags]
-            )
-        )
+        made = [self._link("category_link", categories), self._link("tag_link", tags)]
+        return Markup("".join([*made[0], *made[1]]))
+
+    def _link(self, kind: str, names: Sequence[tuple[str, str]]) -> list[str]:
+        """Block ``kind`` (a link to a category's or tag's page) for each (name, slug), each rendered once."""
+        made = self.made.setdefault((kind, None), {})
+        found = []
+        for name, slug in names:
+            link = made.get(name)
+            if link is None:
+                link = made[name] = self.render(kind, {"name": name, "slug": slug})
+            found.append(link)
+        return found
