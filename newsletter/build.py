@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from newsletter import stamp
 from newsletter.engine import Engine, Output, OutputClash
 
 if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none of it
@@ -93,7 +94,8 @@ def build(
     from newsletter.cache import load_cache
 
     arguments = (week, feeds, digest, site, sent_is_error)
-    done = _nothing_to_do(root, arguments)
+    last = stamp.last(root)
+    done = _nothing_to_do(root, arguments, last)
     if done is not None:
         return done
     cache = load_cache(root)
@@ -103,7 +105,7 @@ def build(
 
         helper = Helper(lambda: _prepare_digest(root))
     try:
-        return _build(root, cache, helper, arguments, progress)
+        return _build(root, cache, helper, arguments, progress, last)
     except BaseException:
         if helper is not None:
             helper.close(kill=True)  # whatever it is rendering is no longer wanted
@@ -119,9 +121,12 @@ def _build(
     helper: Helper | None,
     arguments: tuple[str, bool, bool, bool, bool],
     progress: Progress,
+    last: stamp.Stamp | None,
 ) -> BuildResult:
-    """:func:`build`, with the build cache loaded and maybe a helper process for the digest."""
-    from newsletter import stamp
+    """:func:`build`, with the build cache loaded and maybe a helper process for the digest.
+
+    ``last``: the stamp of the last build (see :mod:`newsletter.stamp`), if any.
+    """
     from newsletter.cache import CACHE_DIR, save_cache, save_posts
     from newsletter.load import load_project
 
@@ -136,7 +141,8 @@ def _build(
     plan = Plan(engine, project, result, _Keys(project), helper, week, sent_is_error)
     if not digest and helper is not None:
         helper.close()
-    with engine.writing(settings.public_dir, sweep_also=(settings.outbox_dir, root / CACHE_DIR)):
+    swept = lambda: stamp.folders_unchanged(root, last)  # noqa: E731 (public/ as the last build left it)
+    with engine.writing(settings.public_dir, (settings.outbox_dir, root / CACHE_DIR), swept):
         for phase in (1, 2):  # 2: made from what phase 1 wrote (the outbox)
             for part, when, declare in MAKERS:
                 if wanted[part] and when == phase:
@@ -162,16 +168,18 @@ def _build(
     return result
 
 
-def _nothing_to_do(root: Path, arguments: tuple[str, bool, bool, bool, bool]) -> BuildResult | None:
+def _nothing_to_do(
+    root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None
+) -> BuildResult | None:
     """The result of the last build when nothing it read has changed since (see :mod:`newsletter.stamp`)."""
-    from newsletter import clock, stamp
+    from newsletter import clock
     from newsletter.errors import UsageError
 
     try:
         now = clock.now().timestamp()
     except UsageError:
         return None  # the build says so, in its turn
-    done = stamp.unchanged(root, arguments, now)
+    done = stamp.unchanged(root, arguments, now, last)
     if done is None:
         return None
     result = BuildResult(root)

@@ -8,7 +8,8 @@ each build, :func:`record` keeps in ``.newsletter-cache/stamp.pickle``:
 - the fingerprint of those inputs as the build saw them (the posts' files
   by the size and time they had when they were read, the templates and
   the outbox by their size and time, the settings by their text);
-- the size and time of every file the build left in public/ and outbox/;
+- the size and time of every file the build left in public/ and outbox/,
+  and the time of every folder in public/ that holds a folder of them;
 - the span of time in which the clock gives the same week and the same
   published posts;
 - what the build reported (warnings, the week's digest status, counts).
@@ -19,6 +20,13 @@ output is up to date already and the build reports what the last one did
 without loading a post. Anything different, missing or unreadable means a
 normal build, which only costs the comparison. ``newsletter check`` uses
 the part on the inputs (:func:`source_unchanged`).
+
+A writing build drops the stamp first and records a new one when done, so
+a stamp is there only when the last writing run finished, leaving no
+temporary files. When, besides, the folders of public/ that hold folders
+have the time they had then (:func:`folders_unchanged`: a folder's time
+changes whenever an entry is added to it, removed or renamed), no folder
+was swapped for a symbolic link either: the build need not walk public/.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ if TYPE_CHECKING:
     from newsletter.load import Project
 
 STAMP_FILE = "stamp.pickle"
-FORMAT = 2  # 2: the report counts posts
+FORMAT = 3  # 2: the report counts posts; 3: folders
 SETTINGS_FILE = "newsletter.toml"
 POST_SUFFIXES = (".md", ".markdown")
 
@@ -54,6 +62,7 @@ class Stamp:
     window: tuple[float, float]  # the clock (seconds) may be anywhere in [start, end) for the same result
     report: dict[str, Any] = field(default_factory=dict)  # what the build said (see newsletter.build)
     warnings: list[SourceError] = field(default_factory=list)
+    folders: dict[str, int] = field(default_factory=dict)  # public/ and its folders holding outputs -> st_mtime_ns
 
 
 def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
@@ -149,9 +158,14 @@ def _posts_now(root: Path, recorded_deps: list[Any]) -> tuple[list[tuple[str, in
     return posts, deps
 
 
-def source_unchanged(root: Path, now: float) -> Stamp | None:
+def last(root: Path) -> Stamp | None:
+    """The stamp of the last writing run, when it finished (else None)."""
+    return _read(root)
+
+
+def source_unchanged(root: Path, now: float, stamp: Stamp | None = None) -> Stamp | None:
     """The last build's stamp when nothing it loaded has changed and the clock publishes the same posts."""
-    stamp = _read(root)
+    stamp = stamp or _read(root)
     if stamp is None or not stamp.window[0] <= now < stamp.window[1]:
         return None
     text = _settings_text(root)
@@ -175,9 +189,9 @@ def loaded_as_before(root: Path) -> Stamp | None:
     return source_unchanged(root, now)
 
 
-def unchanged(root: Path, arguments: tuple[Any, ...], now: float) -> Stamp | None:
-    """The last build's stamp when a build with these arguments has nothing to do (see the module)."""
-    stamp = source_unchanged(root, now)
+def unchanged(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp | None) -> Stamp | None:
+    """``stamp`` (the last build's, see :func:`last`) when a build with these arguments has nothing to do."""
+    stamp = source_unchanged(root, now, stamp) if stamp is not None else None
     if stamp is None or stamp.arguments != arguments or _outbox(root) != stamp.outbox:
         return None
     for path, (mtime, size) in stamp.outputs.items():
@@ -213,10 +227,45 @@ def record(
     from newsletter.cache import CACHE_DIR
     from newsletter.write import write_atomic
 
-    stamp = Stamp(arguments, source, _outbox(root), outputs, window, report, warnings)
+    stamp = Stamp(arguments, source, _outbox(root), outputs, window, report, warnings, _folders(root, outputs))
     with contextlib.suppress(OSError):
         (root / CACHE_DIR).mkdir(exist_ok=True)
         write_atomic(root / CACHE_DIR / STAMP_FILE, _dump(stamp), output=False)
+
+
+def _folders(root: Path, outputs: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """The time of public/ and of every folder in it that holds a folder of ``outputs`` (paths like public/a/b).
+
+    A folder swapped for a link changes the time of the folder holding it;
+    the folders that hold files alone need not be looked at (see
+    :func:`folders_unchanged`).
+    """
+    names = {"public"}
+    holding = {path.rpartition("/")[0] for path in outputs}
+    for folder in holding:
+        folder = folder.rpartition("/")[0]
+        while folder.startswith("public") and folder not in names:
+            names.add(folder)
+            folder = folder.rpartition("/")[0]
+    prefix = len(os.fspath(root)) + 1
+    now = _stats([f"{root}/{name}" for name in sorted(names)])
+    return {path[prefix:]: mtime for path, mtime, _size in now if mtime != -1}
+
+
+def folders_unchanged(root: Path, stamp: Stamp | None) -> bool:
+    """Whether ``stamp`` (see :func:`last`) was left by a finished run and public/'s folders are as it left them.
+
+    Then public/ holds no temporary file of an interrupted run (a writing
+    run drops the stamp before it writes one, and only builds write in
+    public/) and no folder that was swapped for a symbolic link since: that
+    changes the time of the folder holding it, which the stamp recorded
+    (see the module). Call it holding the project lock.
+    """
+    if stamp is None or not stamp.folders or os.path.islink(root / "public"):
+        return False
+    prefix = len(os.fspath(root)) + 1
+    now = _stats([f"{root}/{name}" for name in stamp.folders])
+    return all(stamp.folders[path[prefix:]] == mtime for path, mtime, _size in now)
 
 
 def window(project: Project, week: str) -> tuple[float, float]:
