@@ -223,13 +223,13 @@ class _Keys:
         """The posts as a whole: their files' hashes."""
         if len(posts) == 1:  # most outputs (the engine hashes it with the rest)
             return posts[0].digest + posts[0].display_path
-        return self._digest("".join(p.digest + p.display_path for p in posts))
+        return self._digest("".join([p.digest + p.display_path for p in posts]))
 
     def listing(self, posts: Sequence[Post]) -> str:
         """The posts as a listing shows them."""
         if self.own_listing:
             return self.posts(posts)
-        return self._digest("".join(p.card for p in posts))
+        return self._digest("".join([p.card for p in posts]))
 
 
 def _render_key(project: Project, cache: BuildCache) -> str:
