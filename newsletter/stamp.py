@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from newsletter.load import Project
 
 STAMP_FILE = "stamp.pickle"
-FORMAT = 3  # 2: the report counts posts; 3: folders
+FORMAT = 4  # 2: the report counts posts; 3: folders; 4: outputs' times and sizes as one array
 SETTINGS_FILE = "newsletter.toml"
 POST_SUFFIXES = (".md", ".markdown")
 
@@ -58,7 +59,8 @@ class Stamp:
     arguments: tuple[Any, ...]  # week, feeds, digest, site, sent_is_error
     source: str  # fingerprint of settings, templates, posts and the files they refer to
     outbox: tuple[Any, ...]  # the outbox's folders and files, by size and time
-    outputs: dict[str, tuple[int, int]]  # every file made, relative to the project -> (st_mtime_ns, st_size)
+    outputs: list[str]  # every file made, relative to the project
+    output_stats: bytes  # their st_mtime_ns and st_size, in turn (see _output_stats)
     window: tuple[float, float]  # the clock (seconds) may be anywhere in [start, end) for the same result
     report: dict[str, Any] = field(default_factory=dict)  # what the build said (see newsletter.build)
     warnings: list[SourceError] = field(default_factory=list)
@@ -77,9 +79,10 @@ def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
     return out
 
 
-def _files(folder: str, suffixes: tuple[str, ...] | None = None) -> list[str]:
-    """Every file under ``folder`` (links not followed into folders), sorted; only ``suffixes`` when given."""
-    found: list[str] = []
+def _files(folder: str, suffixes: tuple[str, ...] | None = None) -> list[tuple[str, int, int]]:
+    """(path, st_mtime_ns, st_size) of every file under ``folder`` (links not followed into folders), sorted by path;
+    only ``suffixes`` when given; (path, -1, -1) for a link to nothing."""
+    found: list[tuple[str, int, int]] = []
     pending = [folder]
     while pending:
         try:
@@ -91,9 +94,27 @@ def _files(folder: str, suffixes: tuple[str, ...] | None = None) -> list[str]:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
                 elif suffixes is None or entry.name.endswith(suffixes):
-                    found.append(entry.path)
+                    try:
+                        st = entry.stat()
+                        found.append((entry.path, st.st_mtime_ns, st.st_size))
+                    except OSError:
+                        found.append((entry.path, -1, -1))
     found.sort()
     return found
+
+
+def _output_stats(root: Path, paths: list[str]) -> bytes:
+    """The st_mtime_ns and st_size of each file, in turn, as one array's bytes; b"" when one is gone."""
+    stats = array("q")
+    append, stat, top = stats.append, os.stat, f"{root}/"
+    for path in paths:
+        try:
+            st = stat(top + path)
+        except OSError:
+            return b""
+        append(st.st_mtime_ns)
+        append(st.st_size)
+    return stats.tobytes()
 
 
 def _templates(root: Path) -> list[tuple[str, int, int]]:
@@ -133,7 +154,7 @@ def _deps_now(deps: list[tuple[str, bool]]) -> list[Any]:
 
 def _outbox(root: Path) -> tuple[Any, ...]:
     """The outbox as the build sees it: every file, by size and time."""
-    return tuple(_stats(_files(os.fspath(root / "outbox"))))
+    return tuple(_files(os.fspath(root / "outbox")))
 
 
 def _read(root: Path) -> Stamp | None:
@@ -152,7 +173,7 @@ def _read(root: Path) -> Stamp | None:
 def _posts_now(root: Path, recorded_deps: list[Any]) -> tuple[list[tuple[str, int, int]], list[Any]]:
     """The post files and the files they refer to, as they are now (named as the cache names them)."""
     top = os.path.join(os.fspath(root), "")  # "./" or "/the/project/"
-    found = _stats(_files(top + "posts", POST_SUFFIXES))
+    found = _files(top + "posts", POST_SUFFIXES)
     posts = [(path[len(top) :], m, s) for path, m, s in found]
     deps = _deps_now([(item[0], len(item) == 3 or item[1]) for item in recorded_deps])
     return posts, deps
@@ -194,13 +215,8 @@ def unchanged(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp |
     stamp = source_unchanged(root, now, stamp) if stamp is not None else None
     if stamp is None or stamp.arguments != arguments or _outbox(root) != stamp.outbox:
         return None
-    for path, (mtime, size) in stamp.outputs.items():
-        try:
-            st = os.stat(f"{root}/{path}")
-        except OSError:
-            return None
-        if st.st_mtime_ns != mtime or st.st_size != size:
-            return None
+    if _output_stats(root, stamp.outputs) != stamp.output_stats:
+        return None
     return stamp
 
 
@@ -227,13 +243,15 @@ def record(
     from newsletter.cache import CACHE_DIR
     from newsletter.write import write_atomic
 
-    stamp = Stamp(arguments, source, _outbox(root), outputs, window, report, warnings, _folders(root, outputs))
+    paths = list(outputs)
+    stats = array("q", [number for stat in outputs.values() for number in stat]).tobytes()
+    stamp = Stamp(arguments, source, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths))
     with contextlib.suppress(OSError):
         (root / CACHE_DIR).mkdir(exist_ok=True)
         write_atomic(root / CACHE_DIR / STAMP_FILE, _dump(stamp), output=False)
 
 
-def _folders(root: Path, outputs: dict[str, tuple[int, int]]) -> dict[str, int]:
+def _folders(root: Path, outputs: list[str]) -> dict[str, int]:
     """The time of public/ and of every folder in it that holds a folder of ``outputs`` (paths like public/a/b).
 
     A folder swapped for a link changes the time of the folder holding it;
