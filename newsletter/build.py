@@ -99,6 +99,7 @@ def build(
     if done is not None:
         return done
     cache = load_cache(root)
+    cache.seen = stamp.seen(last)  # the loader need not stat the posts again
     helper = None
     if digest and cache.posts:  # a rebuild: the other core is free while this one loads
         from newsletter.parallel import Helper
@@ -295,6 +296,8 @@ def _declare_pages(plan: Plan) -> None:
             engine.declare(Output(path, keys.posts([post]), lambda post=post: pages.post_page(post), "site", True))
     base_path = urlsplit(base).path or "/"
     for post in published:
+        if not post.aliases:
+            continue
         own = page_path(post.url, base) if own_pages else None
         for alias in post.aliases:
             path = alias_page(alias, base_path)

@@ -65,6 +65,7 @@ class Stamp:
     report: dict[str, Any] = field(default_factory=dict)  # what the build said (see newsletter.build)
     warnings: list[SourceError] = field(default_factory=list)
     folders: dict[str, int] = field(default_factory=dict)  # public/ and its folders holding outputs -> st_mtime_ns
+    listed: list[tuple[str, int, int]] = field(default_factory=list)  # not kept: the posts as the next run found them
 
 
 def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
@@ -193,9 +194,16 @@ def source_unchanged(root: Path, now: float, stamp: Stamp | None = None) -> Stam
     if text is None:
         return None
     posts, deps = _posts_now(root, stamp.report.get("deps", []))
+    stamp.listed = posts  # for the build that follows, if any (see seen())
     if _source(root, text, posts, deps) != stamp.source:
         return None
     return stamp
+
+
+def seen(stamp: Stamp | None) -> dict[str, tuple[int, int]]:
+    """The post files :func:`source_unchanged` listed with ``stamp``: name -> (st_mtime_ns, st_size), if it did."""
+    listed = stamp.listed if stamp is not None else []
+    return {name: (mtime, size) for name, mtime, size in listed if mtime != -1}
 
 
 def loaded_as_before(root: Path) -> Stamp | None:
@@ -295,13 +303,13 @@ def window(project: Project, week: str) -> tuple[float, float]:
     if week.strip().lower() in ("last", "this"):
         this = week_of(now, project.settings.site.tz)
         start, end = this.start.timestamp(), this.end.timestamp()
+    # The posts are sorted newest first: the future ones, then the newest published one.
     for post in project.posts:
         if not post.draft:
             when = post.date.timestamp()
             if post.date <= now:
-                start = max(start, when)
-            else:
-                end = min(end, when)
+                return max(start, when), end
+            end = min(end, when)
     return start, end
 
 
