@@ -1,7 +1,9 @@
 """The program: ``python -m newsletter`` and the ``newsletter`` command.
 
 ``newsletter --help`` is answered from Typer's kept output when that holds
-(see :mod:`newsletter.cli_help`), without importing the command line.
+(see :mod:`newsletter.cli_help`), and a ``newsletter build`` with nothing to
+do from the last build's stamp (see :mod:`newsletter.cli_fast`), without
+importing the command line.
 
 Ctrl-C is taken over before anything is imported, so that even during
 start-up it ends with "interrupted" (status 130), never a traceback. The
@@ -31,6 +33,14 @@ def main() -> None:
         text = known_help(sys.argv)
         if text is not None:
             _print_and_leave(text)
+        from newsletter.cli_fast import quick_build
+
+        try:
+            quick = quick_build(sys.argv)  # a plain "newsletter build" with nothing to do
+        except Exception:  # noqa: BLE001 - the command line runs it and says what is wrong
+            quick = False
+        if quick:
+            _print_and_leave(b"")
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.stderr.flush()

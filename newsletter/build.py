@@ -17,6 +17,7 @@ has imported premailer while this process loaded the posts).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,11 @@ if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none 
     from newsletter.render.email import RenderedDigest
     from newsletter.weeks import Week
 
-__all__ = ["BuildResult", "OutputClash", "build"]
+__all__ = ["BuildResult", "OutputClash", "build", "nothing_to_do"]
+
+# The stamp (newsletter.stamp) as newsletter.cli_fast read it, by project folder, with the arguments it
+# found something to do for: the build that follows need not read and compare it again.
+probed: dict[str, tuple[tuple[str, bool, bool, bool, bool], stamp.Stamp | None]] = {}
 
 
 class BuildResult:
@@ -94,10 +99,14 @@ def build(
     from newsletter.cache import load_cache
 
     arguments = (week, feeds, digest, site, sent_is_error)
-    last = stamp.last(root)
-    done = _nothing_to_do(root, arguments, last)
-    if done is not None:
-        return done
+    asked = probed.pop(os.fspath(root), None)
+    if asked is not None and asked[0] == arguments:  # newsletter.cli_fast found something to do a moment ago
+        last = asked[1]
+    else:
+        last = stamp.last(root)
+        done = nothing_to_do(root, arguments, last)
+        if done is not None:
+            return done
     cache = load_cache(root)
     cache.seen = stamp.seen(last)  # the loader need not stat the posts again
     helper = None
@@ -169,7 +178,7 @@ def _build(
     return result
 
 
-def _nothing_to_do(
+def nothing_to_do(
     root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None
 ) -> BuildResult | None:
     """The result of the last build when nothing it read has changed since (see :mod:`newsletter.stamp`)."""

@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from newsletter import __version__
+from newsletter.cli_fast import count, say_built, say_digest
 
 app = typer.Typer(
     name="newsletter",
@@ -79,9 +80,7 @@ def _warnings(items: list, quiet: bool = False) -> None:  # type: ignore[type-ar
             _err(line)
 
 
-def _count(number: int, noun: str) -> str:
-    """``1 post``, ``2 posts``: a count with its noun in the right number."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+_count = count  # ``1 post``, ``2 posts``
 
 
 def _settings_warnings(project: Path) -> None:
@@ -377,23 +376,6 @@ def _run_build(project: Path, quiet: bool, **options: object):  # type: ignore[n
     return result
 
 
-def _say_digest(result, quiet: bool) -> None:  # type: ignore[no-untyped-def]
-    """One line on the week's digest. A week sent already is told by the build's notes, once."""
-    week = result.week
-    if week is None:
-        return
-    if result.digest_status == "no posts":
-        typer.echo(f"{week.label} ({week.period}) has no published posts: no digest written.")
-    elif result.digest_status == "unchanged" and not quiet:
-        typer.echo(f"digest {week.label}: unchanged (outbox/{week.label}/)")
-    elif not quiet and result.digest is not None:
-        size = len(result.digest.eml)
-        typer.echo(
-            f"digest {week.label}: {result.digest.subject!r}, {size:,} bytes ({result.digest_status}) "
-            f"-> outbox/{week.label}/"
-        )
-
-
 @app.command()
 def feed(project: Project = Path("."), quiet: Quiet = False) -> None:
     """Write the RSS, Atom and JSON feeds into public/.
@@ -414,7 +396,7 @@ def digest(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fal
     Example: newsletter digest --week 2026-W47
     """
     result = _run_build(project, quiet, week=week, feeds=False, site=False, sent_is_error=True)
-    _say_digest(result, quiet)
+    say_digest(result, quiet)
     for note in result.notes:
         typer.echo(note)
 
@@ -425,15 +407,7 @@ def build(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fals
 
     Example: newsletter build --week 2026-W47
     """
-    result = _run_build(project, quiet, week=week)
-    _say_digest(result, quiet)
-    for note in result.notes:
-        typer.echo(note)
-    if not quiet:
-        typer.echo(
-            f"built {_count(result.published, 'post')}: {_count(len(result.written), 'file')} written, "
-            f"{result.unchanged} unchanged (public/, outbox/)."
-        )
+    say_built(_run_build(project, quiet, week=week), quiet)
 
 
 @app.command()
