@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from newsletter import __version__
-from newsletter.cli_fast import count, say_built, say_digest
+from newsletter.cli_fast import check_report, count, echo, say_built, say_digest
 
 app = typer.Typer(
     name="newsletter",
@@ -259,9 +259,9 @@ def check(
     from newsletter.cache import load_cache
     from newsletter.config import load_settings
     from newsletter.errors import InputError, NewsletterError, Problems
-    from newsletter.scaffold import example_values_left
     from newsletter.stamp import loaded_as_before
 
+    options = {name for name, yes in (("verbose", verbose), ("quiet", quiet)) if yes}
     try:
         # What the last build loaded, when nothing it read has changed since
         # (newsletter.stamp); else the project is loaded, reading the build
@@ -282,47 +282,12 @@ def check(
         fail(exc, quiet, last=f"check: {errors}, {warnings}")
     except NewsletterError as exc:
         fail(exc)
-    examples = Problems(root=project)
-    example_values_left(settings, examples)
-    warnings = examples.warnings + loaded_warnings
-    _warnings(warnings, quiet)
-    if not quiet:
-        typer.echo(f"ok: {_count(posts, 'post')} ({published} published), no errors.")
-    errors, outbox_warnings = _check_outbox(settings, verbose, quiet)
-    if errors or not quiet:
-        counts = f"check: {_count(errors, 'error')}, {_count(len(warnings) + outbox_warnings, 'warning')}"
-        (_err if errors else typer.echo)(counts)
-    if errors:
-        raise typer.Exit(1)
-
-
-def _check_outbox(settings, verbose: bool, quiet: bool = False) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """Print the checks of every draft in the outbox; return how many errors and warnings they hold."""
-    from newsletter.checks import check_message, summarize
-    from newsletter.errors import NewsletterError
-    from newsletter.outbox import list_messages
-
     try:
-        drafts = [m for m in list_messages(settings.outbox_dir) if m.status == "draft"]
+        code = check_report(project, settings, (posts, published), loaded_warnings, options, echo)
     except NewsletterError as exc:
         fail(exc)
-    errors = warnings = 0
-    for message in drafts:
-        results = check_message(message.folder, settings, settings.public_dir)
-        counts = summarize(results)
-        errors += counts["error"]
-        warnings += counts["warning"]
-        for result in results:
-            if (verbose or result.level != "info") and not (quiet and result.level != "error"):
-                (typer.echo if result.level == "info" else _err)(f"outbox/{message.week}: {result}")
-        if quiet:
-            continue
-        typer.echo(
-            f"outbox/{message.week} (draft): {_count(counts['error'], 'error')}, "
-            f"{_count(counts['warning'], 'warning')}, {_count(counts['info'], 'note')}"
-            f"{'' if verbose else ' (-v shows them)'}."
-        )
-    return errors, warnings
+    if code:
+        raise typer.Exit(code)
 
 
 Week = Annotated[

@@ -122,7 +122,9 @@ def _templates(root: Path) -> list[tuple[str, int, int]]:
     """The template files and catalogs that shape the output, by size and time."""
     from newsletter.templates import template_files
 
-    return _stats([os.fspath(p) for p in template_files(root / "templates")])
+    top = os.path.join(os.fspath(root), "")
+    found = _stats([os.fspath(p) for p in template_files(root / "templates")])
+    return [(path.removeprefix(top), mtime, size) for path, mtime, size in found]  # "-C DIR" or not, the same
 
 
 def _settings_text(root: Path) -> str | None:

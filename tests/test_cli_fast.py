@@ -1,4 +1,5 @@
-"""``newsletter build`` with nothing to do is answered without the command line (newsletter.cli_fast).
+"""``newsletter build`` with nothing to do and ``newsletter check`` after a build are answered without the
+command line (newsletter.cli_fast).
 
 It must say exactly what the command line says, and leave every other
 case to it.
@@ -36,7 +37,13 @@ def _said(done: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize(
     "args",
-    [("build",), ("build", "-q"), ("build", "--quiet", "-C", "{p}"), ("-C", "{p}", "build"), ("--project", "{p}", "build")],
+    [
+        ("build",),
+        ("build", "-q"),
+        ("build", "--quiet", "-C", "{p}"),
+        ("-C", "{p}", "build"),
+        ("--project", "{p}", "build"),
+    ],
 )
 def test_nothing_to_do_is_said_as_the_command_line_says_it(sample: Path, args: tuple[str, ...]) -> None:
     (sample / "posts" / "2026-11-19-warned.md").write_text(
@@ -66,11 +73,35 @@ def test_a_change_is_built_by_the_command_line_after_the_quick_look(sample: Path
     assert sum("One more line." in page for page in pages) == 1
 
 
+@pytest.mark.parametrize("args", [("check",), ("check", "-q"), ("check", "-v"), ("-C", "{p}", "check", "-v", "-q")])
+def test_check_after_a_build_says_what_the_command_line_says(sample: Path, args: tuple[str, ...]) -> None:
+    (sample / "posts" / "2026-11-19-warned.md").write_text(
+        "---\ntitle: Warned\ndate: 2026-11-19\nsummery: x\n---\nA post with an unknown key.\n"
+    )
+    args = tuple(arg.format(p=sample) for arg in args)
+    assert _run(sample, "build").returncode == 0
+    quick = _run(sample, *args, importtime=True)
+    assert not _typer_imported(quick)
+    slow = _run(sample, *[arg for arg in args if arg not in ("-C", str(sample))], f"--project={sample}",
+                importtime=True)  # fmt: skip
+    assert _typer_imported(slow)
+    assert _said(quick) == _said(slow)
+    assert quick.returncode == 0 and "check: 0 errors, 1 warning" in quick.stdout + quick.stderr or "-q" in args
+    # An outbox draft with an error: exit status 1 both ways.
+    eml = next((sample / "outbox").glob("*/message.eml"))
+    eml.write_bytes(eml.read_bytes().replace(b"Subject:", b"X-Subject:", 1))
+    quick, slow = _run(sample, *args, importtime=True), _run(sample, *args, "--project", str(sample))
+    assert not _typer_imported(quick) and quick.returncode == 1, _said(quick)
+    assert _said(quick) == _said(slow)
+
+
 def test_other_command_lines_are_left_to_typer(tmp_path: Path) -> None:
-    assert _options(["newsletter", "build"]) == (None, False)
-    assert _options(["newsletter", "-C", "d", "build", "-q"]) == ("d", True)
-    for argv in (["build", "--week", "last"], ["-q", "build"], ["build", "build"], ["build", "-C"],
-                 ["build", "-C", "a", "-C", "b"], ["feed"], [], ["build", "--help"], ["--version"]):  # fmt: skip
+    assert _options(["newsletter", "build"]) == ("build", None, set())
+    assert _options(["newsletter", "-C", "d", "build", "-q"]) == ("build", "d", {"quiet"})
+    assert _options(["newsletter", "check", "-v", "--quiet"]) == ("check", None, {"verbose", "quiet"})
+    for argv in (["build", "--week", "last"], ["-q", "build"], ["build", "build"], ["build", "-C"], ["build", "-v"],
+                 ["build", "-C", "a", "-C", "b"], ["feed"], [], ["build", "--help"], ["--version"],
+                 ["check", "--project=d"], ["check", "build"]):  # fmt: skip
         assert _options(["newsletter", *argv]) is None, argv
     bad = _run(tmp_path, "build")  # no project here: the command line says so
     assert bad.returncode != 0 and "newsletter.toml" in bad.stderr and "Traceback" not in bad.stderr
