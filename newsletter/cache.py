@@ -25,7 +25,7 @@ from typing import Any
 
 from newsletter import __version__
 from newsletter.errors import SourceError
-from newsletter.models import Post
+from newsletter.models import Post, find_bodies
 
 CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"  # not a plain pickle: see posts_bytes()
@@ -48,6 +48,12 @@ class PostEntry:
     post: Post | None
     problems: list[SourceError]
     deps: tuple[tuple[str, bool], ...]  # files the post refers to, and whether each existed
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.stat, self.digest, self.post, self.problems, self.deps)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.stat, self.digest, self.post, self.problems, self.deps = state
 
     def deps_unchanged(self) -> bool:
         """Whether every file the post refers to exists (or not) as before, at the same real path.
@@ -144,7 +150,6 @@ def file_bytes(key: str, data: dict[str, Any]) -> bytes:
 # renders few posts does not pay for the bodies of all the others, and a
 # process that renders many does not keep them.
 _HEAD = 8
-_BODIES = object()  # stands for "the bodies part of this file" inside the first part
 
 
 class _PostsPickler(pickle.Pickler):
@@ -154,15 +159,12 @@ class _PostsPickler(pickle.Pickler):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.bodies = bytearray()
 
-    def persistent_id(self, obj: Any) -> str | None:
-        return "bodies" if obj is _BODIES else None
-
     def reducer_override(self, obj: Any) -> Any:
         if type(obj) is not Post:
             return NotImplemented
         state = obj.__getstate__()
         body = state[-1].encode("utf-8", "surrogatepass")
-        state = (*state[:-1], (_BODIES, len(self.bodies), len(body)))  # where the body is, for Post.__setstate__
+        state = (*state[:-1], (len(self.bodies), len(body)))  # where the body is: see find_bodies()
         self.bodies += body
         return copyreg.__newobj__, (Post,), state
 
@@ -208,10 +210,11 @@ class FileBytes:
 
 def _unpickle(first: bytes | memoryview, bodies: Any) -> tuple[int, str, dict[str, PostEntry]]:
     """(format, settings key, entries) of a posts file's first part; its posts find their bodies in ``bodies``."""
-    unpickler = pickle.Unpickler(io.BytesIO(first))
-    unpickler.persistent_load = lambda pid: bodies  # type: ignore[method-assign]
     with _no_gc():
-        return unpickler.load()  # type: ignore[no-any-return]
+        data = pickle.loads(first)
+    if isinstance(data, tuple) and len(data) == 3 and isinstance(data[2], dict):
+        find_bodies((entry.post for entry in data[2].values() if entry.post is not None), bodies)
+    return data  # type: ignore[no-any-return]
 
 
 def _read_posts(payload: bytes | memoryview) -> tuple[int, str, dict[str, PostEntry]]:

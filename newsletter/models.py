@@ -11,14 +11,46 @@ kept.
 
 from __future__ import annotations
 
+import operator
 import re
 import sys
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+C = TypeVar("C", bound=type)
 
 
+def _pickled_as_tuple(cls: C) -> C:
+    """Pickle a frozen slotted dataclass as the tuple of its fields (dataclasses' own way asks fields() each time).
+
+    The state is set through the slots themselves: a frozen class refuses
+    ``setattr``. All in C (``operator.call`` over the slots' setters):
+    the build cache unpickles a hundred thousand of these.
+    """
+    names = [f.name for f in fields(cls)]
+    get = operator.attrgetter(*names)
+    setters = [getattr(cls, name).__set__ for name in names]
+    size = len(names)
+
+    def __getstate__(self: Any) -> tuple[Any, ...]:
+        return get(self)  # type: ignore[no-any-return]
+
+    def __setstate__(self: Any, state: tuple[Any, ...]) -> None:
+        if len(state) != size:
+            raise ValueError(f"{cls.__name__}: {len(state)} values pickled, {size} fields")
+        deque(map(operator.call, setters, repeat(self), state), 0)
+
+    cls.__getstate__ = __getstate__  # type: ignore[attr-defined]
+    cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
+    return cls
+
+
+@_pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Reference:
     """One cited work: free text, optionally a DOI and a URL."""
@@ -45,6 +77,7 @@ class Reference:
         return "text:" + re.sub(r"[^a-z0-9]+", " ", self.text.lower()).strip()
 
 
+@_pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class CallToAction:
     """A sentence and a button leading to a URL."""
@@ -54,6 +87,7 @@ class CallToAction:
     url: str
 
 
+@_pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Image:
     """An image file a post refers to, and where it is published."""
@@ -101,12 +135,12 @@ class Post:
     def __post_init__(self) -> None:
         """Share what this post has in common with others (a cache of thousands holds it once per file)."""
         intern = sys.intern
-        object.__setattr__(self, "lines", _shared_lines(self.lines))
-        object.__setattr__(self, "author", intern(self.author))
+        _SET["lines"](self, _shared_lines(self.lines))
+        _SET["author"](self, intern(self.author))
         if self.categories:
-            object.__setattr__(self, "categories", tuple(map(intern, self.categories)))
+            _SET["categories"](self, tuple(map(intern, self.categories)))
         if self.tags:
-            object.__setattr__(self, "tags", tuple(map(intern, self.tags)))
+            _SET["tags"](self, tuple(map(intern, self.tags)))
 
     def __getattr__(self, name: str) -> Any:
         """The body of a post read from the build cache, decoded from the cache file each time it is used.
@@ -123,12 +157,13 @@ class Post:
 
     def __getstate__(self) -> tuple[Any, ...]:
         """The fields in order (see ``_STATE``), the body last: pickled to a helper process, a post carries it."""
-        return (*[get(self) for get in _GETTERS], self.body_html)
+        return _get_state(self) + (self.body_html,)  # type: ignore[no-any-return]
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        """From :meth:`__getstate__`'s tuple, whose last item is the body or, from the build cache, where it is."""
-        for put, value in zip(_SETTERS, state[:-1], strict=True):
-            put(self, value)
+        """From :meth:`__getstate__`'s tuple, whose last item is the body, or where it is (see :func:`find_bodies`)."""
+        if len(state) != _STATE_SIZE:
+            raise ValueError(f"Post: {len(state)} values pickled, {_STATE_SIZE} expected")
+        deque(map(operator.call, _SETTERS, repeat(self), state), 0)  # all but the last (see _pickled_as_tuple)
         body = state[-1]
         if type(body) is str:
             _set_body_html(self, body)
@@ -149,8 +184,10 @@ class Post:
 # A post's pickled state: these fields' values in this order, then its body
 # (newsletter.cache writes where the body is in its file instead).
 _STATE = tuple(f.name for f in fields(Post) if f.name not in ("body_html", "_body"))
-_GETTERS = [getattr(Post, name).__get__ for name in _STATE]  # the slots' own accessors: no frozen __setattr__
-_SETTERS = [getattr(Post, name).__set__ for name in _STATE]
+_STATE_SIZE = len(_STATE) + 1
+_get_state = operator.attrgetter(*_STATE)
+_SET = {name: getattr(Post, name).__set__ for name in _STATE}  # the slots' own: a frozen class refuses setattr
+_SETTERS = list(_SET.values())
 _set_body_html = Post.body_html.__set__  # type: ignore[attr-defined]
 _get_body = Post._body.__get__  # type: ignore[attr-defined]
 _set_body = Post._body.__set__  # type: ignore[attr-defined]
@@ -168,3 +205,15 @@ def _shared_lines(lines: dict[str, int]) -> dict[str, int]:
             _LINES.clear()
         shared = _LINES[items] = {sys.intern(key): line for key, line in items}
     return shared
+
+
+def find_bodies(posts: Iterable[Post], bodies: Any) -> None:
+    """Tell posts unpickled with where their body is ((start, size) in place of ``body_html``) what that is in.
+
+    ``bodies[start : start + size]`` is then the body as UTF-8 (see
+    newsletter.cache: the bodies part of a posts file).
+    """
+    for post in posts:
+        where = _get_body(post)
+        if where is not None:
+            _set_body(post, (bodies, *where))
