@@ -25,20 +25,21 @@ from typing import Any
 
 from newsletter import __version__
 from newsletter.errors import SourceError
-from newsletter.models import Post
+from newsletter.models import Post, find_bodies
 
 CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"  # not a plain pickle: see posts_bytes()
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-# 10: posts files keep the bodies apart, read when used; 9: outputs recorded as (part, fingerprint,
+# 11: posts and cache entries pickled as slots (a post as a tuple, see newsletter.models), front-matter
+# line tables shared; 10: posts files keep the bodies apart, read when used; 9: outputs recorded as (part, fingerprint,
 # st_mtime_ns, st_size); 8: aliases on posts, URLs from [site] post_path; 7: images carry the line
 # that refers to them; 6: posts carry their own lang; 5: the loader refuses deep nesting, 50+
 # categories, bad image sizes, stray citation markup
-FORMAT = 10
+FORMAT = 11
 
 
-@dataclass
+@dataclass(slots=True)  # kept by the hundred thousand: no dict each
 class PostEntry:
     """One post file as it was loaded last time."""
 
@@ -47,6 +48,12 @@ class PostEntry:
     post: Post | None
     problems: list[SourceError]
     deps: tuple[tuple[str, bool], ...]  # files the post refers to, and whether each existed
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.stat, self.digest, self.post, self.problems, self.deps)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.stat, self.digest, self.post, self.problems, self.deps = state
 
     def deps_unchanged(self) -> bool:
         """Whether every file the post refers to exists (or not) as before, at the same real path.
@@ -139,11 +146,11 @@ def file_bytes(key: str, data: dict[str, Any]) -> bytes:
 
 # A posts file: the length of its first part (8 bytes), the entries pickled
 # without the posts' bodies, then the bodies as UTF-8 one after the other.
-# Reading it unpickles the first part only; a post's body is decoded when
-# first used (newsletter.models.Post), so a build that renders few posts
-# does not pay for the bodies of all the others.
+# Reading it unpickles the first part only; a post's body is read from the
+# file and decoded when used (newsletter.models.Post), so a build that
+# renders few posts does not pay for the bodies of all the others, and a
+# process that renders many does not keep them.
 _HEAD = 8
-_BODIES = object()  # stands for "the bodies part of this file" inside the first part
 
 
 class _PostsPickler(pickle.Pickler):
@@ -153,16 +160,12 @@ class _PostsPickler(pickle.Pickler):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.bodies = bytearray()
 
-    def persistent_id(self, obj: Any) -> str | None:
-        return "bodies" if obj is _BODIES else None
-
     def reducer_override(self, obj: Any) -> Any:
         if type(obj) is not Post:
             return NotImplemented
-        state = dict(obj.__dict__)
-        body = obj.body_html.encode("utf-8", "surrogatepass")
-        state.pop("body_html", None)
-        state["_body"] = (_BODIES, len(self.bodies), len(body))
+        state = obj.__getstate__()
+        body = state[-1].encode("utf-8", "surrogatepass")
+        state = (*state[:-1], (len(self.bodies), len(body)))  # where the body is: see find_bodies()
         self.bodies += body
         return copyreg.__newobj__, (Post,), state
 
@@ -181,25 +184,71 @@ def posts_bytes(key: str, entries: dict[str, PostEntry]) -> bytes:
     return bytes(data)
 
 
+class FileBytes:
+    """A file's bytes from ``base`` on, read a slice at a time (``os.pread``) when asked for.
+
+    The bodies of the posts read from a posts file stay there: mapped into
+    memory instead, every body a process used would count in its size until
+    it ends (a worker rendering fifty thousand pages). The build cache's
+    files are only ever replaced (renamed over), never changed in place, so
+    what this reads is what the file held when it was opened. Forked
+    workers share the descriptor: ``pread`` moves no file position.
+    """
+
+    __slots__ = ("_fd", "_base")
+
+    def __init__(self, fd: int, base: int) -> None:
+        self._fd = fd  # owned: closed when the last post using it goes
+        self._base = base
+
+    def __getitem__(self, part: slice) -> bytes:
+        return os.pread(self._fd, part.stop - part.start, self._base + part.start)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+def _unpickle(first: bytes | memoryview, bodies: Any) -> tuple[int, str, dict[str, PostEntry]]:
+    """(format, settings key, entries) of a posts file's first part; its posts find their bodies in ``bodies``."""
+    with _no_gc():
+        data = pickle.loads(first)
+    if isinstance(data, tuple) and len(data) == 3 and isinstance(data[2], dict):
+        find_bodies((entry.post for entry in data[2].values() if entry.post is not None), bodies)
+    return data  # type: ignore[no-any-return]
+
+
 def _read_posts(payload: bytes | memoryview) -> tuple[int, str, dict[str, PostEntry]]:
     """(format, settings key, entries) of a posts file's bytes; the bodies stay in ``payload``."""
     size = int.from_bytes(payload[:_HEAD], "little")
     view = memoryview(payload)
-    bodies = view[_HEAD + size :]
-    unpickler = pickle.Unpickler(io.BytesIO(view[_HEAD : _HEAD + size]))
-    unpickler.persistent_load = lambda pid: bodies  # type: ignore[method-assign]
-    with _no_gc():
-        return unpickler.load()  # type: ignore[no-any-return]
+    return _unpickle(view[_HEAD : _HEAD + size], view[_HEAD + size :])
 
 
-def read_payload(payload: bytes | memoryview) -> dict[str, PostEntry]:
-    """The entries of a posts file's :func:`posts_bytes`."""
+def read_payload(payload: bytes | memoryview | Path) -> dict[str, PostEntry]:
+    """The entries of a posts file's :func:`posts_bytes`, or of the posts file at that path."""
+    if isinstance(payload, Path):
+        return _open_posts(payload)[2]
     return _read_posts(payload)[2]
+
+
+def _open_posts(path: Path) -> tuple[int, str, dict[str, PostEntry]]:
+    """:func:`_read_posts` of a posts file: its first part read, the bodies left in the file (:class:`FileBytes`)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = int.from_bytes(os.pread(fd, _HEAD, 0), "little")
+        first = os.pread(fd, size, _HEAD)
+        if len(first) != size:
+            raise ValueError(f"{path}: truncated")
+    except BaseException:
+        os.close(fd)
+        raise
+    return _unpickle(first, FileBytes(fd, _HEAD + size))
 
 
 def _read_posts_file(path: Path) -> tuple[int, str, dict[str, PostEntry]] | None:
     try:
-        data = _read_posts(map_file(path))
+        data = _open_posts(path)
         if isinstance(data, tuple) and len(data) == 3 and data[0] == FORMAT and isinstance(data[2], dict):
             return data
     except Exception:  # noqa: BLE001 - any broken cache is just a cold start
@@ -251,20 +300,6 @@ def write_cache_file(path: Path, data: bytes) -> None:
     if not tag.exists():
         write_atomic(tag, "Signature: 8a477f597d28d172789f06886806bc55\n# newsletter's build cache\n", output=False)
     write_atomic(path, data, output=False)
-
-
-def map_file(path: Path) -> bytes | memoryview:
-    """A file's bytes, mapped into memory rather than read: pages not used (posts' bodies) are never read.
-
-    The build cache's files are only ever replaced (renamed over), never
-    changed in place, so a mapping stays what it was when made.
-    """
-    import mmap
-
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return b""
-        return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
 
 
 @contextlib.contextmanager

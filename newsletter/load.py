@@ -575,7 +575,7 @@ def _load_many(
     the workers (None stands for their bytes), and read from there.
     """
     from newsletter import parallel
-    from newsletter.cache import map_file, read_payload, shard_of
+    from newsletter.cache import read_payload, shard_of
 
     jobs = parallel.workers(len(paths)) if jobs is None else jobs
     if jobs < 2 or len(paths) < 2:
@@ -602,7 +602,7 @@ def _load_many(
             for payload in chunk:
                 index = order[len(payloads)]
                 payloads[index] = (payload, len(shards[index]))
-                by_name = read_payload(payload if payload is not None else map_file(files[len(payloads) - 1]))
+                by_name = read_payload(payload if payload is not None else files[len(payloads) - 1])
                 for path in shards[index]:
                     loaded[path] = by_name[names[path]]
             if progress is not None:
