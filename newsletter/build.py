@@ -20,6 +20,7 @@ import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -302,8 +303,8 @@ def _declare_pages(plan: Plan) -> None:
     if own_pages:
         for post in published:
             path = f"public/{page_path(post.url, base)}"
-            page = lambda post=post: pages.post_page_bytes(post)  # noqa: E731 (bytes: the frame is encoded once)
-            engine.declare(Output(path, keys.posts([post]), page, "site", True))
+            # bytes: the frame is encoded once; a partial: half the memory of a lambda (100,000 of them)
+            engine.declare(Output(path, keys.posts([post]), partial(pages.post_page_bytes, post), "site", True))
     base_path = urlsplit(base).path or "/"
     for post in published:
         if not post.aliases:
@@ -312,7 +313,7 @@ def _declare_pages(plan: Plan) -> None:
         for alias in post.aliases:
             path = alias_page(alias, base_path)
             if path is not None and path != own:
-                redirect = lambda post=post: pages.redirect(post)  # noqa: E731
+                redirect = partial(pages.redirect, post)
                 engine.declare(Output(f"public/{path}", keys.posts([post]), redirect, "site", True))
     if settings.service.url:  # the subscribe form posts to `newsletter serve`
         engine.declare(Output("public/subscribe/index.html", "", pages.subscribe_page, "site"))
