@@ -195,10 +195,22 @@ def check_nesting(html: str) -> None:
         )
 
 
+def _marker_hits(html: str) -> list[re.Match[str]]:
+    """What ``_MARKER.finditer(html)`` finds, each "[" found by str.find (many times faster than the regex scan)."""
+    hits = []
+    at = html.find("[")
+    while at >= 0:
+        hit = _MARKER.match(html, at)
+        if hit is not None:
+            hits.append(hit)
+        at = html.find("[", at + 1 if hit is None else hit.end())
+    return hits
+
+
 def _markers(html: str, citations: bool = True, skipped_re: re.Pattern[str] = _SKIPPED) -> tuple[str, list[int]]:
     """Turn ``[n]`` in text (not in a tag, a link or code) into citation markers (when ``citations``)."""
     found: list[int] = []
-    hits = list(_MARKER.finditer(html)) if citations and "[" in html else []
+    hits = _marker_hits(html) if citations else []
     if not hits:
         return html, found
     last_hit = hits[-1].start()

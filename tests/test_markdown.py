@@ -75,6 +75,13 @@ def test_summarize_as_first_written(text: str) -> None:
     assert summarize(text, 8) == _summarize_plainly(text, 8)
 
 
+@given(st.lists(st.sampled_from(["[", "]", "[1]", "1", "0", "12345", "x", "[[", "]]"]), max_size=20).map("".join))
+def test_marker_hits_are_what_the_pattern_finds(text: str) -> None:
+    from newsletter.markdown import _MARKER, _marker_hits
+
+    assert [m.span() for m in _marker_hits(text)] == [m.span() for m in _MARKER.finditer(text)]
+
+
 # Every character str.split() splits at (and some it does not), with words and plain spaces.
 _SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\ufeff", "\x00", "a", "bc", " ", " "]
 
