@@ -1,7 +1,9 @@
 """The program: ``python -m newsletter`` and the ``newsletter`` command.
 
 ``newsletter --help`` is answered from Typer's kept output when that holds
-(see :mod:`newsletter.cli_help`), without importing the command line.
+(see :mod:`newsletter.cli_help`), and a ``newsletter build`` with nothing to
+do or a ``newsletter check`` after a build from the last build's stamp (see
+:mod:`newsletter.cli_fast`), without importing the command line.
 
 Ctrl-C is taken over before anything is imported, so that even during
 start-up it ends with "interrupted" (status 130), never a traceback. The
@@ -31,6 +33,14 @@ def main() -> None:
         text = known_help(sys.argv)
         if text is not None:
             _print_and_leave(text)
+        from newsletter.cli_fast import quick
+
+        try:
+            code = quick(sys.argv)  # "newsletter build" with nothing to do, "newsletter check" after a build
+        except Exception:  # noqa: BLE001 - the command line runs it and says what is wrong
+            code = None
+        if code is not None:
+            _print_and_leave(b"", code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.stderr.flush()
@@ -44,14 +54,14 @@ def main() -> None:
     run()
 
 
-def _print_and_leave(text: bytes) -> None:
-    """Write ``text`` to stdout and exit 0, as cli.main leaves (a closed pipe is no error)."""
+def _print_and_leave(text: bytes, code: int = 0) -> None:
+    """Write ``text`` to stdout and exit with ``code``, as cli.main leaves (a closed pipe is no error)."""
     try:
         sys.stdout.buffer.write(text)
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
-    os._exit(0)
+    os._exit(code)
 
 
 if __name__ == "__main__":

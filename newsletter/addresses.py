@@ -31,26 +31,35 @@ def group_names(
     """Map each slug of the names ``names_of(post)`` to a display name and its first ``limit`` posts.
 
     Names that differ only in case or punctuation share a slug; its name is
-    the smallest of them so it does not depend on post order.
+    the smallest of them so it does not depend on post order. A post is
+    listed once under a slug, whichever of its names have it.
     """
-    slugs: dict[str, str] = {}
-    names: dict[str, str] = {}
-    members_of: dict[str, list[Post]] = {}
-    for post in posts:
-        for name in names_of(post):
-            slug = slugs.get(name)
-            if slug is None:
-                slug = slugs[name] = category_slug(name)
-            members = members_of.get(slug)
-            if members is None:
-                members = members_of[slug] = []
-                names[slug] = name
-            elif name < names[slug]:
-                names[slug] = name
-            # Two names of one slug on one post must not list it twice.
-            if len(members) < limit and (not members or members[-1] is not post):
-                members.append(post)
-    return {slug: (names[slug], members) for slug, members in members_of.items()}
+    by_name: dict[str, list[Post]]
+    if limit <= 0:  # the names alone (a check of addresses)
+        by_name = dict.fromkeys((name for post in posts for name in names_of(post)), [])
+    else:
+        by_name = {}
+        for post in posts:
+            for name in names_of(post):
+                found = by_name.get(name)
+                if found is None:
+                    by_name[name] = [post]
+                elif found[-1] is not post:  # one name twice on one post
+                    found.append(post)
+    names_of_slug: dict[str, list[str]] = {}
+    for name in by_name:  # in the order first seen, like the slugs
+        names_of_slug.setdefault(category_slug(name), []).append(name)
+    grouped: dict[str, tuple[str, list[Post]]] = {}
+    for slug, names in names_of_slug.items():
+        if limit <= 0:
+            members = []
+        elif len(names) == 1:
+            members = by_name[names[0]]
+        else:  # the posts of any of the names, in the given order, once each
+            wanted = {id(post) for name in names for post in by_name[name]}
+            members = [post for post in posts if id(post) in wanted]
+        grouped[slug] = (min(names), members[:limit] if len(members) > limit else members)
+    return grouped
 
 
 def taxonomy_pages(posts: Sequence[Post]) -> dict[str, tuple[str, str, str, list[Post]]]:

@@ -17,12 +17,14 @@ has imported premailer while this process loaded the posts).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from newsletter import stamp
 from newsletter.engine import Engine, Output, OutputClash
 
 if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none of it
@@ -34,7 +36,11 @@ if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none 
     from newsletter.render.email import RenderedDigest
     from newsletter.weeks import Week
 
-__all__ = ["BuildResult", "OutputClash", "build"]
+__all__ = ["BuildResult", "OutputClash", "build", "nothing_to_do"]
+
+# The stamp (newsletter.stamp) as newsletter.cli_fast read it, by project folder, with the arguments it
+# found something to do for: the build that follows need not read and compare it again.
+probed: dict[str, tuple[tuple[str, bool, bool, bool, bool], stamp.Stamp | None]] = {}
 
 
 class BuildResult:
@@ -93,17 +99,23 @@ def build(
     from newsletter.cache import load_cache
 
     arguments = (week, feeds, digest, site, sent_is_error)
-    done = _nothing_to_do(root, arguments)
-    if done is not None:
-        return done
+    asked = probed.pop(os.fspath(root), None)
+    if asked is not None and asked[0] == arguments:  # newsletter.cli_fast found something to do a moment ago
+        last = asked[1]
+    else:
+        last = stamp.last(root)
+        done = nothing_to_do(root, arguments, last)
+        if done is not None:
+            return done
     cache = load_cache(root)
+    cache.seen = stamp.seen(last)  # the loader need not stat the posts again
     helper = None
     if digest and cache.posts:  # a rebuild: the other core is free while this one loads
         from newsletter.parallel import Helper
 
         helper = Helper(lambda: _prepare_digest(root))
     try:
-        return _build(root, cache, helper, arguments, progress)
+        return _build(root, cache, helper, arguments, progress, last)
     except BaseException:
         if helper is not None:
             helper.close(kill=True)  # whatever it is rendering is no longer wanted
@@ -119,9 +131,12 @@ def _build(
     helper: Helper | None,
     arguments: tuple[str, bool, bool, bool, bool],
     progress: Progress,
+    last: stamp.Stamp | None,
 ) -> BuildResult:
-    """:func:`build`, with the build cache loaded and maybe a helper process for the digest."""
-    from newsletter import stamp
+    """:func:`build`, with the build cache loaded and maybe a helper process for the digest.
+
+    ``last``: the stamp of the last build (see :mod:`newsletter.stamp`), if any.
+    """
     from newsletter.cache import CACHE_DIR, save_cache, save_posts
     from newsletter.load import load_project
 
@@ -136,7 +151,8 @@ def _build(
     plan = Plan(engine, project, result, _Keys(project), helper, week, sent_is_error)
     if not digest and helper is not None:
         helper.close()
-    with engine.writing(settings.public_dir, sweep_also=(settings.outbox_dir, root / CACHE_DIR)):
+    swept = lambda: stamp.folders_unchanged(root, last)  # noqa: E731 (public/ as the last build left it)
+    with engine.writing(settings.public_dir, (settings.outbox_dir, root / CACHE_DIR), swept):
         for phase in (1, 2):  # 2: made from what phase 1 wrote (the outbox)
             for part, when, declare in MAKERS:
                 if wanted[part] and when == phase:
@@ -162,16 +178,18 @@ def _build(
     return result
 
 
-def _nothing_to_do(root: Path, arguments: tuple[str, bool, bool, bool, bool]) -> BuildResult | None:
+def nothing_to_do(
+    root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None
+) -> BuildResult | None:
     """The result of the last build when nothing it read has changed since (see :mod:`newsletter.stamp`)."""
-    from newsletter import clock, stamp
+    from newsletter import clock
     from newsletter.errors import UsageError
 
     try:
         now = clock.now().timestamp()
     except UsageError:
         return None  # the build says so, in its turn
-    done = stamp.unchanged(root, arguments, now)
+    done = stamp.unchanged(root, arguments, now, last)
     if done is None:
         return None
     result = BuildResult(root)
@@ -215,13 +233,13 @@ class _Keys:
         """The posts as a whole: their files' hashes."""
         if len(posts) == 1:  # most outputs (the engine hashes it with the rest)
             return posts[0].digest + posts[0].display_path
-        return self._digest("".join(p.digest + p.display_path for p in posts))
+        return self._digest("".join([p.digest + p.display_path for p in posts]))
 
     def listing(self, posts: Sequence[Post]) -> str:
         """The posts as a listing shows them."""
         if self.own_listing:
             return self.posts(posts)
-        return self._digest("".join(p.card for p in posts))
+        return self._digest("".join([p.card for p in posts]))
 
 
 def _render_key(project: Project, cache: BuildCache) -> str:
@@ -287,6 +305,8 @@ def _declare_pages(plan: Plan) -> None:
             engine.declare(Output(path, keys.posts([post]), lambda post=post: pages.post_page(post), "site", True))
     base_path = urlsplit(base).path or "/"
     for post in published:
+        if not post.aliases:
+            continue
         own = page_path(post.url, base) if own_pages else None
         for alias in post.aliases:
             path = alias_page(alias, base_path)

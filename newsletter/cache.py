@@ -77,6 +77,7 @@ class BuildCache:
     dirty_shards: set[int] = field(default_factory=set)
     outputs_dirty: bool = False
     payloads: dict[int, bytes] = field(default_factory=dict)  # shard -> its file, pickled already
+    seen: dict[str, tuple[int, int]] = field(default_factory=dict)  # post -> (st_mtime_ns, st_size) just listed
 
     def offer_payloads(self, payloads: dict[int, tuple[bytes | None, int]]) -> None:
         """Keep the shard files pickled by parallel loaders (with how many posts each holds) that are whole.

@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from newsletter import __version__
+from newsletter.cli_fast import check_report, count, echo, say_built, say_digest
 
 app = typer.Typer(
     name="newsletter",
@@ -79,9 +80,7 @@ def _warnings(items: list, quiet: bool = False) -> None:  # type: ignore[type-ar
             _err(line)
 
 
-def _count(number: int, noun: str) -> str:
-    """``1 post``, ``2 posts``: a count with its noun in the right number."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+_count = count  # ``1 post``, ``2 posts``
 
 
 def _settings_warnings(project: Path) -> None:
@@ -260,9 +259,9 @@ def check(
     from newsletter.cache import load_cache
     from newsletter.config import load_settings
     from newsletter.errors import InputError, NewsletterError, Problems
-    from newsletter.scaffold import example_values_left
     from newsletter.stamp import loaded_as_before
 
+    options = {name for name, yes in (("verbose", verbose), ("quiet", quiet)) if yes}
     try:
         # What the last build loaded, when nothing it read has changed since
         # (newsletter.stamp); else the project is loaded, reading the build
@@ -283,47 +282,12 @@ def check(
         fail(exc, quiet, last=f"check: {errors}, {warnings}")
     except NewsletterError as exc:
         fail(exc)
-    examples = Problems(root=project)
-    example_values_left(settings, examples)
-    warnings = examples.warnings + loaded_warnings
-    _warnings(warnings, quiet)
-    if not quiet:
-        typer.echo(f"ok: {_count(posts, 'post')} ({published} published), no errors.")
-    errors, outbox_warnings = _check_outbox(settings, verbose, quiet)
-    if errors or not quiet:
-        counts = f"check: {_count(errors, 'error')}, {_count(len(warnings) + outbox_warnings, 'warning')}"
-        (_err if errors else typer.echo)(counts)
-    if errors:
-        raise typer.Exit(1)
-
-
-def _check_outbox(settings, verbose: bool, quiet: bool = False) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """Print the checks of every draft in the outbox; return how many errors and warnings they hold."""
-    from newsletter.checks import check_message, summarize
-    from newsletter.errors import NewsletterError
-    from newsletter.outbox import list_messages
-
     try:
-        drafts = [m for m in list_messages(settings.outbox_dir) if m.status == "draft"]
+        code = check_report(project, settings, (posts, published), loaded_warnings, options, echo)
     except NewsletterError as exc:
         fail(exc)
-    errors = warnings = 0
-    for message in drafts:
-        results = check_message(message.folder, settings, settings.public_dir)
-        counts = summarize(results)
-        errors += counts["error"]
-        warnings += counts["warning"]
-        for result in results:
-            if (verbose or result.level != "info") and not (quiet and result.level != "error"):
-                (typer.echo if result.level == "info" else _err)(f"outbox/{message.week}: {result}")
-        if quiet:
-            continue
-        typer.echo(
-            f"outbox/{message.week} (draft): {_count(counts['error'], 'error')}, "
-            f"{_count(counts['warning'], 'warning')}, {_count(counts['info'], 'note')}"
-            f"{'' if verbose else ' (-v shows them)'}."
-        )
-    return errors, warnings
+    if code:
+        raise typer.Exit(code)
 
 
 Week = Annotated[
@@ -377,23 +341,6 @@ def _run_build(project: Path, quiet: bool, **options: object):  # type: ignore[n
     return result
 
 
-def _say_digest(result, quiet: bool) -> None:  # type: ignore[no-untyped-def]
-    """One line on the week's digest. A week sent already is told by the build's notes, once."""
-    week = result.week
-    if week is None:
-        return
-    if result.digest_status == "no posts":
-        typer.echo(f"{week.label} ({week.period}) has no published posts: no digest written.")
-    elif result.digest_status == "unchanged" and not quiet:
-        typer.echo(f"digest {week.label}: unchanged (outbox/{week.label}/)")
-    elif not quiet and result.digest is not None:
-        size = len(result.digest.eml)
-        typer.echo(
-            f"digest {week.label}: {result.digest.subject!r}, {size:,} bytes ({result.digest_status}) "
-            f"-> outbox/{week.label}/"
-        )
-
-
 @app.command()
 def feed(project: Project = Path("."), quiet: Quiet = False) -> None:
     """Write the RSS, Atom and JSON feeds into public/.
@@ -414,7 +361,7 @@ def digest(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fal
     Example: newsletter digest --week 2026-W47
     """
     result = _run_build(project, quiet, week=week, feeds=False, site=False, sent_is_error=True)
-    _say_digest(result, quiet)
+    say_digest(result, quiet)
     for note in result.notes:
         typer.echo(note)
 
@@ -425,15 +372,7 @@ def build(project: Project = Path("."), week: Week = "last", quiet: Quiet = Fals
 
     Example: newsletter build --week 2026-W47
     """
-    result = _run_build(project, quiet, week=week)
-    _say_digest(result, quiet)
-    for note in result.notes:
-        typer.echo(note)
-    if not quiet:
-        typer.echo(
-            f"built {_count(result.published, 'post')}: {_count(len(result.written), 'file')} written, "
-            f"{result.unchanged} unchanged (public/, outbox/)."
-        )
+    say_built(_run_build(project, quiet, week=week), quiet)
 
 
 @app.command()

@@ -234,11 +234,13 @@ class Engine:
     # Writing
 
     @contextlib.contextmanager
-    def writing(self, public: Path, sweep_also: Iterable[Path] = ()) -> Any:
+    def writing(self, public: Path, sweep_also: Iterable[Path] = (), swept: Callable[[], bool] | None = None) -> Any:
         """Hold the project lock and a staging area while outputs are made; put them in place at :meth:`commit`.
 
-        Temporary files an interrupted run left go first. On any failure
-        the staged files are dropped and public/ stays as it was.
+        Temporary files an interrupted run left go first (in ``public`` and
+        the ``sweep_also`` folders; ``public`` is not walked when ``swept()``,
+        asked holding the lock, says it holds none and no linked folder). On
+        any failure the staged files are dropped and public/ stays as it was.
         """
         from newsletter.lock import project_lock
         from newsletter.stamp import forget
@@ -247,11 +249,12 @@ class Engine:
         self.public = public
         with project_lock(self.root) as lock_file:
             self.lock_file = lock_file
+            clean = swept is not None and swept()
             forget(self.root)  # until this run records a new one: nothing is known to be done
             self._staging = Staging()
             try:
                 try:
-                    for folder in (public, *sweep_also):
+                    for folder in (*sweep_also, *(() if clean else (public,))):
                         sweep(folder, self.real_root)
                     yield self
                 except BaseException:

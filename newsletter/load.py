@@ -545,6 +545,19 @@ def _load_shards(
     return payloads
 
 
+def _names(paths: list[str], problems: Problems) -> dict[str, str]:
+    """Each path as shown (relative to the project), as :meth:`Problems.display` gives it, the common case inline."""
+    top = str(problems.root) if problems.root is not None else ""
+    prefix = "" if top == "." else top.rstrip("/") + "/"
+    start = len(prefix)
+    return {
+        path: path[start:]
+        if path.startswith(prefix) and not path.startswith("/", start) and "/.." not in path and path[:2] != ".."
+        else problems.display(path)
+        for path in paths
+    }
+
+
 def _load_many(
     settings: Settings,
     key: str,
@@ -621,18 +634,22 @@ def load_project(
         # listed (their fingerprints no longer match) so stale ones can go.
         cache.use_key(settings_key(root, settings.raw_text))
     files = _post_files(settings.posts_dir, root.resolve(), problems)
-    names = {path: problems.display(path) for path in files}
+    names = _names(files, problems)
     entries: dict[str, PostEntry] = {}
     todo: list[str] = []
+    seen = cache.seen if cache is not None else {}
     for path in files:  # paths as strings: ten thousand Path objects cost 60 ms
         entry = cache.posts.get(names[path]) if cache is not None else None
-        if entry is not None and entry.deps_unchanged():
+        if entry is not None and (not entry.deps or entry.deps_unchanged()):
             try:
-                st = os.stat(path)
-                if (st.st_mtime_ns, st.st_size) == entry.stat or digest(Path(path).read_bytes()) == entry.digest:
+                stat = seen.get(names[path])  # listed a moment ago (see newsletter.stamp), else now
+                if stat is None:
+                    st = os.stat(path)
+                    stat = (st.st_mtime_ns, st.st_size)
+                if stat == entry.stat or digest(Path(path).read_bytes()) == entry.digest:
                     entries[path] = entry
-                    if (st.st_mtime_ns, st.st_size) != entry.stat:
-                        entry.stat = (st.st_mtime_ns, st.st_size)
+                    if stat != entry.stat:
+                        entry.stat = stat
                         cache.touch(names[path])  # type: ignore[union-attr]
                     continue
             except OSError:

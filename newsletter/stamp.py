@@ -8,7 +8,8 @@ each build, :func:`record` keeps in ``.newsletter-cache/stamp.pickle``:
 - the fingerprint of those inputs as the build saw them (the posts' files
   by the size and time they had when they were read, the templates and
   the outbox by their size and time, the settings by their text);
-- the size and time of every file the build left in public/ and outbox/;
+- the size and time of every file the build left in public/ and outbox/,
+  and the time of every folder in public/ that holds a folder of them;
 - the span of time in which the clock gives the same week and the same
   published posts;
 - what the build reported (warnings, the week's digest status, counts).
@@ -19,6 +20,13 @@ output is up to date already and the build reports what the last one did
 without loading a post. Anything different, missing or unreadable means a
 normal build, which only costs the comparison. ``newsletter check`` uses
 the part on the inputs (:func:`source_unchanged`).
+
+A writing build drops the stamp first and records a new one when done, so
+a stamp is there only when the last writing run finished, leaving no
+temporary files. When, besides, the folders of public/ that hold folders
+have the time they had then (:func:`folders_unchanged`: a folder's time
+changes whenever an entry is added to it, removed or renamed), no folder
+was swapped for a symbolic link either: the build need not walk public/.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +47,7 @@ if TYPE_CHECKING:
     from newsletter.load import Project
 
 STAMP_FILE = "stamp.pickle"
-FORMAT = 2  # 2: the report counts posts
+FORMAT = 4  # 2: the report counts posts; 3: folders; 4: outputs' times and sizes as one array
 SETTINGS_FILE = "newsletter.toml"
 POST_SUFFIXES = (".md", ".markdown")
 
@@ -50,10 +59,13 @@ class Stamp:
     arguments: tuple[Any, ...]  # week, feeds, digest, site, sent_is_error
     source: str  # fingerprint of settings, templates, posts and the files they refer to
     outbox: tuple[Any, ...]  # the outbox's folders and files, by size and time
-    outputs: dict[str, tuple[int, int]]  # every file made, relative to the project -> (st_mtime_ns, st_size)
+    outputs: list[str]  # every file made, relative to the project
+    output_stats: bytes  # their st_mtime_ns and st_size, in turn (see _output_stats)
     window: tuple[float, float]  # the clock (seconds) may be anywhere in [start, end) for the same result
     report: dict[str, Any] = field(default_factory=dict)  # what the build said (see newsletter.build)
     warnings: list[SourceError] = field(default_factory=list)
+    folders: dict[str, int] = field(default_factory=dict)  # public/ and its folders holding outputs -> st_mtime_ns
+    listed: list[tuple[str, int, int]] = field(default_factory=list)  # not kept: the posts as the next run found them
 
 
 def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
@@ -68,9 +80,10 @@ def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
     return out
 
 
-def _files(folder: str, suffixes: tuple[str, ...] | None = None) -> list[str]:
-    """Every file under ``folder`` (links not followed into folders), sorted; only ``suffixes`` when given."""
-    found: list[str] = []
+def _files(folder: str, suffixes: tuple[str, ...] | None = None) -> list[tuple[str, int, int]]:
+    """(path, st_mtime_ns, st_size) of every file under ``folder`` (links not followed into folders), sorted by path;
+    only ``suffixes`` when given; (path, -1, -1) for a link to nothing."""
+    found: list[tuple[str, int, int]] = []
     pending = [folder]
     while pending:
         try:
@@ -82,16 +95,36 @@ def _files(folder: str, suffixes: tuple[str, ...] | None = None) -> list[str]:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
                 elif suffixes is None or entry.name.endswith(suffixes):
-                    found.append(entry.path)
+                    try:
+                        st = entry.stat()
+                        found.append((entry.path, st.st_mtime_ns, st.st_size))
+                    except OSError:
+                        found.append((entry.path, -1, -1))
     found.sort()
     return found
+
+
+def _output_stats(root: Path, paths: list[str]) -> bytes:
+    """The st_mtime_ns and st_size of each file, in turn, as one array's bytes; b"" when one is gone."""
+    stats = array("q")
+    append, stat, top = stats.append, os.stat, f"{root}/"
+    for path in paths:
+        try:
+            st = stat(top + path)
+        except OSError:
+            return b""
+        append(st.st_mtime_ns)
+        append(st.st_size)
+    return stats.tobytes()
 
 
 def _templates(root: Path) -> list[tuple[str, int, int]]:
     """The template files and catalogs that shape the output, by size and time."""
     from newsletter.templates import template_files
 
-    return _stats([os.fspath(p) for p in template_files(root / "templates")])
+    top = os.path.join(os.fspath(root), "")
+    found = _stats([os.fspath(p) for p in template_files(root / "templates")])
+    return [(path.removeprefix(top), mtime, size) for path, mtime, size in found]  # "-C DIR" or not, the same
 
 
 def _settings_text(root: Path) -> str | None:
@@ -124,7 +157,7 @@ def _deps_now(deps: list[tuple[str, bool]]) -> list[Any]:
 
 def _outbox(root: Path) -> tuple[Any, ...]:
     """The outbox as the build sees it: every file, by size and time."""
-    return tuple(_stats(_files(os.fspath(root / "outbox"))))
+    return tuple(_files(os.fspath(root / "outbox")))
 
 
 def _read(root: Path) -> Stamp | None:
@@ -143,24 +176,36 @@ def _read(root: Path) -> Stamp | None:
 def _posts_now(root: Path, recorded_deps: list[Any]) -> tuple[list[tuple[str, int, int]], list[Any]]:
     """The post files and the files they refer to, as they are now (named as the cache names them)."""
     top = os.path.join(os.fspath(root), "")  # "./" or "/the/project/"
-    found = _stats(_files(top + "posts", POST_SUFFIXES))
+    found = _files(top + "posts", POST_SUFFIXES)
     posts = [(path[len(top) :], m, s) for path, m, s in found]
     deps = _deps_now([(item[0], len(item) == 3 or item[1]) for item in recorded_deps])
     return posts, deps
 
 
-def source_unchanged(root: Path, now: float) -> Stamp | None:
+def last(root: Path) -> Stamp | None:
+    """The stamp of the last writing run, when it finished (else None)."""
+    return _read(root)
+
+
+def source_unchanged(root: Path, now: float, stamp: Stamp | None = None) -> Stamp | None:
     """The last build's stamp when nothing it loaded has changed and the clock publishes the same posts."""
-    stamp = _read(root)
+    stamp = stamp or _read(root)
     if stamp is None or not stamp.window[0] <= now < stamp.window[1]:
         return None
     text = _settings_text(root)
     if text is None:
         return None
     posts, deps = _posts_now(root, stamp.report.get("deps", []))
+    stamp.listed = posts  # for the build that follows, if any (see seen())
     if _source(root, text, posts, deps) != stamp.source:
         return None
     return stamp
+
+
+def seen(stamp: Stamp | None) -> dict[str, tuple[int, int]]:
+    """The post files :func:`source_unchanged` listed with ``stamp``: name -> (st_mtime_ns, st_size), if it did."""
+    listed = stamp.listed if stamp is not None else []
+    return {name: (mtime, size) for name, mtime, size in listed if mtime != -1}
 
 
 def loaded_as_before(root: Path) -> Stamp | None:
@@ -175,18 +220,13 @@ def loaded_as_before(root: Path) -> Stamp | None:
     return source_unchanged(root, now)
 
 
-def unchanged(root: Path, arguments: tuple[Any, ...], now: float) -> Stamp | None:
-    """The last build's stamp when a build with these arguments has nothing to do (see the module)."""
-    stamp = source_unchanged(root, now)
+def unchanged(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp | None) -> Stamp | None:
+    """``stamp`` (the last build's, see :func:`last`) when a build with these arguments has nothing to do."""
+    stamp = source_unchanged(root, now, stamp) if stamp is not None else None
     if stamp is None or stamp.arguments != arguments or _outbox(root) != stamp.outbox:
         return None
-    for path, (mtime, size) in stamp.outputs.items():
-        try:
-            st = os.stat(f"{root}/{path}")
-        except OSError:
-            return None
-        if st.st_mtime_ns != mtime or st.st_size != size:
-            return None
+    if _output_stats(root, stamp.outputs) != stamp.output_stats:
+        return None
     return stamp
 
 
@@ -213,10 +253,47 @@ def record(
     from newsletter.cache import CACHE_DIR
     from newsletter.write import write_atomic
 
-    stamp = Stamp(arguments, source, _outbox(root), outputs, window, report, warnings)
+    paths = list(outputs)
+    stats = array("q", [number for stat in outputs.values() for number in stat]).tobytes()
+    stamp = Stamp(arguments, source, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths))
     with contextlib.suppress(OSError):
         (root / CACHE_DIR).mkdir(exist_ok=True)
         write_atomic(root / CACHE_DIR / STAMP_FILE, _dump(stamp), output=False)
+
+
+def _folders(root: Path, outputs: list[str]) -> dict[str, int]:
+    """The time of public/ and of every folder in it that holds a folder of ``outputs`` (paths like public/a/b).
+
+    A folder swapped for a link changes the time of the folder holding it;
+    the folders that hold files alone need not be looked at (see
+    :func:`folders_unchanged`).
+    """
+    names = {"public"}
+    holding = {path.rpartition("/")[0] for path in outputs}
+    for folder in holding:
+        folder = folder.rpartition("/")[0]
+        while folder.startswith("public") and folder not in names:
+            names.add(folder)
+            folder = folder.rpartition("/")[0]
+    prefix = len(os.fspath(root)) + 1
+    now = _stats([f"{root}/{name}" for name in sorted(names)])
+    return {path[prefix:]: mtime for path, mtime, _size in now if mtime != -1}
+
+
+def folders_unchanged(root: Path, stamp: Stamp | None) -> bool:
+    """Whether ``stamp`` (see :func:`last`) was left by a finished run and public/'s folders are as it left them.
+
+    Then public/ holds no temporary file of an interrupted run (a writing
+    run drops the stamp before it writes one, and only builds write in
+    public/) and no folder that was swapped for a symbolic link since: that
+    changes the time of the folder holding it, which the stamp recorded
+    (see the module). Call it holding the project lock.
+    """
+    if stamp is None or not stamp.folders or os.path.islink(root / "public"):
+        return False
+    prefix = len(os.fspath(root)) + 1
+    now = _stats([f"{root}/{name}" for name in stamp.folders])
+    return all(stamp.folders[path[prefix:]] == mtime for path, mtime, _size in now)
 
 
 def window(project: Project, week: str) -> tuple[float, float]:
@@ -228,13 +305,13 @@ def window(project: Project, week: str) -> tuple[float, float]:
     if week.strip().lower() in ("last", "this"):
         this = week_of(now, project.settings.site.tz)
         start, end = this.start.timestamp(), this.end.timestamp()
+    # The posts are sorted newest first: the future ones, then the newest published one.
     for post in project.posts:
         if not post.draft:
             when = post.date.timestamp()
             if post.date <= now:
-                start = max(start, when)
-            else:
-                end = min(end, when)
+                return max(start, when), end
+            end = min(end, when)
     return start, end
 
 

@@ -242,3 +242,54 @@ def test_a_body_edit_leaves_category_pages_alone_unless_our_template_shows_bodie
     shutil.copytree(sample, twin, ignore=shutil.ignore_patterns("public", "outbox", CACHE_DIR))
     build(twin)
     assert _outputs(sample) == _outputs(twin)
+
+
+def _walks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record which folders the engine walks for leftovers."""
+    from newsletter import write
+
+    walked: list[Path] = []
+    real = write.sweep
+
+    def sweep(folder: Path, real_root: Path | None = None) -> int:
+        walked.append(Path(folder))
+        return real(folder, real_root)
+
+    monkeypatch.setattr(write, "sweep", sweep)
+    return walked
+
+
+def test_public_is_walked_for_leftovers_unless_the_last_run_finished_and_left_it_as_it_is(
+    sample: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from newsletter.write import TEMP_PREFIX
+
+    walked = _walks(monkeypatch)
+    build(sample)
+    assert sample / "public" in walked  # the first build: no stamp
+    seed = _seed(sample)
+
+    def edit_and_build() -> None:
+        walked.clear()
+        seed.write_text(seed.read_text() + "\nOne more line.\n")
+        build(sample)
+
+    edit_and_build()
+    assert walked and sample / "public" not in walked  # finished, untouched since: nothing to find there
+    # A run stopped midway leaves no stamp (and maybe a temporary file): walked, removed.
+    page_folder = next(p.parent for p in (sample / "public" / "posts").glob("*/index.html"))
+    leftover = page_folder / f"{TEMP_PREFIX}1-2-index.html"
+    leftover.write_text("half")
+    (sample / CACHE_DIR / "stamp.pickle").unlink()
+    edit_and_build()
+    assert sample / "public" in walked and not leftover.exists()
+    # A post's folder swapped for a link to a place outside: walked, refused, nothing written there.
+    edit_and_build()
+    assert sample / "public" not in walked
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(page_folder)
+    page_folder.symlink_to(elsewhere)
+    with pytest.raises(NewsletterError, match="is a symbolic link"):
+        edit_and_build()
+    assert sample / "public" in walked and list(elsewhere.iterdir()) == []

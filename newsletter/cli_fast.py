@@ -1,0 +1,220 @@
+"""``newsletter build`` with nothing to do and ``newsletter check`` after a build, without the command line.
+
+Typer and the command definitions take about a third of a build that
+finds nothing changed (see :mod:`newsletter.stamp`), and a fifth of a
+check after a build. For the plain forms of these commands (``-q``,
+``-v`` for check, ``-C DIR`` before or after the command)
+:func:`quick` asks the stamp first; when the last build is still up to
+date it prints what :mod:`newsletter.cli` prints (with the same functions,
+kept here) and the program ends with the same status. Anything else
+(another option, no project, a bad ``SOURCE_DATE_EPOCH``, something to
+build or load, an error) is left to the command line, which then says it;
+a build reuses the stamp read here (``newsletter.build``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from newsletter.build import BuildResult
+    from newsletter.config import Settings
+
+FLAGS = {"build": {"-q": "quiet", "--quiet": "quiet"},
+         "check": {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}}  # fmt: skip
+PROJECT = ("-C", "--project")
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # what click.echo removes when not writing to a terminal
+Say = Callable[..., None]  # say(text, err=False)
+
+
+def _options(argv: list[str]) -> tuple[str, str | None, set[str]] | None:
+    """(command, the -C folder or None, flags) of a plain command line (see the module); None for any other."""
+    args = argv[1:]
+    command: str | None = None
+    folder: str | None = None
+    flags: set[str] = set()
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if command is None and arg in FLAGS:
+            command = arg
+        elif command is not None and arg in FLAGS[command]:
+            flags.add(FLAGS[command][arg])
+        elif arg in PROJECT and folder is None and index + 1 < len(args) and args[index + 1][:1] not in ("", "-"):
+            folder = args[index + 1]
+            index += 1
+        else:
+            return None
+        index += 1
+    return (command, folder, flags) if command is not None else None
+
+
+def _project(folder: str | None) -> Path | None:
+    """The project folder as the command line finds it (see newsletter.config.find_project)."""
+    from newsletter.stamp import SETTINGS_FILE
+
+    if folder is not None:
+        return Path(folder)
+    start = Path(".")
+    here = start.absolute()
+    found = next((f for f in (here, *here.parents) if (f / SETTINGS_FILE).is_file()), None)
+    return None if found is None else start if found == here else found
+
+
+def echo(text: str, err: bool = False) -> None:
+    """One line, as ``typer.echo`` writes it."""
+    stream = sys.stderr if err else sys.stdout
+    if not stream.isatty():
+        text = _ANSI.sub("", text)
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def count(number: int, noun: str) -> str:
+    """``1 post``, ``2 posts``: a count with its noun in the right number."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def say_digest(result: BuildResult, quiet: bool, say: Say = echo) -> None:
+    """One line on the week's digest. A week sent already is told by the build's notes, once."""
+    week = result.week
+    if week is None:
+        return
+    if result.digest_status == "no posts":
+        say(f"{week.label} ({week.period}) has no published posts: no digest written.")
+    elif result.digest_status == "unchanged" and not quiet:
+        say(f"digest {week.label}: unchanged (outbox/{week.label}/)")
+    elif not quiet and result.digest is not None:
+        size = len(result.digest.eml)
+        say(
+            f"digest {week.label}: {result.digest.subject!r}, {size:,} bytes ({result.digest_status}) "
+            f"-> outbox/{week.label}/"
+        )
+
+
+def say_built(result: BuildResult, quiet: bool, say: Say = echo) -> None:
+    """What ``newsletter build`` prints after its warnings: the digest, notes, the counts."""
+    say_digest(result, quiet, say)
+    for note in result.notes:
+        say(note)
+    if not quiet:
+        say(
+            f"built {count(result.published, 'post')}: {count(len(result.written), 'file')} written, "
+            f"{result.unchanged} unchanged (public/, outbox/)."
+        )
+
+
+def check_report(
+    project: Path, settings: Settings, counts: tuple[int, int], warnings: list[Any], options: set[str], say: Say
+) -> int:
+    """What ``newsletter check`` says once the project is loaded (``counts``: posts, published); its exit status.
+
+    Raises the outbox's :class:`newsletter.errors.NewsletterError`, for the caller to report.
+    """
+    from newsletter.errors import Problems, group_warnings
+    from newsletter.scaffold import example_values_left
+
+    quiet = "quiet" in options
+    examples = Problems(root=project)
+    example_values_left(settings, examples)
+    warnings = examples.warnings + warnings
+    if not quiet:
+        for line in group_warnings(warnings):
+            say(line, err=True)
+        say(f"ok: {count(counts[0], 'post')} ({counts[1]} published), no errors.")
+    errors, outbox_warnings = check_outbox(settings, "verbose" in options, quiet, say)
+    if errors or not quiet:
+        say(f"check: {count(errors, 'error')}, {count(len(warnings) + outbox_warnings, 'warning')}", err=bool(errors))
+    return 1 if errors else 0
+
+
+def check_outbox(settings: Settings, verbose: bool, quiet: bool, say: Say) -> tuple[int, int]:
+    """Say the checks of every draft in the outbox; return how many errors and warnings they hold."""
+    from newsletter.checks import check_message, summarize
+    from newsletter.outbox import list_messages
+
+    drafts = [m for m in list_messages(settings.outbox_dir) if m.status == "draft"]
+    errors = warnings = 0
+    for message in drafts:
+        results = check_message(message.folder, settings, settings.public_dir)
+        counts = summarize(results)
+        errors += counts["error"]
+        warnings += counts["warning"]
+        for result in results:
+            if (verbose or result.level != "info") and not (quiet and result.level != "error"):
+                say(f"outbox/{message.week}: {result}", err=result.level != "info")
+        if quiet:
+            continue
+        say(
+            f"outbox/{message.week} (draft): {count(counts['error'], 'error')}, "
+            f"{count(counts['warning'], 'warning')}, {count(counts['info'], 'note')}"
+            f"{'' if verbose else ' (-v shows them)'}."
+        )
+    return errors, warnings
+
+
+def quick(argv: list[str]) -> int | None:
+    """Run a plain command line that the stamp answers (see the module); its exit status, or None for Typer."""
+    options = _options(argv)
+    if options is None:
+        return None
+    command, folder, flags = options
+    from newsletter import clock
+    from newsletter.errors import NewsletterError
+
+    try:
+        clock.epoch()
+    except NewsletterError:
+        return None  # the command line says what is wrong with it
+    root = _project(folder)
+    if root is None:
+        return None
+    said: list[tuple[str, bool]] = []
+    say: Say = lambda text, err=False: said.append((text, err))  # noqa: E731 (all or nothing, at the end)
+    code = _quick_build(root, flags, say) if command == "build" else _quick_check(root, flags, say)
+    if code is None:
+        return None
+    with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+        for text, err in said:
+            echo(text, err)
+    return code
+
+
+def _quick_build(root: Path, flags: set[str], say: Say) -> int | None:
+    from newsletter import build, stamp
+    from newsletter.errors import group_warnings
+
+    arguments = ("last", True, True, True, False)  # newsletter.cli.build's
+    last = stamp.last(root)
+    result = build.nothing_to_do(root, arguments, last)
+    if result is None:
+        build.probed[os.fspath(root)] = (arguments, last)
+        return None
+    quiet = "quiet" in flags
+    if not quiet:
+        for line in group_warnings(result.warnings):
+            say(line, err=True)
+    say_built(result, quiet, say)
+    return 0
+
+
+def _quick_check(root: Path, flags: set[str], say: Say) -> int | None:
+    from newsletter.config import load_settings
+    from newsletter.errors import NewsletterError, Problems
+    from newsletter.stamp import loaded_as_before
+
+    before = loaded_as_before(root)
+    if before is None:
+        return None  # the project is loaded: the command line does it
+    try:
+        settings = load_settings(root, Problems(root=root))
+        counts = (before.report["posts"], before.report["published"])
+        return check_report(root, settings, counts, before.warnings, flags, say)
+    except NewsletterError:
+        return None  # the command line says it
