@@ -31,8 +31,11 @@ def stages(project: Project) -> dict[str, Callable[[], int]]:
     feeds = feed_renderer(project)
     limit = project.settings.feed.limit
 
+    # As the build writes them: UTF-8 (older versions rendered text, encoded when written).
+    page = getattr(site, "post_page_bytes", None) or (lambda post: site.post_page(post).encode("utf-8"))
+
     def posts() -> int:
-        return sum(1 for post in published if site.post_page(post))
+        return sum(1 for post in published if page(post))
 
     def listings() -> int:
         return len([site.listing(archive) for archive in (False, True)])

@@ -302,7 +302,8 @@ def _declare_pages(plan: Plan) -> None:
     if own_pages:
         for post in published:
             path = f"public/{page_path(post.url, base)}"
-            engine.declare(Output(path, keys.posts([post]), lambda post=post: pages.post_page(post), "site", True))
+            page = lambda post=post: pages.post_page_bytes(post)  # noqa: E731 (bytes: the frame is encoded once)
+            engine.declare(Output(path, keys.posts([post]), page, "site", True))
     base_path = urlsplit(base).path or "/"
     for post in published:
         if not post.aliases:

@@ -69,7 +69,7 @@ def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output:
 
     Returns that name, for :func:`commit` (or :func:`discard`), or None when
     ``path`` holds these bytes already. Creates the folder when needed. A
-    new file in a new folder (most of a first build) takes five system calls.
+    new file in a new folder (most of a first build) takes four system calls.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     target = os.fspath(path)
@@ -77,27 +77,34 @@ def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output:
     # One name per process and thread: no other writer uses it (and the project
     # lock keeps other runs out), so O_TRUNC only ever meets our own leftover.
     temp = os.path.join(folder, _temp_name(name))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
-    try:
-        fd = os.open(temp, flags, 0o644)
-    except FileNotFoundError:  # no folder, so no old file to compare with
-        try:
-            os.mkdir(folder)  # one call where makedirs() would look at the parent first
-        except FileNotFoundError:
-            os.makedirs(folder, exist_ok=True)
-        except FileExistsError:
-            pass
-        fd = os.open(temp, flags, 0o644)
+    parent = os.path.dirname(folder)
+    # A folder made here holds no old file to compare with. Where the last
+    # folder staged into beside this one was new (a first build: a folder per
+    # page), it is made first, not after an open that fails for want of it.
+    made = _new_beside.get(parent, False) and _make_folder(folder)
+    if made:
+        fd = os.open(temp, _FLAGS, 0o644)
     else:
-        if _holds(target, payload):
-            os.close(fd)
-            os.unlink(temp)
-            return None
+        try:
+            fd = os.open(temp, _FLAGS, 0o644)
+        except FileNotFoundError:
+            _make_folder(folder)
+            made = True  # missing a moment ago: nothing old in it
+            fd = os.open(temp, _FLAGS, 0o644)
+        else:
+            if _holds(target, payload):
+                os.close(fd)
+                os.unlink(temp)
+                _new_beside[parent] = False
+                return None
+    _new_beside[parent] = made
     try:
         try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view) :]
+            written = os.write(fd, payload)
+            if written < len(payload):  # rare: a write cut short
+                view = memoryview(payload)[written:]
+                while view:
+                    view = view[os.write(fd, view) :]
             if durable:
                 os.fsync(fd)
         finally:
@@ -109,6 +116,23 @@ def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output:
             os.unlink(temp)
         raise
     return temp
+
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+# Folder -> whether the last folder in it that stage() wrote into was new (made by stage()).
+# Only the order of two system calls depends on it, never what is written.
+_new_beside: dict[str, bool] = {}
+
+
+def _make_folder(folder: str) -> bool:
+    """Make ``folder`` (and its parents when missing); False when it is there already."""
+    try:
+        os.mkdir(folder)  # one call where makedirs() would look at the parent first
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+    except FileExistsError:
+        return False
+    return True
 
 
 def _temp_name(name: str, kind: str = "") -> str:

@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
 
 from newsletter.addresses import taxonomy_pages
+from newsletter.i18n import language
 from newsletter.load import load_project
 from newsletter.render.feeds import MAIN_FEEDS, feed_renderer, group_by_category, render_feeds
 from newsletter.render.site import SiteRenderer, post_page_path, redirect_pages, render_site, site_renderer
 from newsletter.slugs import category_slug
-from newsletter.templates import PACKAGE_TEMPLATES, own_templates
+from newsletter.templates import PACKAGE_TEMPLATES, output_escaper, own_templates, package_environment
 
 
 def with_aliases(sample: Path) -> Path:
@@ -216,3 +218,34 @@ def test_the_package_templates_run_unsandboxed_only_without_site_templates_of_th
     (folder / "Site").mkdir()
     (folder / "Site" / "notes.txt").write_text("x", encoding="utf-8")
     assert own_templates(folder, "site"), "a case-insensitive file system would find it"
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<b>safe</b>"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        "A & B <c> 'd' \"e\"",
+        "&amp; already",
+        "",
+        "ünï · 中文 <x>",
+        7,
+        -3,
+        True,
+        2.5,
+        None,
+        Markup("<i>"),
+        _Html(),
+    ],
+)
+def test_our_templates_write_each_value_as_markupsafe_escapes_it(value: object) -> None:
+    escape_output = output_escaper()
+    assert escape_output(value) == str(escape(value))
+    env = package_environment(language("en"))
+    template = "<p title='{{ v }}'>{{ v }}</p>{% set s %}[{{ v }}]{% endset %}{{ s }}{{ s | upper }}{{ v ~ '<' }}"
+    reference = Environment(autoescape=True).from_string(template)
+    assert env.from_string(template).render(v=value) == reference.render(v=value)

@@ -73,27 +73,46 @@ class Frame:
         if context.exported_vars or set(context.vars) - set(common):
             raise _SetsVariables(template.name)
         self.texts = texts
+        self.encoded = [text.encode("utf-8") for text in texts]
         self.names = names
         # What a new context would start from: the template's globals and the common values.
         self.parent = {**template.globals, **common}
         # Each block's functions, the template's own first, as the root would have them.
         self.blocks = {name: list(chain[1:]) for name, chain in context.blocks.items()}
 
-    def render(self, values: dict[str, Any]) -> str:
-        """The page for these values (the common values and the page's own)."""
+    def blocks_of(self, values: dict[str, Any]) -> list[str]:
+        """The text of each block (in the order of ``names``) for a page's values."""
         template = self.template
         # As template.new_context(values) makes it, less copying its globals for every page.
         context = template.environment.context_class(template.environment, {**self.parent, **values}, template.name, {})
-        context.blocks = self.blocks
-        texts = self.texts
-        out = [texts[0]]
+        context.blocks = blocks = self.blocks
         try:
-            for name, text in zip(self.names, texts[1:], strict=True):
-                out.extend(self.blocks[name][0](context))
-                out.append(text)
+            return ["".join(blocks[name][0](context)) for name in self.names]
         except Exception:
             template.environment.handle_exception()
+            raise  # not reached: handle_exception raises
+
+    def render(self, values: dict[str, Any]) -> str:
+        """The page for these values (the page's own; the common values are in the frame already)."""
+        texts = self.texts
+        out = [texts[0]]
+        for block, text in zip(self.blocks_of(values), texts[1:], strict=True):
+            out.append(block)
+            out.append(text)
         return "".join(out)
+
+    def render_bytes(self, values: dict[str, Any]) -> bytes:
+        """:meth:`render` encoded in UTF-8, the frame encoded once: only the blocks' text is encoded for a page.
+
+        (A page's text as one string would be encoded whole: most of it
+        the frame, and never plain ASCII once it holds a ``·``.)
+        """
+        encoded = self.encoded
+        out = [encoded[0]]
+        for block, data in zip(self.blocks_of(values), encoded[1:], strict=True):
+            out.append(block.encode("utf-8"))
+            out.append(data)
+        return b"".join(out)
 
 
 def frame_of(template: Any, common: dict[str, Any]) -> Frame | None:
@@ -118,6 +137,11 @@ class Cards:
     A post's entry in the lists of posts (once per post and kind of list), a
     link to a category or tag page (once per name). Rendered in one context,
     reused: a block reads its values when it starts.
+
+    A post's pieces are found by the post object's ``id()``, not by one of
+    its attributes: a taxonomy page of thousands of posts then reads none of
+    them (reading each scattered post was most of the page's time). Every
+    post given is kept, so no id is reused while these pieces are.
     """
 
     def __init__(self, template: Any, common: dict[str, Any]):
@@ -126,6 +150,8 @@ class Cards:
         self.context = template.new_context(dict(common))
         self.slugs: dict[str, str] = {}
         self.long_date = template.environment.filters["longdate"]
+        self._dates: dict[int, tuple[str, str]] = {}  # by id(post): (ISO date, long date)
+        self._posts: dict[int, Post] = {}  # every post given, by id(post): it stays alive with its pieces
 
     def render(self, kind: str, values: dict[str, Any]) -> str:
         """Block ``kind`` for these values."""
@@ -137,29 +163,27 @@ class Cards:
             self.template.environment.handle_exception()
             raise  # not reached: handle_exception raises
 
-    def one(self, kind: str, key: Any, values: dict[str, Any]) -> str:
-        """Block ``kind`` for these values, rendered the first time ``(kind, key)`` is asked for."""
-        made = self.made.setdefault((kind, None), {})
-        found = made.get(key)
-        if found is None:
-            found = made[key] = self.render(kind, values)
-        return found
-
     def join(self, kind: str, posts: Sequence[Post], show_summaries: bool = False) -> Markup:
         """The entries of ``posts`` in a list of this kind (``listing_card``, ``taxonomy_card``), as one Markup."""
         made = self.made.setdefault((kind, show_summaries), {})
-        found = [made.get(post.path) for post in posts]
-        for at, card in enumerate(found):
-            if card is None:
-                post = posts[at]
-                values = {
-                    "post": post,
-                    "show_summaries": show_summaries,
-                    "iso_date": post.date.isoformat(),
-                    "long_date": self.long_date(post.date),
-                }
-                found[at] = made[post.path] = self.render(kind, values)
+        found = list(map(made.get, map(id, posts)))
+        if None in found:
+            for at, card in enumerate(found):
+                if card is None:
+                    post = posts[at]
+                    iso_date, long_date = self.dates(post)
+                    values = {"post": post, "show_summaries": show_summaries, "iso_date": iso_date}
+                    values["long_date"] = long_date
+                    found[at] = made[id(post)] = self.render(kind, values)
         return Markup("".join(found))  # type: ignore[arg-type]
+
+    def dates(self, post: Post) -> tuple[str, str]:
+        """A post's date as ``post.date.isoformat()`` and ``post.date | longdate`` write it, computed once per post."""
+        found = self._dates.get(id(post))
+        if found is None:
+            self._posts[id(post)] = post
+            found = self._dates[id(post)] = (post.date.isoformat(), self.long_date(post.date))
+        return found
 
     def slug(self, name: str) -> str:
         """A category's or tag's slug (see :func:`newsletter.slugs.category_slug`), computed once per name."""
@@ -170,9 +194,16 @@ class Cards:
 
     def links(self, categories: Sequence[tuple[str, str]], tags: Sequence[tuple[str, str]]) -> Markup:
         """Links to the pages of these categories, then of these tags (name and slug each), as one Markup."""
-        return Markup(
-            "".join(
-                [self.one("category_link", name, {"name": name, "slug": slug}) for name, slug in categories]
-                + [self.one("tag_link", name, {"name": name, "slug": slug}) for name, slug in tags]
-            )
-        )
+        made = [self._link("category_link", categories), self._link("tag_link", tags)]
+        return Markup("".join([*made[0], *made[1]]))
+
+    def _link(self, kind: str, names: Sequence[tuple[str, str]]) -> list[str]:
+        """Block ``kind`` (a link to a category's or tag's page) for each (name, slug), each rendered once."""
+        made = self.made.setdefault((kind, None), {})
+        found = []
+        for name, slug in names:
+            link = made.get(name)
+            if link is None:
+                link = made[name] = self.render(kind, {"name": name, "slug": slug})
+            found.append(link)
+        return found

@@ -140,7 +140,14 @@ class SiteRenderer:
         frame = self.render_frame(name)
         if frame is None:
             return str(self.template(name).render(self.common, **values))
-        return frame.render({**self.common, **values})
+        return frame.render(values)
+
+    def render_bytes(self, name: str, /, **values: Any) -> bytes:
+        """:meth:`render`, encoded in UTF-8 (for a file)."""
+        frame = self.render_frame(name)
+        if frame is None:
+            return str(self.template(name).render(self.common, **values)).encode("utf-8")
+        return frame.render_bytes(values)
 
     @cached_property
     def cards(self) -> Cards:
@@ -165,21 +172,30 @@ class SiteRenderer:
 
     def post_page(self, post: Post) -> str:
         """A post's page, for ``public/<post_page_path(post, base)>``."""
+        return self.render("site/post.html", **self._post_values(post))
+
+    def post_page_bytes(self, post: Post) -> bytes:
+        """:meth:`post_page` encoded in UTF-8, as the build writes it."""
+        return self.render_bytes("site/post.html", **self._post_values(post))
+
+    def _post_values(self, post: Post) -> dict[str, Any]:
+        """The values of a post's page besides the common ones."""
         cards = self.cards
-        categories = [(name, cards.slug(name)) for name in post.categories]
-        tags = [(name, cards.slug(name)) for name in post.tags]
-        return self.render(
-            "site/post.html",
-            post=post,
-            canonical=post.url,
-            iso_date=post.date.isoformat(),
-            long_date=cards.long_date(post.date),
-            categories=categories,
-            tags=tags,
-            taxonomy_links=cards.links(categories, tags),
-            references=list(enumerate(post.references, start=1)),
-            cta=post.cta if post.cta is not None else self.default_cta,
-        )
+        slug = cards.slug
+        categories = [(name, slug(name)) for name in post.categories]
+        tags = [(name, slug(name)) for name in post.tags]
+        iso_date, long_date = cards.dates(post)
+        return {
+            "post": post,
+            "canonical": post.url,
+            "iso_date": iso_date,
+            "long_date": long_date,
+            "categories": categories,
+            "tags": tags,
+            "taxonomy_links": cards.links(categories, tags),
+            "references": list(enumerate(post.references, start=1)),
+            "cta": post.cta if post.cta is not None else self.default_cta,
+        }
 
     @cached_property
     def default_cta(self) -> CallToAction | None:
