@@ -63,6 +63,8 @@ def parse_date(value: Any, tz: Any) -> datetime:
         raise ValueError("not a date")
     if result.tzinfo is None:
         result = result.replace(tzinfo=tz)
+    if 1 < result.year < 9999:  # a UTC offset is less than a day: only the first and last years can overflow
+        return result
     try:
         result.astimezone(UTC)  # 0001-01-01 00:00+05:00 has no UTC time
     except OverflowError:

@@ -20,10 +20,11 @@ from newsletter.config import Settings, load_settings
 from newsletter.dates import date_in_file_name
 from newsletter.dates import parse_date as parse_date
 from newsletter.errors import Problems
-from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_line, render_markdown, summarize
+from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_line, render_markdown
 from newsletter.models import CallToAction, Image, Post, Reference
 from newsletter.permalinks import post_address
 from newsletter.slugs import category_slug, make_slug
+from newsletter.summaries import single_spaced, summarize
 from newsletter.templates import check_project_templates
 
 Progress = Callable[[str, int, int], None]
@@ -356,7 +357,7 @@ class _PostLoader:
             if url and _scheme(url) not in ("http", "https"):
                 self.problems.error(path, line, f"reference {index + 1}: url must be an absolute http(s) URL")
                 continue
-            result.append(Reference(text=" ".join(text.split()), doi=doi, url=url, line=line))
+            result.append(Reference(text=single_spaced(text), doi=doi, url=url, line=line))
         return tuple(result)
 
     def _cta(self, value: Any, err: Any) -> CallToAction | None:

@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from newsletter.mathspans import SENTINEL, protect
+from newsletter.summaries import first_paragraph
+from newsletter.summaries import summarize as summarize  # where it was first
 
 CITE_RE = re.compile(r'<sup class="cite"><a href="[^"#]*#ref-(\d+)">\[\d+\]</a></sup>')
 _MARKER = re.compile(r"\[([1-9][0-9]{0,3})\]")
@@ -156,7 +158,6 @@ def _cmark(text: str, options: int = 0) -> str:
 
 # Markers inside links, code and scripts stay text.
 _SKIPPED = re.compile(r"<(a|code|pre|script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
-_ANY_TAG = re.compile(r"<[^>]*>")
 
 
 def _html_depth(html: str) -> int:
@@ -194,10 +195,22 @@ def check_nesting(html: str) -> None:
         )
 
 
+def _marker_hits(html: str) -> list[re.Match[str]]:
+    """What ``_MARKER.finditer(html)`` finds, each "[" found by str.find (many times faster than the regex scan)."""
+    hits = []
+    at = html.find("[")
+    while at >= 0:
+        hit = _MARKER.match(html, at)
+        if hit is not None:
+            hits.append(hit)
+        at = html.find("[", at + 1 if hit is None else hit.end())
+    return hits
+
+
 def _markers(html: str, citations: bool = True, skipped_re: re.Pattern[str] = _SKIPPED) -> tuple[str, list[int]]:
     """Turn ``[n]`` in text (not in a tag, a link or code) into citation markers (when ``citations``)."""
     found: list[int] = []
-    hits = list(_MARKER.finditer(html)) if citations and "[" in html else []
+    hits = _marker_hits(html) if citations else []
     if not hits:
         return html, found
     last_hit = hits[-1].start()
@@ -238,20 +251,6 @@ def marker_line(body: str, n: int) -> int:
         if needle in line:
             return offset
     return 0
-
-
-def first_paragraph(html: str) -> str:
-    """The text of the first paragraph of rendered HTML."""
-    import html as html_module
-
-    # The first "<p>...</p>" (two finds: a lazy regex match costs more).
-    start = html.find("<p>")
-    end = html.find("</p>", start + 3) if start >= 0 else -1
-    if end < 0:
-        return ""
-    paragraph = html[start + 3 : end]
-    text = " ".join((_ANY_TAG.sub("", paragraph) if "<" in paragraph else paragraph).split())
-    return html_module.unescape(text) if "&" in text else text
 
 
 @dataclass
@@ -391,38 +390,3 @@ def rewrite_citations(html: str, href_and_label: Callable[[int], tuple[str, int]
         return f'<sup class="cite"><a href="{href}">[{label}]</a></sup>'
 
     return CITE_RE.sub(replace, html)
-
-
-_MARKER_TEXT = re.compile(r"\[[1-9][0-9]*\]")
-_SPACE_BEFORE_PUNCTUATION = re.compile(r" ([.,;:!?])")
-
-
-def _without_markers(text: str) -> str:
-    """``text`` less every citation marker and the space before it (`` [1]``).
-
-    A pattern starting with an optional space (`` ?\\[``) is tried at every
-    character; one starting with ``[`` is not. The space before a marker is
-    never part of the marker before it, which ends with ``]``.
-    """
-    out: list[str] = []
-    last = 0
-    for m in _MARKER_TEXT.finditer(text):
-        start = m.start()
-        if start and text[start - 1] == " ":
-            start -= 1
-        out.append(text[last:start])
-        last = m.end()
-    out.append(text[last:])
-    return "".join(out)
-
-
-def summarize(text: str, limit: int = 280) -> str:
-    """Shorten plain text to ``limit`` characters at a word boundary, without citation markers."""
-    text = " ".join(text.split())  # from here on, single spaces: patterns without \s are three times as fast
-    if "[" in text:
-        text = _without_markers(text).strip()
-    text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–—")
-    return cut + "…"

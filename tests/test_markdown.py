@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newsletter.markdown import marker_line, render_markdown, rewrite_citations, summarize
+from newsletter.summaries import first_paragraph, single_spaced
 
 
 def keep(tag: str, attribute: str, value: str) -> str:
@@ -72,6 +73,37 @@ def _summarize_plainly(text: str, limit: int = 280) -> str:
 def test_summarize_as_first_written(text: str) -> None:
     assert summarize(text) == _summarize_plainly(text)
     assert summarize(text, 8) == _summarize_plainly(text, 8)
+
+
+@given(st.lists(st.sampled_from(["[", "]", "[1]", "1", "0", "12345", "x", "[[", "]]"]), max_size=20).map("".join))
+def test_marker_hits_are_what_the_pattern_finds(text: str) -> None:
+    from newsletter.markdown import _MARKER, _marker_hits
+
+    assert [m.span() for m in _marker_hits(text)] == [m.span() for m in _MARKER.finditer(text)]
+
+
+# Every character str.split() splits at (and some it does not), with words and plain spaces.
+_SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\ufeff", "\x00", "a", "bc", " ", " "]
+
+
+@given(st.lists(st.sampled_from(_SPACES), max_size=12).map("".join))
+def test_single_spaced_is_split_and_joined(text: str) -> None:
+    assert single_spaced(text) == " ".join(text.split())
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "word", " ", "  ", "\n", "<em>", "</em>", "&amp;", "&nbsp;", "&#10;", "[1]", "."]),
+        max_size=20,
+    ).map("".join)
+)
+def test_first_paragraph_as_first_written(inner: str) -> None:
+    import html
+    import re
+
+    html_text = f"<h2>x</h2>\n<p>{inner}</p>\n<p>next</p>"
+    expected = html.unescape(" ".join(re.sub(r"<[^>]*>", "", inner).split()))
+    assert first_paragraph(html_text) == expected
 
 
 def test_rendering_gives_its_memory_back() -> None:
