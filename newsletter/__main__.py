@@ -2,8 +2,8 @@
 
 ``newsletter --help`` is answered from Typer's kept output when that holds
 (see :mod:`newsletter.cli_help`), and a ``newsletter build`` with nothing to
-do or a ``newsletter check`` after a build from the last build's stamp (see
-:mod:`newsletter.cli_fast`), without importing the command line.
+do (from the last build's stamp) or a ``newsletter check`` by
+:mod:`newsletter.cli_fast`, without importing the command line.
 
 Ctrl-C is taken over before anything is imported, so that even during
 start-up it ends with "interrupted" (status 130), never a traceback. The
@@ -36,7 +36,7 @@ def main() -> None:
         from newsletter.cli_fast import quick
 
         try:
-            code = quick(sys.argv)  # "newsletter build" with nothing to do, "newsletter check" after a build
+            code = quick(sys.argv)  # "newsletter build" with nothing to do, "newsletter check"
         except Exception:  # noqa: BLE001 - the command line runs it and says what is wrong
             code = None
         if code is not None:

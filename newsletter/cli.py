@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from newsletter import __version__
-from newsletter.cli_fast import check_report, count, echo, say_built, say_digest
+from newsletter.cli_fast import check_project, count, echo, say_built, say_digest, say_failure
 
 app = typer.Typer(
     name="newsletter",
@@ -51,23 +51,11 @@ def _err(text: str) -> None:
 
 
 def fail(exc: Exception, quiet: bool = False, last: str = "") -> NoReturn:
-    """Print a library error the way users read it and exit.
+    """Print a library error the way users read it and exit (see :func:`newsletter.cli_fast.say_failure`)."""
+    from newsletter.errors import NewsletterError
 
-    Warnings are grouped by kind, and left out when ``quiet``; ``last``
-    replaces the closing "nothing was written" line.
-    """
-    from newsletter.errors import InputError, NewsletterError
-
-    if isinstance(exc, InputError):
-        _warnings(exc.warnings, quiet)
-        for error in exc.errors:
-            _err(str(error))
-        count = len(exc.errors)
-        _err(last or f"{count} error{'s' if count != 1 else ''}; nothing was written.")
-        raise typer.Exit(1)
     if isinstance(exc, NewsletterError):
-        _err(f"error: {exc}")
-        raise typer.Exit(exc.exit_code)
+        raise typer.Exit(say_failure(exc, echo, quiet, last))
     raise exc
 
 
@@ -256,36 +244,8 @@ def check(
 
     Example: newsletter check -C my-newsletter
     """
-    from newsletter.cache import load_cache
-    from newsletter.config import load_settings
-    from newsletter.errors import InputError, NewsletterError, Problems
-    from newsletter.stamp import loaded_as_before
-
     options = {name for name, yes in (("verbose", verbose), ("quiet", quiet)) if yes}
-    try:
-        # What the last build loaded, when nothing it read has changed since
-        # (newsletter.stamp); else the project is loaded, reading the build
-        # cache (posts unchanged since the last build are not parsed again,
-        # their problems come with them), never writing it.
-        before = loaded_as_before(project)
-        if before is not None:
-            settings = load_settings(project, Problems(root=project))
-            posts, published, loaded_warnings = before.report["posts"], before.report["published"], before.warnings
-        else:
-            from newsletter.load import load_project
-
-            loaded = load_project(project, cache=load_cache(project))
-            settings, posts, published = loaded.settings, len(loaded.posts), len(loaded.published)
-            loaded_warnings = loaded.warnings
-    except InputError as exc:
-        errors, warnings = _count(len(exc.errors), "error"), _count(len(exc.warnings), "warning")
-        fail(exc, quiet, last=f"check: {errors}, {warnings}")
-    except NewsletterError as exc:
-        fail(exc)
-    try:
-        code = check_report(project, settings, (posts, published), loaded_warnings, options, echo)
-    except NewsletterError as exc:
-        fail(exc)
+    code = check_project(project, options, echo)
     if code:
         raise typer.Exit(code)
 

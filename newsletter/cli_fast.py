@@ -1,15 +1,15 @@
-"""``newsletter build`` with nothing to do and ``newsletter check`` after a build, without the command line.
+"""``newsletter build`` with nothing to do and ``newsletter check``, without the command line's imports.
 
 Typer and the command definitions take about a third of a build that
 finds nothing changed (see :mod:`newsletter.stamp`), and a fifth of a
-check after a build. For the plain forms of these commands (``-q``,
-``-v`` for check, ``-C DIR`` before or after the command)
-:func:`quick` asks the stamp first; when the last build is still up to
-date it prints what :mod:`newsletter.cli` prints (with the same functions,
-kept here) and the program ends with the same status. Anything else
-(another option, no project, a bad ``SOURCE_DATE_EPOCH``, something to
-build or load, an error) is left to the command line, which then says it;
-a build reuses the stamp read here (``newsletter.build``).
+check. For the plain forms of these commands (``-q``, ``-v`` for check,
+``-C DIR`` before or after the command) :func:`quick` runs them itself:
+a build only when the last build is still up to date, a check always.
+They say what :mod:`newsletter.cli` says (with the same functions, kept
+here) and end with the same status. Anything else (another option, no
+project, a bad ``SOURCE_DATE_EPOCH``, something to build) is left to the
+command line; a build then reuses the stamp read here
+(``newsletter.build``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from newsletter.build import BuildResult
     from newsletter.config import Settings
+    from newsletter.errors import NewsletterError
 
 FLAGS = {"build": {"-q": "quiet", "--quiet": "quiet"},
          "check": {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}}  # fmt: skip
@@ -110,12 +111,70 @@ def say_built(result: BuildResult, quiet: bool, say: Say = echo) -> None:
         )
 
 
+def say_failure(exc: NewsletterError, say: Say, quiet: bool = False, last: str = "") -> int:
+    """Say a library error the way users read it; the exit status.
+
+    Bad input (:class:`newsletter.errors.InputError`): its warnings grouped
+    by kind (none when ``quiet``), every error, and ``last`` (else "N
+    errors; nothing was written.").
+    """
+    from newsletter.errors import InputError, group_warnings
+
+    if not isinstance(exc, InputError):
+        say(f"error: {exc}", err=True)
+        return exc.exit_code
+    if not quiet:
+        for line in group_warnings(exc.warnings):
+            say(line, err=True)
+    for error in exc.errors:
+        say(str(error), err=True)
+    errors = len(exc.errors)
+    say(last or f"{errors} error{'s' if errors != 1 else ''}; nothing was written.", err=True)
+    return 1
+
+
+def check_project(project: Path, options: set[str], say: Say) -> int:
+    """``newsletter check``: what it says and its exit status (``options``: "quiet", "verbose").
+
+    What the last build loaded, when nothing it read has changed since
+    (:mod:`newsletter.stamp`); else the project is loaded, reading the build
+    cache (posts unchanged since the last build are not parsed again, their
+    problems come with them), never writing it.
+    """
+    from newsletter.cache import load_cache
+    from newsletter.config import load_settings
+    from newsletter.errors import InputError, NewsletterError, Problems
+    from newsletter.stamp import loaded_as_before
+
+    quiet = "quiet" in options
+    try:
+        before = loaded_as_before(project)
+        if before is not None:
+            settings = load_settings(project, Problems(root=project))
+            counts, warnings = (before.report["posts"], before.report["published"]), before.warnings
+        else:
+            from newsletter.load import load_project
+
+            loaded = load_project(project, cache=load_cache(project))
+            settings, counts = loaded.settings, (len(loaded.posts), len(loaded.published))
+            warnings = loaded.warnings
+    except InputError as exc:
+        last = f"check: {count(len(exc.errors), 'error')}, {count(len(exc.warnings), 'warning')}"
+        return say_failure(exc, say, quiet, last)
+    except NewsletterError as exc:
+        return say_failure(exc, say)
+    try:
+        return check_report(project, settings, counts, warnings, options, say)
+    except NewsletterError as exc:
+        return say_failure(exc, say)
+
+
 def check_report(
     project: Path, settings: Settings, counts: tuple[int, int], warnings: list[Any], options: set[str], say: Say
 ) -> int:
     """What ``newsletter check`` says once the project is loaded (``counts``: posts, published); its exit status.
 
-    Raises the outbox's :class:`newsletter.errors.NewsletterError`, for the caller to report.
+    Raises the outbox's :class:`newsletter.errors.NewsletterError`, for the caller to say.
     """
     from newsletter.errors import Problems, group_warnings
     from newsletter.scaffold import example_values_left
@@ -205,16 +264,4 @@ def _quick_build(root: Path, flags: set[str], say: Say) -> int | None:
 
 
 def _quick_check(root: Path, flags: set[str], say: Say) -> int | None:
-    from newsletter.config import load_settings
-    from newsletter.errors import NewsletterError, Problems
-    from newsletter.stamp import loaded_as_before
-
-    before = loaded_as_before(root)
-    if before is None:
-        return None  # the project is loaded: the command line does it
-    try:
-        settings = load_settings(root, Problems(root=root))
-        counts = (before.report["posts"], before.report["published"])
-        return check_report(root, settings, counts, before.warnings, flags, say)
-    except NewsletterError:
-        return None  # the command line says it
+    return check_project(root, flags, say)

@@ -1,5 +1,5 @@
-"""``newsletter build`` with nothing to do and ``newsletter check`` after a build are answered without the
-command line (newsletter.cli_fast).
+"""``newsletter build`` with nothing to do and ``newsletter check`` are answered without the command line
+(newsletter.cli_fast).
 
 It must say exactly what the command line says, and leave every other
 case to it.
@@ -113,3 +113,21 @@ def test_a_bad_source_date_epoch_is_said_by_the_command_line(sample: Path) -> No
     done = subprocess.run([sys.executable, "-m", "newsletter", "build"], cwd=sample, env=env, capture_output=True,
                           text=True, stdin=subprocess.DEVNULL, check=False, timeout=120)  # fmt: skip
     assert done.returncode != 0 and "SOURCE_DATE_EPOCH='soon' is not a time" in done.stderr
+
+
+@pytest.mark.parametrize("args", [("check",), ("check", "-q")])
+def test_check_of_bad_input_without_a_build_says_what_the_command_line_says(
+    sample: Path, args: tuple[str, ...]
+) -> None:
+    (sample / "posts" / "2026-11-19-warned.md").write_text(
+        "---\ntitle: Warned\ndate: 2026-11-19\nsummery: x\n---\nA post with an unknown key.\n"
+    )
+    (sample / "posts" / "2026-11-20-broken.md").write_text("---\ntitle: Broken\ndate: not a date\n---\nText.\n")
+    quick = _run(sample, *args, importtime=True)
+    slow = _run(sample, *args, f"--project={sample}", importtime=True)
+    assert not _typer_imported(quick) and _typer_imported(slow)
+    assert quick.returncode == 1 and _said(quick) == _said(slow)
+    assert "posts/2026-11-20-broken.md:3:" in quick.stderr and "check: 1 error" in quick.stderr
+    (sample / "newsletter.toml").unlink()  # no project any more: the command line says so
+    gone, gone_slow = _run(sample, *args, "-C", str(sample)), _run(sample, *args, f"--project={sample}")
+    assert gone.returncode != 0 and _said(gone) == _said(gone_slow) and "Traceback" not in gone.stderr
