@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from newsletter import __version__
-from newsletter.cli_fast import check_project, count, echo, say_built, say_digest, say_failure
+from newsletter.cli_fast import check_project, count, echo, say_built, say_digest, say_failure, say_warnings
 
 app = typer.Typer(
     name="newsletter",
@@ -61,14 +61,7 @@ def fail(exc: Exception, quiet: bool = False, last: str = "") -> NoReturn:
 
 def _warnings(items: list, quiet: bool = False) -> None:  # type: ignore[type-arg]
     """Print warnings, one line per kind (see errors.group_warnings); none when ``quiet``."""
-    from newsletter.errors import group_warnings
-
-    if not quiet:
-        for line in group_warnings(items):
-            _err(line)
-
-
-_count = count  # ``1 post``, ``2 posts``
+    say_warnings(items, echo, quiet)
 
 
 def _settings_warnings(project: Path) -> None:
@@ -309,7 +302,7 @@ def feed(project: Project = Path("."), quiet: Quiet = False) -> None:
     """
     result = _run_build(project, quiet, digest=False, site=False)
     if not quiet:
-        typer.echo(f"feeds: {_count(len(result.written), 'file')} written, {result.unchanged} unchanged, in public/")
+        typer.echo(f"feeds: {count(len(result.written), 'file')} written, {result.unchanged} unchanged, in public/")
 
 
 @app.command()

@@ -82,6 +82,15 @@ def count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
+def say_warnings(items: list[Any], say: Say, quiet: bool = False) -> None:
+    """Warnings, one line per kind (see :func:`newsletter.errors.group_warnings`); none when ``quiet``."""
+    from newsletter.errors import group_warnings
+
+    if not quiet:
+        for line in group_warnings(items):
+            say(line, err=True)
+
+
 def say_digest(result: BuildResult, quiet: bool, say: Say = echo) -> None:
     """One line on the week's digest. A week sent already is told by the build's notes, once."""
     week = result.week
@@ -118,14 +127,12 @@ def say_failure(exc: NewsletterError, say: Say, quiet: bool = False, last: str =
     by kind (none when ``quiet``), every error, and ``last`` (else "N
     errors; nothing was written.").
     """
-    from newsletter.errors import InputError, group_warnings
+    from newsletter.errors import InputError
 
     if not isinstance(exc, InputError):
         say(f"error: {exc}", err=True)
         return exc.exit_code
-    if not quiet:
-        for line in group_warnings(exc.warnings):
-            say(line, err=True)
+    say_warnings(exc.warnings, say, quiet)
     for error in exc.errors:
         say(str(error), err=True)
     errors = len(exc.errors)
@@ -176,16 +183,15 @@ def check_report(
 
     Raises the outbox's :class:`newsletter.errors.NewsletterError`, for the caller to say.
     """
-    from newsletter.errors import Problems, group_warnings
+    from newsletter.errors import Problems
     from newsletter.scaffold import example_values_left
 
     quiet = "quiet" in options
     examples = Problems(root=project)
     example_values_left(settings, examples)
     warnings = examples.warnings + warnings
+    say_warnings(warnings, say, quiet)
     if not quiet:
-        for line in group_warnings(warnings):
-            say(line, err=True)
         say(f"ok: {count(counts[0], 'post')} ({counts[1]} published), no errors.")
     errors, outbox_warnings = check_outbox(settings, "verbose" in options, quiet, say)
     if errors or not quiet:
@@ -247,7 +253,6 @@ def quick(argv: list[str]) -> int | None:
 
 def _quick_build(root: Path, flags: set[str], say: Say) -> int | None:
     from newsletter import build, stamp
-    from newsletter.errors import group_warnings
 
     arguments = ("last", True, True, True, False)  # newsletter.cli.build's
     last = stamp.last(root)
@@ -256,9 +261,7 @@ def _quick_build(root: Path, flags: set[str], say: Say) -> int | None:
         build.probed[os.fspath(root)] = (arguments, last)
         return None
     quiet = "quiet" in flags
-    if not quiet:
-        for line in group_warnings(result.warnings):
-            say(line, err=True)
+    say_warnings(result.warnings, say, quiet)
     say_built(result, quiet, say)
     return 0
 

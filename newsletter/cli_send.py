@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from newsletter.cli import Project, Quiet, Week, _count, _err, _warnings, fail
+from newsletter.cli import Project, Quiet, Week, _err, _warnings, fail
+from newsletter.cli_fast import count as _count
 
 subscribers_app = typer.Typer(
     help="The subscriber list: import, export, list, add, remove.\n\n"

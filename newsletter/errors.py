@@ -20,6 +20,13 @@ class SourceError:
         return f"{self.path}:{self.line}: {prefix}{self.message}"
 
 
+def _below(text: str, prefix: str) -> str | None:
+    """``text`` without ``prefix`` when it names a file below it plainly (no ``..``), else None."""
+    if text.startswith(prefix) and not text.startswith("/", len(prefix)) and "/.." not in "/" + text:
+        return text[len(prefix) :]
+    return None
+
+
 @dataclass
 class Problems:
     """Collects every problem of one run so that all are reported at once."""
@@ -31,10 +38,24 @@ class Problems:
         """Return ``path`` as the user should see it: relative to the project."""
         text = str(path)
         if self.root is not None:
-            # The common case, as plain strings (this runs for every post).
-            prefix = "" if str(self.root) == "." else str(self.root).rstrip("/") + "/"
-            if text.startswith(prefix) and not text.startswith("/", len(prefix)) and "/.." not in "/" + text:
-                return text[len(prefix) :]
+            shown = _below(text, self._prefix())  # the common case, as plain strings
+            if shown is not None:
+                return shown
+        return self._resolved(path)
+
+    def display_all(self, paths: list[str]) -> dict[str, str]:
+        """:meth:`display` of each path (a string): the project's prefix worked out once, not once a path."""
+        if self.root is None:
+            return {path: self.display(path) for path in paths}
+        prefix = self._prefix()
+        shown = {path: _below(path, prefix) for path in paths}
+        return {path: self._resolved(path) if text is None else text for path, text in shown.items()}
+
+    def _prefix(self) -> str:
+        top = str(self.root)
+        return "" if top == "." else top.rstrip("/") + "/"
+
+    def _resolved(self, path: Path | str) -> str:
         p = Path(path)
         if self.root is not None:
             try:

@@ -545,19 +545,6 @@ def _load_shards(
     return payloads
 
 
-def _names(paths: list[str], problems: Problems) -> dict[str, str]:
-    """Each path as shown (relative to the project), as :meth:`Problems.display` gives it, the common case inline."""
-    top = str(problems.root) if problems.root is not None else ""
-    prefix = "" if top == "." else top.rstrip("/") + "/"
-    start = len(prefix)
-    return {
-        path: path[start:]
-        if path.startswith(prefix) and not path.startswith("/", start) and "/.." not in path and path[:2] != ".."
-        else problems.display(path)
-        for path in paths
-    }
-
-
 def _load_many(
     settings: Settings,
     key: str,
@@ -588,7 +575,7 @@ def _load_many(
 
     import_parsers()  # once here, not in every worker
     problems = Problems(root=settings.root)
-    names = {path: problems.display(path) for path in paths}
+    names = problems.display_all(paths)
     shards: dict[int, list[str]] = {}
     for path in paths:
         shards.setdefault(shard_of(names[path]), []).append(path)
@@ -634,7 +621,7 @@ def load_project(
         # listed (their fingerprints no longer match) so stale ones can go.
         cache.use_key(settings_key(root, settings.raw_text))
     files = _post_files(settings.posts_dir, root.resolve(), problems)
-    names = _names(files, problems)
+    names = problems.display_all(files)
     entries: dict[str, PostEntry] = {}
     todo: list[str] = []
     seen = cache.seen if cache is not None else {}
