@@ -1,9 +1,9 @@
 """The program: ``python -m newsletter`` and the ``newsletter`` command.
 
 ``newsletter --help`` is answered from Typer's kept output when that holds
-(see :mod:`newsletter.cli_help`), and a ``newsletter build`` with nothing to
-do (from the last build's stamp) or a ``newsletter check`` by
-:mod:`newsletter.cli_fast`, without importing the command line.
+(see :mod:`newsletter.cli_help`), and plain ``newsletter build`` and
+``newsletter check`` commands by :mod:`newsletter.cli_fast`, without
+importing the command line.
 
 Ctrl-C is taken over before anything is imported, so that even during
 start-up it ends with "interrupted" (status 130), never a traceback. The
@@ -36,7 +36,7 @@ def main() -> None:
         from newsletter.cli_fast import quick
 
         try:
-            code = quick(sys.argv)  # "newsletter build" with nothing to do, "newsletter check"
+            code = quick(sys.argv)  # a plain "newsletter build" or "newsletter check"
         except Exception:  # noqa: BLE001 - the command line runs it and says what is wrong
             code = None
         if code is not None:

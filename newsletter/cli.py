@@ -14,7 +14,17 @@ from typing import Annotated, NoReturn
 import typer
 
 from newsletter import __version__
-from newsletter.cli_fast import check_project, count, echo, say_built, say_digest, say_failure, say_warnings
+from newsletter.cli_fast import (
+    check_project,
+    count,
+    echo,
+    run_build,
+    say_built,
+    say_digest,
+    say_failure,
+    say_internal_error,
+    say_warnings,
+)
 
 app = typer.Typer(
     name="newsletter",
@@ -62,19 +72,6 @@ def fail(exc: Exception, quiet: bool = False, last: str = "") -> NoReturn:
 def _warnings(items: list, quiet: bool = False) -> None:  # type: ignore[type-arg]
     """Print warnings, one line per kind (see errors.group_warnings); none when ``quiet``."""
     say_warnings(items, echo, quiet)
-
-
-def _settings_warnings(project: Path) -> None:
-    """Print the warnings of newsletter.toml (a misspelt key often explains a later error)."""
-    from newsletter.config import load_settings
-    from newsletter.errors import NewsletterError, Problems
-
-    problems = Problems(root=project)
-    try:
-        load_settings(project, problems)
-    except NewsletterError:
-        return
-    _warnings(problems.warnings)
 
 
 def _version(value: bool) -> None:
@@ -252,45 +249,11 @@ Week = Annotated[
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")]
 
 
-def _progress(quiet: bool):  # type: ignore[no-untyped-def]
-    """A progress callback: a bar on a terminal, silence otherwise."""
-    if quiet or not sys.stderr.isatty():
-        return lambda stage, done, total: None
-    state = {"last": -1}
-
-    def show(stage: str, done: int, total: int) -> None:
-        if total < 200:
-            return
-        percent = done * 100 // total
-        if percent != state["last"]:
-            state["last"] = percent
-            bar = "#" * (percent // 4)
-            sys.stderr.write(f"\r{stage:>6} [{bar:<25}] {done}/{total}")
-            if done == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-    return show
-
-
 def _run_build(project: Path, quiet: bool, **options: object):  # type: ignore[no-untyped-def]
-    import gc
-
-    from newsletter.build import build
-    from newsletter.errors import InputError, NewsletterError
-
-    # A build is short and makes tens of thousands of objects that live to
-    # its end: the cycle collector would walk them again and again for
-    # nothing (about 10% of a large build). The process exits soon after.
-    gc.disable()
-
-    try:
-        result = build(project, progress=_progress(quiet), **options)  # type: ignore[arg-type]
-    except NewsletterError as exc:
-        if not isinstance(exc, InputError) and not quiet:  # an InputError carries its warnings itself
-            _settings_warnings(project)
-        fail(exc, quiet)
-    _warnings(result.warnings, quiet)
+    """Build as ``options`` say (see :func:`newsletter.cli_fast.run_build`); exit on a failure, said."""
+    result, code = run_build(project, quiet, echo, **options)
+    if result is None:
+        raise typer.Exit(code)
     return result
 
 
@@ -493,9 +456,7 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code
     except Exception as exc:  # noqa: BLE001 - last line of defence
-        _err(f"newsletter: internal error: {type(exc).__name__}: {exc}")
-        _err("This is a bug; please report it with the command you ran.")
-        code = 1
+        code = say_internal_error(exc, echo)
     if code == 130:
         _err("interrupted")
     _leave(code)

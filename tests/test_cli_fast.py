@@ -1,5 +1,4 @@
-"""``newsletter build`` with nothing to do and ``newsletter check`` are answered without the command line
-(newsletter.cli_fast).
+"""Plain ``newsletter build`` and ``newsletter check`` commands run without the command line (newsletter.cli_fast).
 
 It must say exactly what the command line says, and leave every other
 case to it.
@@ -8,11 +7,13 @@ case to it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import tree
 
 from newsletter.cli_fast import _options
 
@@ -52,7 +53,7 @@ def test_nothing_to_do_is_said_as_the_command_line_says_it(sample: Path, args: t
     args = tuple(arg.format(p=sample) for arg in args)
     first = _run(sample, *args, importtime=True)
     assert first.returncode == 0, first.stderr
-    assert _typer_imported(first)  # not built yet: the command line builds
+    assert not _typer_imported(first)  # not built yet: built here
     quick = _run(sample, *args, importtime=True)
     assert not _typer_imported(quick)
     # The same command line with an option the quick path leaves alone goes through Typer.
@@ -63,7 +64,40 @@ def test_nothing_to_do_is_said_as_the_command_line_says_it(sample: Path, args: t
         assert "built 7 posts: 0 files written" in quick.stdout and "unknown front-matter key 'summery'" in quick.stderr
 
 
-def test_a_change_is_built_by_the_command_line_after_the_quick_look(sample: Path) -> None:
+@pytest.mark.parametrize("args", [("build",), ("build", "-q")])
+def test_a_build_with_work_says_what_the_command_line_says(sample: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(sample, other)
+    for project in (sample, other):
+        (project / "posts" / "2026-11-19-warned.md").write_text(
+            "---\ntitle: Warned\ndate: 2026-11-19\nsummery: x\n---\nA post with an unknown key.\n"
+        )
+    quick, slow = _run(sample, *args, importtime=True), _run(other, *args, "--week", "last", importtime=True)
+    assert not _typer_imported(quick) and _typer_imported(slow)
+    assert quick.returncode == 0 and _said(quick) == _said(slow)
+    assert tree(sample / "public") == tree(other / "public") and tree(sample / "outbox") == tree(other / "outbox")
+    for project in (sample, other):  # bad input: the same errors, nothing written, exit 1
+        (project / "posts" / "2026-11-20-broken.md").write_text("---\ntitle: Broken\ndate: soon\n---\nText.\n")
+    before = tree(sample / "public")
+    quick, slow = _run(sample, *args, importtime=True), _run(other, *args, "--week", "last", importtime=True)
+    assert not _typer_imported(quick) and quick.returncode == 1 and _said(quick) == _said(slow)
+    assert "posts/2026-11-20-broken.md:3:" in quick.stderr and tree(sample / "public") == before
+
+
+def test_a_bug_in_a_quick_build_is_said_once_and_not_run_again(sample: Path) -> None:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1795629600"}
+    code = (
+        "import sys, newsletter.build as b\n"
+        "def boom(*a, **k):\n    print('building', file=sys.stderr); raise RuntimeError('boom')\n"
+        "b.build = boom\nsys.argv = ['newsletter', 'build']\nfrom newsletter.__main__ import main\nmain()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=sample, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, check=False, timeout=120)  # fmt: skip
+    assert done.returncode == 1 and done.stderr.count("building") == 1, done.stderr
+    assert "newsletter: internal error: RuntimeError: boom" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_change_is_built(sample: Path) -> None:
     assert _run(sample, "build").returncode == 0
     post = next((sample / "posts").glob("2026-11-18-*.md"))
     post.write_text(post.read_text() + "\nOne more line.\n")
