@@ -43,12 +43,17 @@ def test_posts_from_the_cache_are_the_posts_loaded(sample: Path) -> None:
             assert getattr(again, name) == getattr(post, name), (slug, name)
 
 
+def _one_cached_post(project: Path) -> Post:
+    """The post of a one-post project, as the build cache gives it back after a build."""
+    write_post(project, "one.md", POST.format(n=1))
+    build(project)
+    [entry] = load_cache(project).posts.values()
+    assert entry.post is not None
+    return entry.post
+
+
 def test_a_cached_body_is_read_each_time_it_is_used_and_not_kept(empty_project: Path) -> None:
-    write_post(empty_project, "one.md", POST.format(n=1))
-    build(empty_project)
-    [entry] = load_cache(empty_project).posts.values()
-    post = entry.post
-    assert post is not None
+    post = _one_cached_post(empty_project)
     with pytest.raises(AttributeError):
         Post.body_html.__get__(post)  # type: ignore[attr-defined]  # not decoded yet
     body = post.body_html
@@ -70,11 +75,7 @@ def test_a_cached_body_survives_its_posts_file_being_replaced(empty_project: Pat
 
 
 def test_a_cached_post_pickled_elsewhere_carries_its_body(empty_project: Path) -> None:
-    write_post(empty_project, "one.md", POST.format(n=1))
-    build(empty_project)
-    [entry] = load_cache(empty_project).posts.values()
-    post = entry.post
-    assert post is not None
+    post = _one_cached_post(empty_project)
     copy = pickle.loads(pickle.dumps(post, protocol=pickle.HIGHEST_PROTOCOL))
     assert Post.body_html.__get__(copy) == post.body_html  # type: ignore[attr-defined]  # held, not looked up
     assert copy == post and copy.lines == post.lines
