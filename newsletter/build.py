@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from newsletter import stamp
-from newsletter.engine import Engine, Output, OutputClash
+from newsletter.engine import Engine, NotDelta, Output, OutputClash
 
 if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none of it
     from newsletter.cache import BuildCache
+    from newsletter.delta import Delta
     from newsletter.errors import SourceError
     from newsletter.load import Project
     from newsletter.models import Post
@@ -108,15 +109,50 @@ def build(
         done = nothing_to_do(root, arguments, last)
         if done is not None:
             return done
+    delta = _delta(root, arguments, last)
+    if delta is not None:  # a few posts changed alone
+        with contextlib.suppress(NotDelta):  # an output the full build might make otherwise: it runs instead
+            return _run(root, delta.cache, arguments, progress, last, delta)
     cache = load_cache(root)
     cache.seen = stamp.seen(last)  # the loader need not stat the posts again
+    return _run(root, cache, arguments, progress, last, None)
+
+
+def _delta(root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None) -> Delta | None:
+    """A build of the few posts that changed alone since the last build, when one can do."""
+    from newsletter import clock
+    from newsletter.errors import UsageError
+
+    if last is None:
+        return None
+    try:
+        now = clock.now().timestamp()
+    except UsageError:
+        return None
+    changed = stamp.changed_posts(root, arguments, now, last)
+    if not changed:
+        return None
+    from newsletter.delta import prepare
+
+    return prepare(root, last, changed)
+
+
+def _run(
+    root: Path,
+    cache: BuildCache,
+    arguments: tuple[str, bool, bool, bool, bool],
+    progress: Progress,
+    last: stamp.Stamp | None,
+    delta: Delta | None,
+) -> BuildResult:
+    """:func:`_build`, with a helper process for the digest on a rebuild."""
     helper = None
-    if digest and cache.posts:  # a rebuild: the other core is free while this one loads
+    if arguments[2] and cache.posts:  # a rebuild: the other core is free while this one loads
         from newsletter.parallel import Helper
 
         helper = Helper(lambda: _prepare_digest(root))
     try:
-        return _build(root, cache, helper, arguments, progress, last)
+        return _build(root, cache, helper, arguments, progress, last, delta)
     except BaseException:
         if helper is not None:
             helper.close(kill=True)  # whatever it is rendering is no longer wanted
@@ -133,22 +169,28 @@ def _build(
     arguments: tuple[str, bool, bool, bool, bool],
     progress: Progress,
     last: stamp.Stamp | None,
+    delta: Delta | None = None,
 ) -> BuildResult:
     """:func:`build`, with the build cache loaded and maybe a helper process for the digest.
 
     ``last``: the stamp of the last build (see :mod:`newsletter.stamp`), if any.
+    ``delta``: a build of a few changed posts (see :mod:`newsletter.delta`).
     """
-    from newsletter.cache import CACHE_DIR, save_cache, save_posts
+    from newsletter.cache import CACHE_DIR, save_cache, save_heads, save_posts
     from newsletter.load import load_project
 
     week, feeds, digest, site, sent_is_error = arguments
-    project = load_project(root, cache=cache, progress=progress)
+    if delta is None:
+        project = load_project(root, cache=cache, progress=progress)
+        inputs = stamp.inputs_of(root, project.settings.raw_text, cache)
+    else:
+        project, inputs = delta.project, delta.inputs
     settings = project.settings
-    source, deps = stamp.inputs_of(root, settings.raw_text, cache)
     result = BuildResult(root, project)
     wanted = {"feeds": feeds, "site": site, "media": feeds or site, "digest": digest}
     parts = {name for name, yes in wanted.items() if yes and name != "digest"}  # whose stale files go
-    engine = Engine(root, cache, _render_key(project, cache), parts, progress)
+    changed = delta.changed if delta is not None else None
+    engine = Engine(root, cache, _render_key(project, cache), parts, progress, changed)
     plan = Plan(engine, project, result, _Keys(project), helper, week, sent_is_error)
     if not digest and helper is not None:
         helper.close()
@@ -161,14 +203,25 @@ def _build(
             engine.make()
         save_posts(root, cache)
         made = engine.commit()
-        report = {"week": result.week, "digest_status": result.digest_status, "deps": deps,
+        heads = save_heads(root, cache, delta.heads if delta else {}, last.report.get("heads", "") if last else "")
+        report = {"week": result.week, "digest_status": result.digest_status, "deps": inputs.deps,
                   "notes": result.notes if result.digest_status == "sent" else [],
                   "unchanged": engine.files(), "published": result.published,
-                  "posts": len(project.posts)}  # fmt: skip
-        outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
-        stamp.record(root, arguments, source, outputs, stamp.window(project, week), report, project.warnings)
+                  "posts": len(project.posts), "week_posts": plan.week_posts, "heads": heads}  # fmt: skip
+        if delta is None:
+            outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
+            window = stamp.window(project, week)
+        else:  # the project holds some posts only: what it does not show is the last build's
+            from newsletter.delta import outputs_left
+
+            report.update((name, delta.last.report[name]) for name in ("unchanged", "published", "posts"))
+            result.published = report["published"]
+            outputs, window = outputs_left(delta.last, engine.files_now), delta.last.window
+        stamp.record(root, arguments, inputs, outputs, window, report, project.warnings)
     result.written += made.written
     result.unchanged += made.unchanged
+    if delta is not None:  # and the outputs its project of a few posts did not declare
+        result.unchanged += report["unchanged"] - engine.files()
     result.removed = made.removed
     try:
         save_cache(root, cache)
@@ -215,6 +268,7 @@ class Plan:
     helper: Helper | None
     week: str
     sent_is_error: bool
+    week_posts: tuple[str, ...] = ()  # the posts of the week's digest, by name (for newsletter.delta)
 
 
 class _Keys:
@@ -230,6 +284,11 @@ class _Keys:
         shown = ("index.html", "taxonomy.html", "cards.html", "base.html")
         self.own_listing = any((own / name).is_file() for name in shown)
 
+    @staticmethod
+    def names(posts: Sequence[Post]) -> tuple[str, ...]:
+        """The posts' names in the build cache, for :attr:`newsletter.engine.Output.posts`."""
+        return tuple([p.display_path for p in posts])
+
     def posts(self, posts: Sequence[Post]) -> str:
         """The posts as a whole: their files' hashes."""
         if len(posts) == 1:  # most outputs (the engine hashes it with the rest)
@@ -241,6 +300,11 @@ class _Keys:
         if self.own_listing:
             return self.posts(posts)
         return self._digest("".join([p.card for p in posts]))
+
+    def listed(self, posts: Sequence[Post]) -> tuple[str, ...]:
+        """The posts a listing takes whole (:attr:`newsletter.engine.Output.posts`): none, unless it may show more
+        than their cards."""
+        return self.names(posts) if self.own_listing else ()
 
 
 def _render_key(project: Project, cache: BuildCache) -> str:
@@ -259,9 +323,10 @@ def _declare_feeds(plan: Plan) -> None:
     settings = project.settings
     published = project.published
     renderer = feed_renderer(project)
-    head = keys.posts(published[: settings.feed.limit])
+    newest = published[: settings.feed.limit]
+    head, names = keys.posts(newest), keys.names(newest)
     for path in ("feed.xml", "atom.xml", "feed.json"):
-        engine.declare(Output(f"public/{path}", head, lambda path=path: renderer.main(path), "feeds"))
+        engine.declare(Output(f"public/{path}", head, lambda path=path: renderer.main(path), "feeds", posts=names))
     if settings.feed.categories:
         for slug, (name, posts) in sorted(group_by_category(published, settings.feed.limit).items()):
             path = f"categories/{slug}.xml"
@@ -271,6 +336,7 @@ def _declare_feeds(plan: Plan) -> None:
                     keys.posts(posts),
                     lambda path=path, name=name, posts=posts: renderer.category(path, name, posts),
                     "feeds",
+                    posts=keys.names(posts),
                 )
             )
 
@@ -294,17 +360,20 @@ def _declare_pages(plan: Plan) -> None:
     for path, archive in (("posts/index.html", True), ("index.html", False)):
         listing = lambda archive=archive: pages.listing(archive)  # noqa: E731
         shown = published if archive else published[:INDEX_POSTS]
-        engine.declare(Output(f"public/{path}", keys.listing(published), listing, "site", True, weight=_weight(shown)))
+        inputs, taken = keys.listing(published), keys.listed(published)
+        engine.declare(Output(f"public/{path}", inputs, listing, "site", True, weight=_weight(shown), posts=taken))
     by_size = sorted(taxonomy_pages(published).items(), key=lambda item: -len(item[1][3]))
     for path, page in by_size:
         taxonomy = lambda page=page: pages.taxonomy_page(*page)  # noqa: E731
         inputs = f"{page[1]}\0{keys.listing(page[3])}"  # its name, and its posts as listed
-        engine.declare(Output(f"public/{path}", inputs, taxonomy, "site", True, weight=_weight(page[3])))
+        taken = keys.listed(page[3])
+        engine.declare(Output(f"public/{path}", inputs, taxonomy, "site", True, weight=_weight(page[3]), posts=taken))
     if own_pages:
         for post in published:
             path = f"public/{page_path(post.url, base)}"
             # bytes: the frame is encoded once; a partial: half the memory of a lambda (100,000 of them)
-            engine.declare(Output(path, keys.posts([post]), partial(pages.post_page_bytes, post), "site", True))
+            page = partial(pages.post_page_bytes, post)
+            engine.declare(Output(path, keys.posts([post]), page, "site", True, posts=(post.display_path,)))
     base_path = urlsplit(base).path or "/"
     for post in published:
         if not post.aliases:
@@ -314,9 +383,10 @@ def _declare_pages(plan: Plan) -> None:
             path = alias_page(alias, base_path)
             if path is not None and path != own:
                 redirect = partial(pages.redirect, post)
-                engine.declare(Output(f"public/{path}", keys.posts([post]), redirect, "site", True))
+                name = (post.display_path,)
+                engine.declare(Output(f"public/{path}", keys.posts([post]), redirect, "site", True, posts=name))
     if settings.service.url:  # the subscribe form posts to `newsletter serve`
-        engine.declare(Output("public/subscribe/index.html", "", pages.subscribe_page, "site"))
+        engine.declare(Output("public/subscribe/index.html", "", pages.subscribe_page, "site", exact=True))
 
 
 def _weight(listed: Sequence[Post]) -> int:
@@ -345,6 +415,7 @@ def _declare_media(plan: Plan) -> None:
                     "media",
                     origin=origin,
                     same=image.source,
+                    exact=True,
                 )
             )
 
@@ -360,6 +431,7 @@ def _declare_digest(plan: Plan) -> None:
     settings = project.settings
     result.week = the_week = resolve_week(week, project.now, settings.site.tz)
     chosen = posts_in_week(project.published, the_week, settings.digest.order)
+    plan.week_posts = keys.names(chosen)
     if not chosen:
         result.digest_status = "no posts"
     elif kept := outbox.not_draft(the_week.label, outbox.status_of(settings.outbox_dir, the_week.label)):
@@ -386,9 +458,9 @@ def _declare_digest(plan: Plan) -> None:
                 return None  # nothing written, nothing recorded
             return paths
 
-        digest = Output(
-            f"outbox/{the_week.label}/meta.json", keys.posts(chosen) + the_week.label, make, "outbox", put=put, files=4
-        )
+        inputs = keys.posts(chosen) + the_week.label
+        meta = f"outbox/{the_week.label}/meta.json"
+        digest = Output(meta, inputs, make, "outbox", put=put, files=4, posts=keys.names(chosen))
         engine.declare(digest)
         if not engine.up_to_date(digest):
             if helper is not None:  # it renders the digest while this process does the rest
@@ -409,7 +481,8 @@ def _declare_digest_pages(plan: Plan) -> None:
 
     messages = outbox.list_messages(project.settings.outbox_dir)
     pages = site_renderer(project)
-    engine.declare(Output("public/digests/index.html", repr(messages), lambda: pages.digests_index(messages), "site"))
+    index = lambda: pages.digests_index(messages)  # noqa: E731
+    engine.declare(Output("public/digests/index.html", repr(messages), index, "site", exact=True))
     for message in messages:
         html = message.folder / "message.html"
         try:
@@ -422,6 +495,7 @@ def _declare_digest_pages(plan: Plan) -> None:
                 f"{st.st_mtime_ns}:{st.st_size}",
                 lambda html=html: published_bytes(html, engine.real_root),
                 "site",
+                exact=True,
             )
         )
 

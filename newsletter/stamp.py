@@ -17,9 +17,11 @@ each build, :func:`record` keeps in ``.newsletter-cache/stamp.pickle``:
 The next build (:func:`unchanged`) takes the same fingerprint, from file
 listings and ``stat`` alone, and compares: when everything matches, every
 output is up to date already and the build reports what the last one did
-without loading a post. Anything different, missing or unreadable means a
-normal build, which only costs the comparison. ``newsletter check`` uses
-the part on the inputs (:func:`source_unchanged`).
+without loading a post. When only some post files differ
+(:func:`changed_posts`), a build of those posts alone may do
+(:mod:`newsletter.delta`). Anything else different, missing or unreadable
+means a normal build, which only costs the comparison. ``newsletter
+check`` uses the part on the inputs (:func:`source_unchanged`).
 
 A writing build drops the stamp first and records a new one when done, so
 a stamp is there only when the last writing run finished, leaving no
@@ -47,9 +49,25 @@ if TYPE_CHECKING:
     from newsletter.load import Project
 
 STAMP_FILE = "stamp.pickle"
-FORMAT = 4  # 2: the report counts posts; 3: folders; 4: outputs' times and sizes as one array
+FORMAT = 5  # 2: the report counts posts; 3: folders; 4: outputs' times and sizes as one array; 5: each post's
 SETTINGS_FILE = "newsletter.toml"
 POST_SUFFIXES = (".md", ".markdown")
+
+
+@dataclass
+class Inputs:
+    """What a build loads, as listed and ``stat``-ed (see :func:`inputs_of`)."""
+
+    base: str  # fingerprint of the settings, the templates, the version and the project folder
+    posts: list[tuple[str, int, int]]  # each post file (its name in the build cache), st_mtime_ns, st_size
+    deps: list[Any]  # the files posts refer to (see _deps_now)
+
+    @property
+    def source(self) -> str:
+        """One fingerprint of it all."""
+        from newsletter.cache import digest
+
+        return digest(pickle.dumps([self.base, self.posts, self.deps], protocol=pickle.HIGHEST_PROTOCOL))
 
 
 @dataclass
@@ -65,7 +83,10 @@ class Stamp:
     report: dict[str, Any] = field(default_factory=dict)  # what the build said (see newsletter.build)
     warnings: list[SourceError] = field(default_factory=list)
     folders: dict[str, int] = field(default_factory=dict)  # public/ and its folders holding outputs -> st_mtime_ns
-    listed: list[tuple[str, int, int]] = field(default_factory=list)  # not kept: the posts as the next run found them
+    base: str = ""  # Inputs.base
+    posts: list[str] = field(default_factory=list)  # every post file, by name
+    post_stats: bytes = b""  # their st_mtime_ns and st_size, in turn
+    found: Inputs | None = None  # not kept: the inputs as the next run found them (see source_unchanged)
 
 
 def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
@@ -134,12 +155,12 @@ def _settings_text(root: Path) -> str | None:
         return None
 
 
-def _source(root: Path, settings_text: str, posts: list[tuple[str, int, int]], deps: list[Any]) -> str:
-    """One fingerprint of everything a build loads."""
+def _base(root: Path, settings_text: str) -> str:
+    """One fingerprint of what a build loads besides the posts and the files they refer to."""
     from newsletter.cache import FORMAT as CACHE_FORMAT
     from newsletter.cache import digest
 
-    parts = [FORMAT, CACHE_FORMAT, __version__, os.fspath(root.resolve()), settings_text, _templates(root), posts, deps]
+    parts = [FORMAT, CACHE_FORMAT, __version__, os.fspath(root.resolve()), settings_text, _templates(root)]
     return digest(pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL))
 
 
@@ -196,15 +217,15 @@ def source_unchanged(root: Path, now: float, stamp: Stamp | None = None) -> Stam
     if text is None:
         return None
     posts, deps = _posts_now(root, stamp.report.get("deps", []))
-    stamp.listed = posts  # for the build that follows, if any (see seen())
-    if _source(root, text, posts, deps) != stamp.source:
+    stamp.found = Inputs(_base(root, text), posts, deps)  # for the build that follows, if any (see seen())
+    if stamp.found.source != stamp.source:
         return None
     return stamp
 
 
 def seen(stamp: Stamp | None) -> dict[str, tuple[int, int]]:
     """The post files :func:`source_unchanged` listed with ``stamp``: name -> (st_mtime_ns, st_size), if it did."""
-    listed = stamp.listed if stamp is not None else []
+    listed = stamp.found.posts if stamp is not None and stamp.found is not None else []
     return {name: (mtime, size) for name, mtime, size in listed if mtime != -1}
 
 
@@ -230,17 +251,50 @@ def unchanged(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp |
     return stamp
 
 
-def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> tuple[str, list[Any]]:
-    """The fingerprint of what a build just loaded (the posts as they were read), and their dependencies."""
+def changed_posts(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp | None) -> list[str] | None:
+    """The post files changed since the last build when nothing else it read or left has (else None).
+
+    The same post files must be there (none added or removed), the files
+    they refer to, the settings, templates, outbox and outputs as the
+    last build (``stamp``) saw and left them, the clock in its window.
+    """
+    if stamp is None or stamp.arguments != arguments or not stamp.posts or not stamp.window[0] <= now < stamp.window[1]:
+        return None
+    found = stamp.found
+    if found is None:
+        text = _settings_text(root)
+        if text is None:
+            return None
+        posts, deps = _posts_now(root, stamp.report.get("deps", []))
+        found = stamp.found = Inputs(_base(root, text), posts, deps)
+    if found.base != stamp.base or found.deps != stamp.report.get("deps"):
+        return None
+    if [name for name, _mtime, _size in found.posts] != stamp.posts:
+        return None
+    before = memoryview(stamp.post_stats).cast("q")
+    if len(before) != 2 * len(found.posts):
+        return None
+    changed = [
+        name
+        for at, (name, mtime, size) in enumerate(found.posts)
+        if before[2 * at] != mtime or before[2 * at + 1] != size or mtime == -1
+    ]
+    if _outbox(root) != stamp.outbox or _output_stats(root, stamp.outputs) != stamp.output_stats:
+        return None
+    return changed
+
+
+def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> Inputs:
+    """What a build just loaded (the posts as they were read, from the build cache) and the files they refer to."""
     posts = sorted((name, *entry.stat) for name, entry in cache.posts.items())
     deps = _deps_now(sorted({dep for entry in cache.posts.values() for dep in entry.deps}))
-    return _source(root, settings_text, posts, deps), deps
+    return Inputs(_base(root, settings_text), posts, deps)
 
 
 def record(
     root: Path,
     arguments: tuple[Any, ...],
-    source: str,
+    inputs: Inputs,
     outputs: dict[str, tuple[int, int]],
     window: tuple[float, float],
     report: dict[str, Any],
@@ -255,7 +309,11 @@ def record(
 
     paths = list(outputs)
     stats = array("q", [number for stat in outputs.values() for number in stat]).tobytes()
-    stamp = Stamp(arguments, source, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths))
+    post_stats = array("q", [number for _name, *stat in inputs.posts for number in stat]).tobytes()
+    stamp = Stamp(
+        arguments, inputs.source, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths),
+        inputs.base, [name for name, _mtime, _size in inputs.posts], post_stats,
+    )  # fmt: skip
     with contextlib.suppress(OSError):
         (root / CACHE_DIR).mkdir(exist_ok=True)
         write_atomic(root / CACHE_DIR / STAMP_FILE, _dump(stamp), output=False)
