@@ -272,9 +272,9 @@ class Engine:
             else:
                 for prepare in self._before_fork:
                     prepare()
-                bounds = _slices([output.weight for output in outputs], jobs * 8)
+                outputs, bounds = _shared_out(outputs, jobs * 8)
                 work = parallel.map_slices(
-                    _make_slice, (self.root, outputs), len(outputs), jobs, meanwhile, bounds=bounds
+                    _make_slice, (self.root, outputs), len(outputs), jobs, meanwhile, bounds=bounds, here=True
                 )
                 slices = stack.enter_context(contextlib.closing(work))
             done = 0
@@ -381,6 +381,32 @@ def _slices(weights: list[int], count: int) -> list[tuple[int, int]]:
     if start < len(weights):
         bounds.append((start, len(weights)))
     return bounds
+
+
+def _shared_out(outputs: list[Output], count: int) -> tuple[list[Output], list[tuple[int, int]]]:
+    """The outputs in the order the workers take them, and about ``count`` slices of them (see :func:`_slices`).
+
+    Each worker forked copies every page of memory it writes to, and reading
+    an object writes to it (its reference count). So the heavy outputs (the
+    lists of many posts) come first and together, in one slice: one worker
+    reads every post for them and makes each post's entry in lists once.
+    The others (a post's page) follow in the order of the object each is
+    made from (a ``functools.partial``'s first argument: the post) in
+    memory: a slice then reads one stretch of it, which the other worker
+    does not copy too.
+    """
+    heavy = [output for output in outputs if output.weight > 1]
+    light = sorted((output for output in outputs if output.weight <= 1), key=_address)
+    start = 1 if heavy else 0
+    bounds = [(0, len(heavy))] if heavy else []
+    bounds += [(a + len(heavy), b + len(heavy)) for a, b in _slices([o.weight for o in light], count - start)]
+    return heavy + light, bounds
+
+
+def _address(output: Output) -> int:
+    """Where what ``output`` is made from lies in memory (see :func:`_shared_out`)."""
+    args = getattr(output.make, "args", None)
+    return id(args[0]) if args else id(output.make)
 
 
 def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> tuple[list[tuple[str, str]], int]:

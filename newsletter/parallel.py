@@ -110,6 +110,7 @@ def map_slices(
     meanwhile: Callable[[], None] | None = None,
     min_size: int = 25,
     bounds: Sequence[tuple[int, int]] | None = None,
+    here: bool = False,
 ) -> Iterator[tuple[int, T]]:
     """Run ``function(shared, start, stop)`` over slices of ``range(count)`` in ``jobs`` processes.
 
@@ -122,6 +123,12 @@ def map_slices(
     slices finish, in order. ``meanwhile()``, if given, runs here while the
     workers work. Close the iterator (``contextlib.closing``) when leaving
     it early: that stops the workers at once.
+
+    With ``here``, this process is one of the ``jobs``: it forks one worker
+    fewer and, once ``meanwhile()`` is done, takes slices itself. A forked
+    worker copies each page of memory it writes to (reading an object
+    writes its reference count): with one process fewer, the tree holds
+    one copy fewer of what they all read.
     """
     global _shared
     import multiprocessing
@@ -129,16 +136,20 @@ def map_slices(
 
     size = max(min_size, -(-count // (jobs * 4)))
     slices: Sequence[tuple[int, int]] = bounds or [(i, min(i + size, count)) for i in range(0, count, size)]
+    forked = max(1, jobs - 1) if here else jobs
     _shared = shared
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(forked, mp_context=multiprocessing.get_context("fork"))
     finished = False
     try:
-        with _forking():  # the pool forks all its workers in its first submit
-            results = pool.map(_run, [(function, start, stop) for start, stop in slices])
-        if meanwhile is not None:
-            meanwhile()
-        for (start, stop), result in zip(slices, results, strict=True):
-            yield stop - start, result
+        if here:
+            yield from _map_here(pool, forked, function, shared, slices, meanwhile)
+        else:
+            with _forking():  # the pool forks all its workers in its first submit
+                results = pool.map(_run, [(function, start, stop) for start, stop in slices])
+            if meanwhile is not None:
+                meanwhile()
+            for (start, stop), result in zip(slices, results, strict=True):
+                yield stop - start, result
         finished = True
     finally:
         _shared = None
@@ -146,6 +157,48 @@ def map_slices(
             pool.shutdown(wait=True)
         else:
             stop_pool(pool)
+
+
+def _map_here(
+    pool: Any,
+    forked: int,
+    function: Callable[[Any, int, int], T],
+    shared: Any,
+    slices: Sequence[tuple[int, int]],
+    meanwhile: Callable[[], None] | None,
+) -> Iterator[tuple[int, T]]:
+    """:func:`map_slices` with this process taking slices too: the workers are given one or two ahead each.
+
+    The slices are yielded in order, each once it is done here or there.
+    """
+    futures: dict[int, Any] = {}
+    done_here: dict[int, T] = {}
+    taken = 0  # slices given out so far (to a worker or taken here), in order
+
+    def give_out() -> None:
+        nonlocal taken
+        while taken < len(slices) and sum(not future.done() for future in futures.values()) < 2 * forked:
+            start, stop = slices[taken]
+            futures[taken] = pool.submit(_run, (function, start, stop))
+            taken += 1
+
+    with _forking():  # the pool forks all its workers in its first submit
+        give_out()
+    if meanwhile is not None:
+        meanwhile()
+    for index, (start, stop) in enumerate(slices):
+        while index not in done_here:
+            future = futures.get(index)
+            if future is not None and (future.done() or taken == len(slices)):
+                done_here[index] = future.result()
+                del futures[index]
+                break
+            give_out()
+            if taken < len(slices):  # the next slice nobody has: take it here
+                at = taken
+                taken += 1
+                done_here[at] = function(shared, *slices[at])
+        yield stop - start, done_here.pop(index)
 
 
 def stop_pool(pool: Any) -> None:
