@@ -81,3 +81,20 @@ def test_heavy_outputs_go_first_in_one_slice_then_the_rest_in_the_order_of_what_
     alone, bounds = _shared_out(pages, 4)  # no heavy slice when there is none
     assert [id(o.make.args[0]) for o in alone] == sorted(map(id, posts))  # type: ignore[attr-defined]
     assert bounds[0] == (0, 12) and bounds[-1][1] == 50
+
+
+def test_entries_shown_once_and_a_posts_own_dates_are_not_kept(sample: Path) -> None:
+    from newsletter.load import load_project
+    from newsletter.render.site import site_renderer
+
+    project = load_project(sample)
+    renderer = site_renderer(project)
+    cards, posts = renderer.cards, project.published
+    page = renderer.post_page(posts[0])
+    assert cards._dates == {}  # its own page asks once: nothing kept
+    archive = cards.join("listing_card", posts, keep=False)
+    assert cards.made[("listing_card", False)] == {}
+    cards.join("taxonomy_card", posts)
+    assert len(cards.made[("taxonomy_card", False)]) == len(posts) == len(cards._dates)  # in many lists: kept
+    assert cards.join("listing_card", posts) == archive
+    assert renderer.post_page(posts[0]) == page  # its dates now as the lists keep them: the same

@@ -163,22 +163,40 @@ class Cards:
             self.template.environment.handle_exception()
             raise  # not reached: handle_exception raises
 
-    def join(self, kind: str, posts: Sequence[Post], show_summaries: bool = False) -> Markup:
-        """The entries of ``posts`` in a list of this kind (``listing_card``, ``taxonomy_card``), as one Markup."""
+    def join(self, kind: str, posts: Sequence[Post], show_summaries: bool = False, keep: bool = True) -> Markup:
+        """The entries of ``posts`` in a list of this kind (``listing_card``, ``taxonomy_card``), as one Markup.
+
+        ``keep`` false: the entries made are not kept (a list that is the
+        only one of its kind to show them, like the archive of every post).
+        """
         made = self.made.setdefault((kind, show_summaries), {})
         found = list(map(made.get, map(id, posts)))
         if None in found:
             for at, card in enumerate(found):
                 if card is None:
                     post = posts[at]
-                    iso_date, long_date = self.dates(post)
+                    iso_date, long_date = self._kept_dates(post)
                     values = {"post": post, "show_summaries": show_summaries, "iso_date": iso_date}
                     values["long_date"] = long_date
-                    found[at] = made[id(post)] = self.render(kind, values)
+                    found[at] = self.render(kind, values)
+                    if keep:
+                        made[id(post)] = found[at]
         return Markup("".join(found))  # type: ignore[arg-type]
 
     def dates(self, post: Post) -> tuple[str, str]:
-        """A post's date as ``post.date.isoformat()`` and ``post.date | longdate`` write it, computed once per post."""
+        """A post's date as ``post.date.isoformat()`` and ``post.date | longdate`` write it (for its own page).
+
+        As the lists computed them when they did, else computed and not
+        kept: a post's page asks once, and a process making thousands of
+        them would keep each.
+        """
+        found = self._dates.get(id(post))
+        if found is None:
+            return post.date.isoformat(), self.long_date(post.date)
+        return found
+
+    def _kept_dates(self, post: Post) -> tuple[str, str]:
+        """:meth:`dates`, computed once per post (a post is in many lists) and kept."""
         found = self._dates.get(id(post))
         if found is None:
             self._posts[id(post)] = post

@@ -212,7 +212,7 @@ class SiteRenderer:
                 heading=language.gettext("All posts"),
                 intro=language.ngettext("%(num)s post, newest first.", "%(num)s posts, newest first.", len(published)),
                 posts=published,
-                cards=self.cards.join("listing_card", published, show_summaries=False),
+                cards=self.cards.join("listing_card", published, show_summaries=False, keep=False),  # shown once
                 show_summaries=False,
                 more=False,
                 total=len(published),
