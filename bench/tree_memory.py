@@ -89,7 +89,7 @@ def run(site: Path, command: list[str], timeline: list[Sample] | None = None) ->
             sizes = [(pid, size) for pid in _tree(process.pid) if (size := _rollup(pid))]
             if timeline is not None:
                 timeline.append((at, sizes))
-            peaks["largest_sampled"] = max(peaks["largest_sampled"], *(size["Rss"] for _, size in sizes))
+            peaks["largest_sampled"] = max([peaks["largest_sampled"], *(size["Rss"] for _, size in sizes)])
             peaks["tree_rss"] = max(peaks["tree_rss"], sum(size["Rss"] for _, size in sizes))
             peaks["tree_pss"] = max(peaks["tree_pss"], sum(size["Pss"] for _, size in sizes))
 

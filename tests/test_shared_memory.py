@@ -93,8 +93,12 @@ def test_entries_shown_once_and_a_posts_own_dates_are_not_kept(sample: Path) -> 
     page = renderer.post_page(posts[0])
     assert cards._dates == {}  # its own page asks once: nothing kept
     archive = cards.join("listing_card", posts, keep=False)
-    assert cards.made[("listing_card", False)] == {}
-    cards.join("taxonomy_card", posts)
-    assert len(cards.made[("taxonomy_card", False)]) == len(posts) == len(cards._dates)  # in many lists: kept
+    assert cards.entries[("listing_card", False)] == {}
+    taxonomy = cards.join("taxonomy_card", posts)
+    assert len(cards.entries[("taxonomy_card", False)]) == len(posts) == len(cards._dates)  # in many lists: kept
+    assert (
+        cards.join("taxonomy_card", posts) == taxonomy
+        and cards.join("taxonomy_card", posts[1:2], keep=False) in taxonomy
+    )
     assert cards.join("listing_card", posts) == archive
     assert renderer.post_page(posts[0]) == page  # its dates now as the lists keep them: the same

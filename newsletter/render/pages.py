@@ -146,7 +146,8 @@ class Cards:
 
     def __init__(self, template: Any, common: dict[str, Any]):
         self.template = template
-        self.made: dict[tuple[str, Any], dict[Any, str]] = {}  # by block (and variant), then by key
+        self.entries: dict[tuple[str, bool], dict[int, bytes]] = {}  # by block and variant, then by id(post)
+        self.made: dict[str, dict[str, str]] = {}  # links, by block, then by name
         self.context = template.new_context(dict(common))
         self.slugs: dict[str, str] = {}
         self.long_date = template.environment.filters["longdate"]
@@ -166,22 +167,34 @@ class Cards:
     def join(self, kind: str, posts: Sequence[Post], show_summaries: bool = False, keep: bool = True) -> Markup:
         """The entries of ``posts`` in a list of this kind (``listing_card``, ``taxonomy_card``), as one Markup.
 
-        ``keep`` false: the entries made are not kept (a list that is the
-        only one of its kind to show them, like the archive of every post).
+        The entries made are kept in UTF-8 (a string holding one character
+        beyond Latin-1, as a summary's "…", takes two bytes for each), unless
+        ``keep`` is false: a list that is the only one of its kind to show
+        them, like the archive of every post.
         """
-        made = self.made.setdefault((kind, show_summaries), {})
-        found = list(map(made.get, map(id, posts)))
+        kept = self.entries.setdefault((kind, show_summaries), {})
+        found = list(map(kept.get, map(id, posts)))
+        if not keep:
+            return Markup(
+                "".join(
+                    [
+                        self._entry(kind, post, show_summaries) if entry is None else str(entry, "utf-8")
+                        for post, entry in zip(posts, found, strict=True)
+                    ]
+                )
+            )
         if None in found:
-            for at, card in enumerate(found):
-                if card is None:
+            for at, entry in enumerate(found):
+                if entry is None:
                     post = posts[at]
-                    iso_date, long_date = self._kept_dates(post)
-                    values = {"post": post, "show_summaries": show_summaries, "iso_date": iso_date}
-                    values["long_date"] = long_date
-                    found[at] = self.render(kind, values)
-                    if keep:
-                        made[id(post)] = found[at]
-        return Markup("".join(found))  # type: ignore[arg-type]
+                    found[at] = kept[id(post)] = self._entry(kind, post, show_summaries).encode("utf-8")
+        return Markup(str(b"".join(found), "utf-8"))  # type: ignore[arg-type]
+
+    def _entry(self, kind: str, post: Post, show_summaries: bool) -> str:
+        """A post's entry in a list of this kind."""
+        iso_date, long_date = self._kept_dates(post)
+        values = {"post": post, "show_summaries": show_summaries, "iso_date": iso_date, "long_date": long_date}
+        return self.render(kind, values)
 
     def dates(self, post: Post) -> tuple[str, str]:
         """A post's date as ``post.date.isoformat()`` and ``post.date | longdate`` write it (for its own page).
@@ -217,7 +230,7 @@ class Cards:
 
     def _link(self, kind: str, names: Sequence[tuple[str, str]]) -> list[str]:
         """Block ``kind`` (a link to a category's or tag's page) for each (name, slug), each rendered once."""
-        made = self.made.setdefault((kind, None), {})
+        made = self.made.setdefault(kind, {})
         found = []
         for name, slug in names:
             link = made.get(name)
