@@ -9,8 +9,9 @@ or reading a file to publish). ``newsletter.build`` declares them; an
   with the settings, templates and version: the render key) is the one
   recorded when the file was made;
 - makes the others: the many alike ones (``spread``: the posts' pages) in
-  worker processes while this process makes the rest, when there are
-  enough of them to pay for the processes (:mod:`newsletter.parallel`);
+  worker processes while this process makes the rest, then takes some of
+  them too, when there are enough of them to pay for the processes
+  (:mod:`newsletter.parallel`; in which order and slices: :func:`_shared_out`);
 - stages each new file under a temporary name (a file whose bytes did not
   change is left alone) and, at :meth:`Engine.commit`, puts them all in
   place together (:class:`newsletter.write.Staging`: the previous build or
