@@ -109,13 +109,30 @@ def build(
         done = nothing_to_do(root, arguments, last)
         if done is not None:
             return done
-    delta = _delta(root, arguments, last)
+    # A rebuild: the other core is free while this one loads (a helper process renders the digest)
+    helper = _helper(root) if digest and last is not None else None
+    try:
+        delta = _delta(root, arguments, last)
+    except BaseException:
+        if helper is not None:
+            helper.close(kill=True)
+        raise
     if delta is not None:  # a few posts changed alone
         with contextlib.suppress(NotDelta):  # an output the full build might make otherwise: it runs instead
-            return _run(root, delta.cache, arguments, progress, last, delta)
+            return _run(root, delta.cache, arguments, progress, last, delta, helper)
+        helper = _helper(root) if digest else None
     cache = load_cache(root)
     cache.seen = stamp.seen(last)  # the loader need not stat the posts again
-    return _run(root, cache, arguments, progress, last, None)
+    if helper is None and digest and cache.posts:
+        helper = _helper(root)
+    return _run(root, cache, arguments, progress, last, None, helper)
+
+
+def _helper(root: Path) -> Helper:
+    """A helper process that prepares to render the digest (see :func:`_prepare_digest`)."""
+    from newsletter.parallel import Helper
+
+    return Helper(lambda: _prepare_digest(root))
 
 
 def _delta(root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None) -> Delta | None:
@@ -144,13 +161,9 @@ def _run(
     progress: Progress,
     last: stamp.Stamp | None,
     delta: Delta | None,
+    helper: Helper | None,
 ) -> BuildResult:
-    """:func:`_build`, with a helper process for the digest on a rebuild."""
-    helper = None
-    if arguments[2] and cache.posts:  # a rebuild: the other core is free while this one loads
-        from newsletter.parallel import Helper
-
-        helper = Helper(lambda: _prepare_digest(root))
+    """:func:`_build`; the ``helper`` is closed when it returns (killed when it fails)."""
     try:
         return _build(root, cache, helper, arguments, progress, last, delta)
     except BaseException:

@@ -216,7 +216,12 @@ class Engine:
         assert self._staging is not None, "make() runs inside Engine.writing()"
         if self.changed is not None and not self.made.written:  # before anything is written (an outbox's put())
             for path, recorded in self.cache.outputs.items():
-                if path not in self._declared and recorded[4] and not self.changed.isdisjoint(recorded[4]):
+                if (
+                    recorded[0] in self.parts
+                    and path not in self._declared
+                    and recorded[4]
+                    and not self.changed.isdisjoint(recorded[4])
+                ):
                     raise NotDelta(f"{path}: made from a changed post by the last build, not declared now")
         todo: list[Output] = []
         spread: list[Output] = []
