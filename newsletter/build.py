@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none 
     from newsletter.errors import SourceError
     from newsletter.load import Project
     from newsletter.models import Post
+    from newsletter.outbox import RenderedDigest
     from newsletter.parallel import Helper
-    from newsletter.render.email import RenderedDigest
     from newsletter.weeks import Week
 
 __all__ = ["BuildResult", "OutputClash", "build", "nothing_to_do"]
@@ -223,14 +223,15 @@ def _build(
                   "posts": len(project.posts), "week_posts": plan.week_posts, "heads": heads}  # fmt: skip
         if delta is None:
             outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
-            window = stamp.window(project, week)
+            window, folders = stamp.window(project, week), None
         else:  # the project holds some posts only: what it does not show is the last build's
             from newsletter.delta import outputs_left
 
             report.update((name, delta.last.report[name]) for name in ("unchanged", "published", "posts"))
             result.published = report["published"]
             outputs, window = outputs_left(delta.last, engine.files_now), delta.last.window
-        stamp.record(root, arguments, inputs, outputs, window, report, project.warnings)
+            folders = delta.last.folders.keys()  # the same outputs, in the same folders
+        stamp.record(root, arguments, inputs, outputs, window, report, project.warnings, folders)
     result.written += made.written
     result.unchanged += made.unchanged
     if delta is not None:  # and the outputs its project of a few posts did not declare

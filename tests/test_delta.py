@@ -128,7 +128,7 @@ def _records(project: Path) -> tuple[dict[str, tuple[object, ...]], dict[str, ob
     # The web version of a digest is fingerprinted by its message.html's time: it differs run to run.
     kept = {path: (r[0], r[1], r[3], r[4]) for path, r in outputs.items() if not path.startswith("public/digests/")}
     numbers = pickle.loads(pickle.dumps(stamp.output_stats))  # noqa: S301
-    fields = {name: getattr(stamp, name) for name in ("arguments", "source", "window", "base", "posts", "post_stats")}
+    fields = {name: getattr(stamp, name) for name in ("arguments", "window", "base", "posts", "post_stats")}
     fields["outputs"] = sorted(stamp.outputs)
     fields["report"] = {k: v for k, v in stamp.report.items() if k != "heads"}
     fields["warnings"] = [str(w) for w in stamp.warnings]
