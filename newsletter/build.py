@@ -351,6 +351,7 @@ def _declare_feeds(plan: Plan) -> None:
                     lambda path=path, name=name, posts=posts: renderer.category(path, name, posts),
                     "feeds",
                     posts=keys.names(posts),
+                    label=name,  # the smallest spelling of it among all posts: not the posts' own business
                 )
             )
 

@@ -73,9 +73,11 @@ class Output:
     names the posts the output takes whole (their names in the build
     cache); () when it takes none whole (a listing takes what lists show
     of the posts: their cards, order, addresses); None, when not said, that
-    it may take anything (such a build then cannot make it). ``exact``:
-    its inputs name everything it is made from, whatever the project holds
-    (a file it publishes).
+    it may take anything (such a build then cannot make it). ``label``:
+    what else of the project it shows (a category's name), part of its
+    fingerprint; such a build makes it only when that is what it was.
+    ``exact``: its inputs name everything it is made from, whatever the
+    project holds (a file it publishes).
     """
 
     path: str
@@ -89,6 +91,7 @@ class Output:
     files: int = 1
     weight: int = 1  # how long it takes to make, against a post's page (to share the work out evenly)
     posts: tuple[str, ...] | None = None
+    label: str = ""
     exact: bool = False
 
 
@@ -171,8 +174,8 @@ class Engine:
             raise NotDelta(f"{output.path}: not said which posts it takes")
         if self.changed.isdisjoint(recorded[4]):
             return True
-        if recorded[4] != output.posts:
-            raise NotDelta(f"{output.path}: takes other posts than the last build's")
+        if recorded[4] != output.posts or recorded[5] != output.label:
+            raise NotDelta(f"{output.path}: takes other posts than the last build's, or shows another label")
         return False
 
     def before_fork(self, prepare: Callable[[], object]) -> None:
@@ -181,7 +184,7 @@ class Engine:
 
     def fingerprint(self, output: Output) -> str:
         """What ``output`` is recorded as made from: its inputs and the render key."""
-        return self._digest(f"{self._key}\0{output.inputs}")
+        return self._digest(f"{self._key}\0{output.inputs}\0{output.label}")
 
     def up_to_date(self, output: Output) -> bool:
         """Whether ``output``'s file is there as it was made, from the same inputs."""
@@ -368,7 +371,7 @@ class Engine:
                     continue
                 now = self.files_now[path] = (st.st_mtime_ns, st.st_size)
             output = self._declared[path]
-            recorded = (output.part, fingerprint, *now, output.posts)
+            recorded = (output.part, fingerprint, *now, output.posts, output.label)
             if cache.outputs.get(path) != recorded:
                 cache.outputs[path] = recorded
                 cache.outputs_dirty = True

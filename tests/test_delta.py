@@ -231,3 +231,37 @@ def test_too_many_changed_posts_mean_the_full_build(
     BODY_EDITS["two posts"](sample)
     build(sample)
     assert loads
+
+
+def _older_neurology_post(project: Path, spelling: str) -> Path:
+    """A post older than the feeds' two newest, filed under ``spelling`` of Neurology (limit = 2)."""
+    settings = project / "newsletter.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("limit = 20", "limit = 2"), "utf-8")
+    post = project / "posts" / "2026-10-01-older.md"
+    post.write_text(
+        f"---\ntitle: Older\ndate: 2026-10-01T09:00:00-06:00\ncategories: [{spelling}]\n---\n\nOlder.\n", "utf-8"
+    )
+    return post
+
+
+def test_a_category_feed_shows_the_name_of_every_post_not_just_its_own(sample: Path, tmp_path: Path) -> None:
+    older = _older_neurology_post(sample, "Neurology")
+    build(sample)
+    _edit(older, "[Neurology]", "[NEUROLOGY]")  # the smallest spelling names the category; not in its feed
+    build(sample)
+    assert "<title>Northbridge Regenerative Care: NEUROLOGY</title>" in (
+        sample / "public" / "categories" / "neurology.xml"
+    ).read_text(encoding="utf-8")
+    assert _outputs(sample) == _outputs(_twin(sample, tmp_path))
+
+
+def test_a_category_name_the_changed_posts_do_not_show_means_the_full_build(
+    sample: Path, tmp_path: Path, loads: list[int]
+) -> None:
+    _older_neurology_post(sample, "NEUROLOGY")
+    build(sample)
+    loads.clear()
+    _edit(_post(sample, "2026-11-21"), "\n\n", "\n\nA new first paragraph.\n\n")  # in the Neurology feed
+    build(sample)
+    assert loads  # the feed's name comes from a post the short way does not read
+    assert _outputs(sample) == _outputs(_twin(sample, tmp_path))
