@@ -109,10 +109,12 @@ def build(
         done = nothing_to_do(root, arguments, last)
         if done is not None:
             return done
+    from newsletter.delta import find_delta
+
     # A rebuild: the other core is free while this one loads (a helper process renders the digest)
     helper = _helper(root) if digest and last is not None else None
     try:
-        delta = _delta(root, arguments, last)
+        delta = find_delta(root, arguments, last) if last is not None else None
     except BaseException:
         if helper is not None:
             helper.close(kill=True)
@@ -133,25 +135,6 @@ def _helper(root: Path) -> Helper:
     from newsletter.parallel import Helper
 
     return Helper(lambda: _prepare_digest(root))
-
-
-def _delta(root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None) -> Delta | None:
-    """A build of the few posts that changed alone since the last build, when one can do."""
-    from newsletter import clock
-    from newsletter.errors import UsageError
-
-    if last is None:
-        return None
-    try:
-        now = clock.now().timestamp()
-    except UsageError:
-        return None
-    changed = stamp.changed_posts(root, arguments, now, last)
-    if not changed:
-        return None
-    from newsletter.delta import prepare
-
-    return prepare(root, last, changed)
 
 
 def _run(
@@ -225,12 +208,8 @@ def _build(
             outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
             window, folders = stamp.window(project, week), None
         else:  # the project holds some posts only: what it does not show is the last build's
-            from newsletter.delta import outputs_left
-
-            report.update((name, delta.last.report[name]) for name in ("unchanged", "published", "posts"))
+            outputs, window, folders = delta.left(engine.files_now, report)
             result.published = report["published"]
-            outputs, window = outputs_left(delta.last, engine.files_now), delta.last.window
-            folders = delta.last.folders.keys()  # the same outputs, in the same folders
         stamp.record(root, arguments, inputs, outputs, window, report, project.warnings, folders)
     result.written += made.written
     result.unchanged += made.unchanged
