@@ -265,3 +265,20 @@ def test_a_category_name_the_changed_posts_do_not_show_means_the_full_build(
     build(sample)
     assert loads  # the feed's name comes from a post the short way does not read
     assert _outputs(sample) == _outputs(_twin(sample, tmp_path))
+
+
+def test_check_after_a_short_build_says_what_loading_would(sample: Path, loads: list[int], cli) -> None:  # type: ignore[no-untyped-def]
+    _edit(_post(sample, "2026-11-20"), "title:", "colour: blue\ntitle:")  # a warning, kept by the stamp
+    build(sample)
+    loads.clear()
+    BODY_EDITS["body of a post in the week"](sample)
+    build(sample)
+    assert loads == []
+    quick = cli("check", "-C", sample)
+    assert loads == []  # answered from the stamp the short way left
+    (sample / CACHE_DIR / STAMP_FILE).unlink()
+    loaded = cli("check", "-C", sample)
+    assert loads
+    assert quick.exit_code == loaded.exit_code == 0
+    assert "colour" in quick.stderr
+    assert (quick.stdout, quick.stderr) == (loaded.stdout, loaded.stderr)
