@@ -158,7 +158,8 @@ def prepare(root: Path, last: stamps.Stamp, changed: list[str]) -> Delta | None:
 
 
 def _same_shape(old: PostEntry | None, new: PostEntry) -> bool:
-    """Whether a changed post loads without a problem and looks the same to every other output as before."""
-    if old is None or old.post is None or old.problems or new.post is None or new.problems:
+    """Whether a changed post loads with the warnings it had (no error) and looks the same to every other
+    output as before (the stamp's warnings then stay true)."""
+    if old is None or old.post is None or new.post is None or old.problems != new.problems:
         return False
     return old.deps == new.deps and _shape(old.post) == _shape(new.post)

@@ -78,6 +78,7 @@ SHAPE_EDITS: dict[str, Callable[[Path], None]] = {
     "title": lambda p: _edit(_post(p, "2026-11-18"), "title: ", "title: Update on "),
     "categories": lambda p: _edit(_post(p, "2026-11-20"), "categories: [", "categories: [Research, "),
     "made a draft": lambda p: _edit(_post(p, "2026-11-20"), "title:", "draft: true\ntitle:"),
+    "a warning": lambda p: _edit(_post(p, "2026-11-20"), "title:", "colour: blue\ntitle:"),
     "an error": lambda p: _edit(_post(p, "2026-11-20"), "date: 2026-11-20 09:30", "date: 2026-11-31 09:30"),
     "removed": lambda p: _post(p, "2026-11-20").unlink(),
 }
@@ -267,11 +268,12 @@ def test_a_category_name_the_changed_posts_do_not_show_means_the_full_build(
     assert _outputs(sample) == _outputs(_twin(sample, tmp_path))
 
 
-def test_check_after_a_short_build_says_what_loading_would(sample: Path, loads: list[int], cli) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("edited", ["2026-11-18", "2026-11-20"], ids=["another post", "the post warned about"])
+def test_check_after_a_short_build_says_what_loading_would(sample: Path, loads: list[int], cli, edited: str) -> None:  # type: ignore[no-untyped-def]
     _edit(_post(sample, "2026-11-20"), "title:", "colour: blue\ntitle:")  # a warning, kept by the stamp
     build(sample)
     loads.clear()
-    BODY_EDITS["body of a post in the week"](sample)
+    _edit(_post(sample, edited), "\n\n", "\n\nA new first paragraph.\n\n")
     build(sample)
     assert loads == []
     quick = cli("check", "-C", sample)
