@@ -147,6 +147,7 @@ class Engine:
         self.files_now: dict[str, tuple[int, int]] = {}  # each output's (st_mtime_ns, st_size) as left
         self._before_fork: list[Callable[[], object]] = []
         self.changed = changed
+        self._all_declared = False  # in a build of changed posts: checked (see make())
 
     # Declaring
 
@@ -177,6 +178,17 @@ class Engine:
         if recorded[4] != output.posts or recorded[5] != output.label:
             raise NotDelta(f"{output.path}: takes other posts than the last build's, or shows another label")
         return False
+
+    def _check_all_declared(self) -> None:
+        """In a build of changed posts, before anything is made: every output of the parts it makes that the
+        last build made from a changed post is declared again (else :class:`NotDelta`)."""
+        changed = self.changed
+        assert changed is not None
+        for path, recorded in self.cache.outputs.items():
+            taken = recorded[4]
+            if taken and recorded[0] in self.parts and path not in self._declared and not changed.isdisjoint(taken):
+                raise NotDelta(f"{path}: made from a changed post by the last build, not declared now")
+        self._all_declared = True
 
     def before_fork(self, prepare: Callable[[], object]) -> None:
         """Have ``prepare()`` run before worker processes are forked (compile templates once, not in each)."""
@@ -217,15 +229,8 @@ class Engine:
     def make(self) -> None:
         """Make (and stage) every output declared since the last call that is not up to date."""
         assert self._staging is not None, "make() runs inside Engine.writing()"
-        if self.changed is not None and not self.made.written:  # before anything is written (an outbox's put())
-            for path, recorded in self.cache.outputs.items():
-                if (
-                    recorded[0] in self.parts
-                    and path not in self._declared
-                    and recorded[4]
-                    and not self.changed.isdisjoint(recorded[4])
-                ):
-                    raise NotDelta(f"{path}: made from a changed post by the last build, not declared now")
+        if self.changed is not None and not self._all_declared:
+            self._check_all_declared()
         todo: list[Output] = []
         spread: list[Output] = []
         for output in self._pending:
