@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none 
     from newsletter.errors import SourceError
     from newsletter.load import Project
     from newsletter.models import Post
+    from newsletter.outbox import RenderedDigest
     from newsletter.parallel import Helper
-    from newsletter.render.email import RenderedDigest
     from newsletter.weeks import Week
 
 __all__ = ["BuildResult", "OutputClash", "build", "nothing_to_do"]
@@ -109,32 +109,32 @@ def build(
         done = nothing_to_do(root, arguments, last)
         if done is not None:
             return done
-    delta = _delta(root, arguments, last)
+    from newsletter.delta import find_delta
+
+    # A rebuild: the other core is free while this one loads (a helper process renders the digest)
+    helper = _helper(root) if digest and last is not None else None
+    try:
+        delta = find_delta(root, arguments, last) if last is not None else None
+    except BaseException:
+        if helper is not None:
+            helper.close(kill=True)
+        raise
     if delta is not None:  # a few posts changed alone
         with contextlib.suppress(NotDelta):  # an output the full build might make otherwise: it runs instead
-            return _run(root, delta.cache, arguments, progress, last, delta)
+            return _run(root, delta.cache, arguments, progress, last, delta, helper)
+        helper = _helper(root) if digest else None
     cache = load_cache(root)
     cache.seen = stamp.seen(last)  # the loader need not stat the posts again
-    return _run(root, cache, arguments, progress, last, None)
+    if helper is None and digest and cache.posts:
+        helper = _helper(root)
+    return _run(root, cache, arguments, progress, last, None, helper)
 
 
-def _delta(root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None) -> Delta | None:
-    """A build of the few posts that changed alone since the last build, when one can do."""
-    from newsletter import clock
-    from newsletter.errors import UsageError
+def _helper(root: Path) -> Helper:
+    """A helper process that prepares to render the digest (see :func:`_prepare_digest`)."""
+    from newsletter.parallel import Helper
 
-    if last is None:
-        return None
-    try:
-        now = clock.now().timestamp()
-    except UsageError:
-        return None
-    changed = stamp.changed_posts(root, arguments, now, last)
-    if not changed:
-        return None
-    from newsletter.delta import prepare
-
-    return prepare(root, last, changed)
+    return Helper(lambda: _prepare_digest(root))
 
 
 def _run(
@@ -144,13 +144,9 @@ def _run(
     progress: Progress,
     last: stamp.Stamp | None,
     delta: Delta | None,
+    helper: Helper | None,
 ) -> BuildResult:
-    """:func:`_build`, with a helper process for the digest on a rebuild."""
-    helper = None
-    if arguments[2] and cache.posts:  # a rebuild: the other core is free while this one loads
-        from newsletter.parallel import Helper
-
-        helper = Helper(lambda: _prepare_digest(root))
+    """:func:`_build`; the ``helper`` is closed when it returns (killed when it fails)."""
     try:
         return _build(root, cache, helper, arguments, progress, last, delta)
     except BaseException:
@@ -210,14 +206,11 @@ def _build(
                   "posts": len(project.posts), "week_posts": plan.week_posts, "heads": heads}  # fmt: skip
         if delta is None:
             outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
-            window = stamp.window(project, week)
+            window, folders = stamp.window(project, week), None
         else:  # the project holds some posts only: what it does not show is the last build's
-            from newsletter.delta import outputs_left
-
-            report.update((name, delta.last.report[name]) for name in ("unchanged", "published", "posts"))
+            outputs, window, folders = delta.left(engine.files_now, report)
             result.published = report["published"]
-            outputs, window = outputs_left(delta.last, engine.files_now), delta.last.window
-        stamp.record(root, arguments, inputs, outputs, window, report, project.warnings)
+        stamp.record(root, arguments, inputs, outputs, window, report, project.warnings, folders)
     result.written += made.written
     result.unchanged += made.unchanged
     if delta is not None:  # and the outputs its project of a few posts did not declare
@@ -337,6 +330,7 @@ def _declare_feeds(plan: Plan) -> None:
                     lambda path=path, name=name, posts=posts: renderer.category(path, name, posts),
                     "feeds",
                     posts=keys.names(posts),
+                    label=name,  # the smallest spelling of it among all posts: not the posts' own business
                 )
             )
 
@@ -507,13 +501,17 @@ def _prepare_digest(root: Path) -> None:
 
     inliner()
     with contextlib.suppress(Exception):  # whatever is wrong, the build says so; the helper just did less
+        import datetime
+
         from newsletter.config import load_settings
         from newsletter.errors import Problems
         from newsletter.i18n import for_settings
         from newsletter.templates import environment
 
         settings = load_settings(root, Problems(root=root))
-        environment(settings.templates_dir, for_settings(settings)).get_template("email/digest.html")
+        language = for_settings(settings)
+        environment(settings.templates_dir, language).get_template("email/digest.html")
+        language.period(datetime.date(2000, 1, 3), datetime.date(2000, 1, 9))  # Babel's data of the locale
 
 
 def _render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:

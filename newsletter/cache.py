@@ -82,7 +82,7 @@ class BuildCache:
     posts: dict[str, PostEntry] = field(default_factory=dict)  # by path relative to the project
     outputs: dict[str, tuple[Any, ...]] = field(
         default_factory=dict
-    )  # path -> (part, fingerprint, file time, size, posts)
+    )  # path -> (part, fingerprint, file time, size, posts, label)
     shard_keys: dict[int, str] = field(default_factory=dict)  # the settings key each posts file was made for
     dirty_shards: set[int] = field(default_factory=set)
     outputs_dirty: bool = False

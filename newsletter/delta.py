@@ -29,9 +29,10 @@ import operator
 import os
 import pickle
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsletter import stamp as stamps
 from newsletter.models import Post
@@ -59,6 +60,32 @@ class Delta:
     inputs: stamps.Inputs  # as the full build would record them
     last: stamps.Stamp
     heads: dict[str, tuple[str, bytes]]  # the heads file as read
+
+    def left(
+        self, looked_at: dict[str, tuple[int, int]], report: dict[str, Any]
+    ) -> tuple[dict[str, tuple[int, int]], tuple[float, float], Iterable[str]]:
+        """What the stamp records of this build: every file in public/ (``looked_at``: the size and time
+        of those it made or looked at, the last build's for the others), the clock's window and the
+        folders of public/ that hold folders, as the last build left them; ``report`` gets its counts."""
+        numbers = array("q")
+        numbers.frombytes(self.last.output_stats)
+        left = {path: (numbers[2 * at], numbers[2 * at + 1]) for at, path in enumerate(self.last.outputs)}
+        left.update((path, stat) for path, stat in looked_at.items() if path.startswith("public/"))
+        report.update((name, self.last.report[name]) for name in ("unchanged", "published", "posts"))
+        return left, self.last.window, self.last.folders.keys()  # the same outputs, in the same folders
+
+
+def find_delta(root: Path, arguments: tuple[Any, ...], last: stamps.Stamp) -> Delta | None:
+    """A build of the few posts that alone changed since the ``last`` build, when one can do."""
+    from newsletter import clock
+    from newsletter.errors import UsageError
+
+    try:
+        now = clock.now().timestamp()
+    except UsageError:
+        return None
+    changed = stamps.changed_posts(root, arguments, now, last)
+    return prepare(root, last, changed) if changed else None
 
 
 def prepare(root: Path, last: stamps.Stamp, changed: list[str]) -> Delta | None:
@@ -119,7 +146,7 @@ def prepare(root: Path, last: stamps.Stamp, changed: list[str]) -> Delta | None:
     posts = []
     for name in wanted:
         entry = cache.posts.get(name)
-        if entry is None or entry.post is None or entry.problems or entry.stat != stats.get(name, entry.stat):
+        if entry is None or entry.post is None or entry.stat != stats.get(name, entry.stat):  # warnings: kept
             return None
         posts.append(entry.post)
     posts.sort(key=lambda p: (p.date, p.slug), reverse=True)
@@ -131,16 +158,8 @@ def prepare(root: Path, last: stamps.Stamp, changed: list[str]) -> Delta | None:
 
 
 def _same_shape(old: PostEntry | None, new: PostEntry) -> bool:
-    """Whether a changed post loads without a problem and looks the same to every other output as before."""
-    if old is None or old.post is None or old.problems or new.post is None or new.problems:
+    """Whether a changed post loads with the warnings it had (no error) and looks the same to every other
+    output as before (the stamp's warnings then stay true)."""
+    if old is None or old.post is None or new.post is None or old.problems != new.problems:
         return False
     return old.deps == new.deps and _shape(old.post) == _shape(new.post)
-
-
-def outputs_left(last: stamps.Stamp, now: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    """Every file in public/ as this build leaves it: the last build's, with ``now`` for those it looked at."""
-    numbers = array("q")
-    numbers.frombytes(last.output_stats)
-    left = {path: (numbers[2 * at], numbers[2 * at + 1]) for at, path in enumerate(last.outputs)}
-    left.update((path, stat) for path, stat in now.items() if path.startswith("public/"))
-    return left

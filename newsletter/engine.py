@@ -74,9 +74,11 @@ class Output:
     names the posts the output takes whole (their names in the build
     cache); () when it takes none whole (a listing takes what lists show
     of the posts: their cards, order, addresses); None, when not said, that
-    it may take anything (such a build then cannot make it). ``exact``:
-    its inputs name everything it is made from, whatever the project holds
-    (a file it publishes).
+    it may take anything (such a build then cannot make it). ``label``:
+    what else of the project it shows (a category's name), part of its
+    fingerprint; such a build makes it only when that is what it was.
+    ``exact``: its inputs name everything it is made from, whatever the
+    project holds (a file it publishes).
     """
 
     path: str
@@ -90,6 +92,7 @@ class Output:
     files: int = 1
     weight: int = 1  # how long it takes to make, against a post's page (to share the work out evenly)
     posts: tuple[str, ...] | None = None
+    label: str = ""
     exact: bool = False
 
 
@@ -145,6 +148,7 @@ class Engine:
         self.files_now: dict[str, tuple[int, int]] = {}  # each output's (st_mtime_ns, st_size) as left
         self._before_fork: list[Callable[[], object]] = []
         self.changed = changed
+        self._all_declared = False  # in a build of changed posts: checked (see make())
 
     # Declaring
 
@@ -172,9 +176,20 @@ class Engine:
             raise NotDelta(f"{output.path}: not said which posts it takes")
         if self.changed.isdisjoint(recorded[4]):
             return True
-        if recorded[4] != output.posts:
-            raise NotDelta(f"{output.path}: takes other posts than the last build's")
+        if recorded[4] != output.posts or recorded[5] != output.label:
+            raise NotDelta(f"{output.path}: takes other posts than the last build's, or shows another label")
         return False
+
+    def _check_all_declared(self) -> None:
+        """In a build of changed posts, before anything is made: every output of the parts it makes that the
+        last build made from a changed post is declared again (else :class:`NotDelta`)."""
+        changed = self.changed
+        assert changed is not None
+        for path, recorded in self.cache.outputs.items():
+            taken = recorded[4]
+            if taken and recorded[0] in self.parts and path not in self._declared and not changed.isdisjoint(taken):
+                raise NotDelta(f"{path}: made from a changed post by the last build, not declared now")
+        self._all_declared = True
 
     def before_fork(self, prepare: Callable[[], object]) -> None:
         """Have ``prepare()`` run before worker processes are forked (compile templates once, not in each)."""
@@ -182,7 +197,7 @@ class Engine:
 
     def fingerprint(self, output: Output) -> str:
         """What ``output`` is recorded as made from: its inputs and the render key."""
-        return self._digest(f"{self._key}\0{output.inputs}")
+        return self._digest(f"{self._key}\0{output.inputs}\0{output.label}")
 
     def up_to_date(self, output: Output) -> bool:
         """Whether ``output``'s file is there as it was made, from the same inputs."""
@@ -215,10 +230,8 @@ class Engine:
     def make(self) -> None:
         """Make (and stage) every output declared since the last call that is not up to date."""
         assert self._staging is not None, "make() runs inside Engine.writing()"
-        if self.changed is not None and not self.made.written:  # before anything is written (an outbox's put())
-            for path, recorded in self.cache.outputs.items():
-                if path not in self._declared and recorded[4] and not self.changed.isdisjoint(recorded[4]):
-                    raise NotDelta(f"{path}: made from a changed post by the last build, not declared now")
+        if self.changed is not None and not self._all_declared:
+            self._check_all_declared()
         todo: list[Output] = []
         spread: list[Output] = []
         for output in self._pending:
@@ -364,7 +377,7 @@ class Engine:
                     continue
                 now = self.files_now[path] = (st.st_mtime_ns, st.st_size)
             output = self._declared[path]
-            recorded = (output.part, fingerprint, *now, output.posts)
+            recorded = (output.part, fingerprint, *now, output.posts, output.label)
             if cache.outputs.get(path) != recorded:
                 cache.outputs[path] = recorded
                 cache.outputs_dirty = True

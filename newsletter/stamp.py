@@ -5,16 +5,17 @@ package's), every post file and the files posts refer to, the outbox, and
 the clock (which week is "last", which posts are published yet). After
 each build, :func:`record` keeps in ``.newsletter-cache/stamp.pickle``:
 
-- the fingerprint of those inputs as the build saw them (the posts' files
-  by the size and time they had when they were read, the templates and
-  the outbox by their size and time, the settings by their text);
+- those inputs as the build saw them: each post file by the size and
+  time it had when it was read, the files posts refer to, the templates
+  and the outbox by their size and time, the settings by their text (these
+  last in one fingerprint);
 - the size and time of every file the build left in public/ and outbox/,
   and the time of every folder in public/ that holds a folder of them;
 - the span of time in which the clock gives the same week and the same
   published posts;
 - what the build reported (warnings, the week's digest status, counts).
 
-The next build (:func:`unchanged`) takes the same fingerprint, from file
+The next build (:func:`unchanged`) takes the same record, from file
 listings and ``stat`` alone, and compares: when everything matches, every
 output is up to date already and the build reports what the last one did
 without loading a post. When only some post files differ
@@ -37,6 +38,7 @@ import contextlib
 import os
 import pickle
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from newsletter.load import Project
 
 STAMP_FILE = "stamp.pickle"
-FORMAT = 5  # 2: the report counts posts; 3: folders; 4: outputs' times and sizes as one array; 5: each post's
+FORMAT = 5  # 2: the report counts posts; 3: folders; 4: outputs' times and sizes as one array; 5: posts one by one
 SETTINGS_FILE = "newsletter.toml"
 POST_SUFFIXES = (".md", ".markdown")
 
@@ -62,12 +64,13 @@ class Inputs:
     posts: list[tuple[str, int, int]]  # each post file (its name in the build cache), st_mtime_ns, st_size
     deps: list[Any]  # the files posts refer to (see _deps_now)
 
-    @property
-    def source(self) -> str:
-        """One fingerprint of it all."""
-        from newsletter.cache import digest
+    def names(self) -> list[str]:
+        """The post files' names, in order."""
+        return [name for name, _mtime, _size in self.posts]
 
-        return digest(pickle.dumps([self.base, self.posts, self.deps], protocol=pickle.HIGHEST_PROTOCOL))
+    def stats(self) -> bytes:
+        """The post files' st_mtime_ns and st_size, in turn, as one array's bytes."""
+        return array("q", [number for _name, *stat in self.posts for number in stat]).tobytes()
 
 
 @dataclass
@@ -75,7 +78,6 @@ class Stamp:
     """What one build read, left and reported."""
 
     arguments: tuple[Any, ...]  # week, feeds, digest, site, sent_is_error
-    source: str  # fingerprint of settings, templates, posts and the files they refer to
     outbox: tuple[Any, ...]  # the outbox's folders and files, by size and time
     outputs: list[str]  # every file made, relative to the project
     output_stats: bytes  # their st_mtime_ns and st_size, in turn (see _output_stats)
@@ -83,9 +85,9 @@ class Stamp:
     report: dict[str, Any] = field(default_factory=dict)  # what the build said (see newsletter.build)
     warnings: list[SourceError] = field(default_factory=list)
     folders: dict[str, int] = field(default_factory=dict)  # public/ and its folders holding outputs -> st_mtime_ns
-    base: str = ""  # Inputs.base
+    base: str = ""  # what the build loaded besides the posts (Inputs.base)
     posts: list[str] = field(default_factory=list)  # every post file, by name
-    post_stats: bytes = b""  # their st_mtime_ns and st_size, in turn
+    post_stats: bytes = b""  # their st_mtime_ns and st_size, in turn (Inputs.stats)
     found: Inputs | None = None  # not kept: the inputs as the next run found them (see source_unchanged)
 
 
@@ -217,10 +219,10 @@ def source_unchanged(root: Path, now: float, stamp: Stamp | None = None) -> Stam
     if text is None:
         return None
     posts, deps = _posts_now(root, stamp.report.get("deps", []))
-    stamp.found = Inputs(_base(root, text), posts, deps)  # for the build that follows, if any (see seen())
-    if stamp.found.source != stamp.source:
+    found = stamp.found = Inputs(_base(root, text), posts, deps)  # for the build that follows, if any (see seen())
+    if found.base != stamp.base or found.deps != stamp.report.get("deps") or found.names() != stamp.posts:
         return None
-    return stamp
+    return stamp if found.stats() == stamp.post_stats else None
 
 
 def seen(stamp: Stamp | None) -> dict[str, tuple[int, int]]:
@@ -267,9 +269,7 @@ def changed_posts(root: Path, arguments: tuple[Any, ...], now: float, stamp: Sta
             return None
         posts, deps = _posts_now(root, stamp.report.get("deps", []))
         found = stamp.found = Inputs(_base(root, text), posts, deps)
-    if found.base != stamp.base or found.deps != stamp.report.get("deps"):
-        return None
-    if [name for name, _mtime, _size in found.posts] != stamp.posts:
+    if found.base != stamp.base or found.deps != stamp.report.get("deps") or found.names() != stamp.posts:
         return None
     before = memoryview(stamp.post_stats).cast("q")
     if len(before) != 2 * len(found.posts):
@@ -299,40 +299,42 @@ def record(
     window: tuple[float, float],
     report: dict[str, Any],
     warnings: list[SourceError],
+    folders: Iterable[str] | None = None,
 ) -> None:
     """Keep the stamp of a build that just finished (call it while still holding the project lock).
 
-    ``outputs``: every file the build left in public/, with its size and time.
+    ``outputs``: every file the build left in public/, with its size and time; ``folders``: the folders
+    of public/ that hold their folders (see :func:`_folders`), when known already.
     """
     from newsletter.cache import CACHE_DIR
     from newsletter.write import write_atomic
 
     paths = list(outputs)
     stats = array("q", [number for stat in outputs.values() for number in stat]).tobytes()
-    post_stats = array("q", [number for _name, *stat in inputs.posts for number in stat]).tobytes()
     stamp = Stamp(
-        arguments, inputs.source, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths),
-        inputs.base, [name for name, _mtime, _size in inputs.posts], post_stats,
+        arguments, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths, folders),
+        inputs.base, inputs.names(), inputs.stats(),
     )  # fmt: skip
     with contextlib.suppress(OSError):
         (root / CACHE_DIR).mkdir(exist_ok=True)
         write_atomic(root / CACHE_DIR / STAMP_FILE, _dump(stamp), output=False)
 
 
-def _folders(root: Path, outputs: list[str]) -> dict[str, int]:
+def _folders(root: Path, outputs: list[str], names: Iterable[str] | None = None) -> dict[str, int]:
     """The time of public/ and of every folder in it that holds a folder of ``outputs`` (paths like public/a/b).
 
     A folder swapped for a link changes the time of the folder holding it;
     the folders that hold files alone need not be looked at (see
     :func:`folders_unchanged`).
     """
-    names = {"public"}
-    holding = {path.rpartition("/")[0] for path in outputs}
-    for folder in holding:
-        folder = folder.rpartition("/")[0]
-        while folder.startswith("public") and folder not in names:
-            names.add(folder)
+    if names is None:
+        names = {"public"}
+        holding = {path.rpartition("/")[0] for path in outputs}
+        for folder in holding:
             folder = folder.rpartition("/")[0]
+            while folder.startswith("public") and folder not in names:
+                names.add(folder)
+                folder = folder.rpartition("/")[0]
     prefix = len(os.fspath(root)) + 1
     now = _stats([f"{root}/{name}" for name in sorted(names)])
     return {path[prefix:]: mtime for path, mtime, _size in now if mtime != -1}
