@@ -383,6 +383,38 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+def sweep_dead(folder: Path) -> None:
+    """Remove the temporary files in ``folder`` of processes that are gone (a stopped loading worker's).
+
+    Loading writes into the build cache without the project lock; another
+    run's files (of a live process) are left alone.
+    """
+    from newsletter.write import TEMP_PREFIX
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        pid = name[len(TEMP_PREFIX) :].lstrip("abcdefghijklmnopqrstuvwxyz").partition("-")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(folder / name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: alive
+        return True
+    return True
+
+
 def save_posts(root: Path, cache: BuildCache) -> None:
     """Write the posts files that changed (any time after a good load)."""
     if not cache.dirty_shards:

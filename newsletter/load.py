@@ -648,7 +648,14 @@ def load_project(
 
         kept = {shard_of(names[path]) for path in entries}
         whole = {i: root / CACHE_DIR / POSTS_FILE.format(i) for i in range(SHARDS) if i not in kept}
-    loaded, payloads = _load_many(settings, cache.key if cache is not None else "", todo, jobs, progress, whole)
+    try:
+        loaded, payloads = _load_many(settings, cache.key if cache is not None else "", todo, jobs, progress, whole)
+    except BaseException:  # interrupted: what its stopped workers were writing into the cache goes
+        if cache is not None:
+            from newsletter.cache import CACHE_DIR, sweep_dead
+
+            sweep_dead(root / CACHE_DIR)
+        raise
     entries.update(loaded)
     if cache is not None:
         fresh = {names[path]: entry for path, entry in entries.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -154,3 +155,21 @@ def test_a_body_edit_leaves_the_listings_alone_unless_a_template_of_ours_shows_m
     assert {"public/index.html", "public/posts/index.html"} <= written
     assert "six grown-up patients" in (sample / "public" / "index.html").read_text(encoding="utf-8")
     assert _outputs(sample) == _outputs(_uncached_twin(sample, tmp_path))
+
+
+def test_sweep_dead_removes_the_temporary_files_of_processes_that_are_gone(tmp_path: Path) -> None:
+    import subprocess
+
+    from newsletter.cache import sweep_dead
+    from newsletter.write import TEMP_PREFIX
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # reaped: its pid names no process now
+    dead = tmp_path / f"{TEMP_PREFIX}{gone.pid}-1-posts-03.pickle"
+    dead_new_folder = tmp_path / f"{TEMP_PREFIX}n{gone.pid}-1-posts-04.pickle"
+    live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-1-posts-05.pickle"
+    other = tmp_path / "posts-06.pickle"
+    for path in (dead, dead_new_folder, live, other):
+        path.write_bytes(b"x")
+    sweep_dead(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
