@@ -24,7 +24,7 @@ from newsletter.markdown import BodyTooComplex, absolute, is_external, marker_li
 from newsletter.models import CallToAction, Image, Post, Reference
 from newsletter.permalinks import post_address
 from newsletter.slugs import category_slug, make_slug
-from newsletter.summaries import single_spaced, summarize
+from newsletter.summaries import single_spaced, summary_of
 from newsletter.templates import check_project_templates
 
 Progress = Callable[[str, int, int], None]
@@ -298,7 +298,7 @@ class _PostLoader:
             return None
         stable = _text(data.get("slug")) or path.stem
         post_id = f"tag:{site.domain},{when.date().isoformat()}:{stable}"
-        summary = summary_given or summarize(rendered.first_paragraph)
+        summary = summary_given or summary_of(rendered.html)
         return Post(
             path=str(path),
             display_path=problems.display(path),

@@ -106,6 +106,20 @@ def test_first_paragraph_as_first_written(inner: str) -> None:
     assert first_paragraph(html_text) == expected
 
 
+@given(
+    st.lists(
+        st.sampled_from(["a", "word", " ", "  ", "\n", "<em>", "</em>", "&amp;", "&nbsp;", "&#32;", "[1]", ".", " ,"]),
+        max_size=60,
+    ).map("".join),
+    st.sampled_from([8, 30, 280]),
+)
+def test_summary_of_is_the_summary_of_the_first_paragraph(inner: str, limit: int) -> None:
+    from newsletter.summaries import summary_of
+
+    html_text = f"<h2>x</h2>\n<p>{inner}</p>\n<p>next</p>"
+    assert summary_of(html_text, limit) == summarize(first_paragraph(html_text), limit)
+
+
 def _plain_as_first_written(text: str, resolve, citations: bool) -> tuple[str, list[int]]:  # type: ignore[no-untyped-def]
     """The plain path as first written: markers, then every href and src, then " />", each a pass of its own."""
     import html as html_module
