@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from newsletter.commonmark import binding as _binding
+from newsletter.commonmark import to_html as _cmark
 from newsletter.mathspans import SENTINEL, protect
 from newsletter.summaries import first_paragraph
 from newsletter.summaries import summarize as summarize  # where it was first
@@ -91,69 +91,6 @@ _FOOTNOTE_ID = re.compile(r"^fn(?:ref)?-[^\s]{1,200}$")
 def _footnotes(html: str) -> str:
     """Footnote markup as the sanitizer leaves it (only when the body has footnotes)."""
     return _FOOTNOTE_DATA.sub("", html) if "data-footnote" in html else html
-
-
-@lru_cache(maxsize=1)
-def _extensions() -> tuple[Any, ...]:
-    """cmark-gfm's table and strikethrough extensions, looked up once."""
-    from cmarkgfm import cmark
-
-    cmark.core_extensions_ensure_registered()
-    return tuple(cmark.find_syntax_extension(name) for name in ("table", "strikethrough"))
-
-
-@lru_cache(maxsize=1)
-def _freers() -> tuple[Any, Any] | None:
-    """cmark's cmark_node_free and the C library's free, which cmarkgfm's bindings leave out.
-
-    Without them every body leaks its syntax tree and its HTML (about 20 KB
-    for a 3 KB post: 100 MB per 5,000 posts, and without end in the
-    preview server). None where they cannot be found: then it leaks.
-    """
-    import ctypes
-
-    from cmarkgfm import _cmark
-
-    try:
-        node_free = ctypes.CDLL(_cmark.__file__).cmark_node_free
-        libc_free = ctypes.CDLL(None).free
-    except (OSError, AttributeError):
-        return None
-    for function in (node_free, libc_free):
-        function.argtypes, function.restype = [ctypes.c_void_p], None
-    return node_free, libc_free
-
-
-@lru_cache(maxsize=1)
-def _binding() -> tuple[Any, Any, Any, int, int]:
-    """cmarkgfm's C binding, its cmark module, and the options of the two kinds of body, imported once."""
-    from cmarkgfm import _cmark as binding
-    from cmarkgfm import cmark
-
-    footnotes = cmark.Options.CMARK_OPT_FOOTNOTES
-    return binding.ffi, binding.lib, cmark, cmark.Options.CMARK_OPT_UNSAFE | footnotes, footnotes
-
-
-def _cmark(text: str, options: int = 0) -> str:
-    """cmarkgfm's markdown_to_html_with_extensions: extensions looked up once, memory given back."""
-    ffi, lib = _binding()[:2]
-    parser = lib.cmark_parser_new(options)
-    try:
-        for extension in _extensions():
-            lib.cmark_parser_attach_syntax_extension(parser, extension)
-        source = text.encode("utf-8")
-        lib.cmark_parser_feed(parser, source, len(source))
-        root = lib.cmark_parser_finish(parser)
-        raw = lib.cmark_render_html(root, options, lib.cmark_parser_get_syntax_extensions(parser))
-        try:
-            return ffi.string(raw).decode("utf-8")  # type: ignore[no-any-return]
-        finally:
-            freers = _freers()
-            if freers is not None:
-                freers[0](int(ffi.cast("uintptr_t", root)))
-                freers[1](int(ffi.cast("uintptr_t", raw)))
-    finally:
-        lib.cmark_parser_free(parser)
 
 
 # Markers inside links, code and scripts stay text.
