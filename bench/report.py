@@ -14,6 +14,7 @@ from measure import Row
 BUILD_COLD = "build cold"
 BUILD_WARM = "build warm, nothing changed"
 BUILD_ONE = "build warm, one post changed"
+BUILD_OLD = "build warm, the oldest post changed"
 CHECK_WARM = "check after build (cache warm)"
 PELICAN_COLD = "cold (no cache)"
 HUGO_COLD = "cold"

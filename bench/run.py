@@ -95,6 +95,13 @@ def bench_newsletter(cmd: list[str], site: Path, newest: Path, runs: int, env: d
             f.write(f"\nEdit {next(edits)}: one more sentence, appended by the benchmark.\n")
 
     rows.append(measure("newsletter", report.BUILD_ONE, build, runs=runs, env=env, before_each=edit_newest))
+    oldest = min((site / "posts").glob("*.md"))  # in no feed and no digest: its page alone is made again
+
+    def edit_oldest() -> None:
+        with oldest.open("a", encoding="utf-8") as f:
+            f.write(f"\nEdit {next(edits)}: one more sentence, appended by the benchmark.\n")
+
+    rows.append(measure("newsletter", report.BUILD_OLD, build, runs=runs, env=env, before_each=edit_oldest))
     check = [*cmd, "check", "-q", "-C", str(site)]
     rows.append(
         measure("newsletter", report.CHECK_WARM, check, runs=runs, env=env, before_all=lambda: run_once(build, env=env))
@@ -283,7 +290,8 @@ def _notes() -> list[str]:
         "whole process tree, its RSS summed from /proc every 10 ms (shared pages of forked workers counted in "
         "each: an upper bound), largest over the runs.",
         "newsletter 'one post changed': a paragraph is appended to the newest post (in the digest's week, so "
-        "the digest is rendered again) before each run. 'check after build': the cache is warm.",
+        "the digest is rendered again) before each run; 'the oldest post changed': the same to the oldest post "
+        "(in no feed and no digest). 'check after build': the cache is warm.",
         "Cold builds of newsletter and of each Hugo run in turns (one of each per round); a ratio 'run by run' "
         "is newsletter's time over Hugo's in the same round.",
         "Floor: the same corpus, in one process: read every post file; write as many files of the same sizes "

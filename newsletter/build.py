@@ -26,15 +26,16 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from newsletter import stamp
-from newsletter.engine import Engine, Output, OutputClash
+from newsletter.engine import Engine, NotDelta, Output, OutputClash
 
 if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none of it
     from newsletter.cache import BuildCache
+    from newsletter.delta import Delta
     from newsletter.errors import SourceError
     from newsletter.load import Project
     from newsletter.models import Post
+    from newsletter.outbox import RenderedDigest
     from newsletter.parallel import Helper
-    from newsletter.render.email import RenderedDigest
     from newsletter.weeks import Week
 
 __all__ = ["BuildResult", "OutputClash", "build", "nothing_to_do"]
@@ -108,15 +109,46 @@ def build(
         done = nothing_to_do(root, arguments, last)
         if done is not None:
             return done
+    from newsletter.delta import find_delta
+
+    # A rebuild: the other core is free while this one loads (a helper process renders the digest)
+    helper = _helper(root) if digest and last is not None else None
+    try:
+        delta = find_delta(root, arguments, last) if last is not None else None
+    except BaseException:
+        if helper is not None:
+            helper.close(kill=True)
+        raise
+    if delta is not None:  # a few posts changed alone
+        with contextlib.suppress(NotDelta):  # an output the full build might make otherwise: it runs instead
+            return _run(root, delta.cache, arguments, progress, last, delta, helper)
+        helper = _helper(root) if digest else None
     cache = load_cache(root)
     cache.seen = stamp.seen(last)  # the loader need not stat the posts again
-    helper = None
-    if digest and cache.posts:  # a rebuild: the other core is free while this one loads
-        from newsletter.parallel import Helper
+    if helper is None and digest and cache.posts:
+        helper = _helper(root)
+    return _run(root, cache, arguments, progress, last, None, helper)
 
-        helper = Helper(lambda: _prepare_digest(root))
+
+def _helper(root: Path) -> Helper:
+    """A helper process that prepares to render the digest (see :func:`_prepare_digest`)."""
+    from newsletter.parallel import Helper
+
+    return Helper(lambda: _prepare_digest(root))
+
+
+def _run(
+    root: Path,
+    cache: BuildCache,
+    arguments: tuple[str, bool, bool, bool, bool],
+    progress: Progress,
+    last: stamp.Stamp | None,
+    delta: Delta | None,
+    helper: Helper | None,
+) -> BuildResult:
+    """:func:`_build`; the ``helper`` is closed when it returns (killed when it fails)."""
     try:
-        return _build(root, cache, helper, arguments, progress, last)
+        return _build(root, cache, helper, arguments, progress, last, delta)
     except BaseException:
         if helper is not None:
             helper.close(kill=True)  # whatever it is rendering is no longer wanted
@@ -133,22 +165,28 @@ def _build(
     arguments: tuple[str, bool, bool, bool, bool],
     progress: Progress,
     last: stamp.Stamp | None,
+    delta: Delta | None = None,
 ) -> BuildResult:
     """:func:`build`, with the build cache loaded and maybe a helper process for the digest.
 
     ``last``: the stamp of the last build (see :mod:`newsletter.stamp`), if any.
+    ``delta``: a build of a few changed posts (see :mod:`newsletter.delta`).
     """
-    from newsletter.cache import CACHE_DIR, save_cache, save_posts
+    from newsletter.cache import CACHE_DIR, save_cache, save_heads, save_posts
     from newsletter.load import load_project
 
     week, feeds, digest, site, sent_is_error = arguments
-    project = load_project(root, cache=cache, progress=progress)
+    if delta is None:
+        project = load_project(root, cache=cache, progress=progress)
+        inputs = stamp.inputs_of(root, project.settings.raw_text, cache)
+    else:
+        project, inputs = delta.project, delta.inputs
     settings = project.settings
-    source, deps = stamp.inputs_of(root, settings.raw_text, cache)
     result = BuildResult(root, project)
     wanted = {"feeds": feeds, "site": site, "media": feeds or site, "digest": digest}
     parts = {name for name, yes in wanted.items() if yes and name != "digest"}  # whose stale files go
-    engine = Engine(root, cache, _render_key(project, cache), parts, progress)
+    changed = delta.changed if delta is not None else None
+    engine = Engine(root, cache, _render_key(project, cache), parts, progress, changed)
     plan = Plan(engine, project, result, _Keys(project), helper, week, sent_is_error)
     if not digest and helper is not None:
         helper.close()
@@ -161,14 +199,22 @@ def _build(
             engine.make()
         save_posts(root, cache)
         made = engine.commit()
-        report = {"week": result.week, "digest_status": result.digest_status, "deps": deps,
+        heads = save_heads(root, cache, delta.heads if delta else {}, last.report.get("heads", "") if last else "")
+        report = {"week": result.week, "digest_status": result.digest_status, "deps": inputs.deps,
                   "notes": result.notes if result.digest_status == "sent" else [],
                   "unchanged": engine.files(), "published": result.published,
-                  "posts": len(project.posts)}  # fmt: skip
-        outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
-        stamp.record(root, arguments, source, outputs, stamp.window(project, week), report, project.warnings)
+                  "posts": len(project.posts), "week_posts": plan.week_posts, "heads": heads}  # fmt: skip
+        if delta is None:
+            outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
+            window, folders = stamp.window(project, week), None
+        else:  # the project holds some posts only: what it does not show is the last build's
+            outputs, window, folders = delta.left(engine.files_now, report)
+            result.published = report["published"]
+        stamp.record(root, arguments, inputs, outputs, window, report, project.warnings, folders)
     result.written += made.written
     result.unchanged += made.unchanged
+    if delta is not None:  # and the outputs its project of a few posts did not declare
+        result.unchanged += report["unchanged"] - engine.files()
     result.removed = made.removed
     try:
         save_cache(root, cache)
@@ -215,6 +261,7 @@ class Plan:
     helper: Helper | None
     week: str
     sent_is_error: bool
+    week_posts: tuple[str, ...] = ()  # the posts of the week's digest, by name (for newsletter.delta)
 
 
 class _Keys:
@@ -230,6 +277,11 @@ class _Keys:
         shown = ("index.html", "taxonomy.html", "cards.html", "base.html")
         self.own_listing = any((own / name).is_file() for name in shown)
 
+    @staticmethod
+    def names(posts: Sequence[Post]) -> tuple[str, ...]:
+        """The posts' names in the build cache, for :attr:`newsletter.engine.Output.posts`."""
+        return tuple([p.display_path for p in posts])
+
     def posts(self, posts: Sequence[Post]) -> str:
         """The posts as a whole: their files' hashes."""
         if len(posts) == 1:  # most outputs (the engine hashes it with the rest)
@@ -241,6 +293,11 @@ class _Keys:
         if self.own_listing:
             return self.posts(posts)
         return self._digest("".join([p.card for p in posts]))
+
+    def listed(self, posts: Sequence[Post]) -> tuple[str, ...]:
+        """The posts a listing takes whole (:attr:`newsletter.engine.Output.posts`): none, unless it may show more
+        than their cards."""
+        return self.names(posts) if self.own_listing else ()
 
 
 def _render_key(project: Project, cache: BuildCache) -> str:
@@ -259,9 +316,10 @@ def _declare_feeds(plan: Plan) -> None:
     settings = project.settings
     published = project.published
     renderer = feed_renderer(project)
-    head = keys.posts(published[: settings.feed.limit])
+    newest = published[: settings.feed.limit]
+    head, names = keys.posts(newest), keys.names(newest)
     for path in ("feed.xml", "atom.xml", "feed.json"):
-        engine.declare(Output(f"public/{path}", head, lambda path=path: renderer.main(path), "feeds"))
+        engine.declare(Output(f"public/{path}", head, lambda path=path: renderer.main(path), "feeds", posts=names))
     if settings.feed.categories:
         for slug, (name, posts) in sorted(group_by_category(published, settings.feed.limit).items()):
             path = f"categories/{slug}.xml"
@@ -271,6 +329,8 @@ def _declare_feeds(plan: Plan) -> None:
                     keys.posts(posts),
                     lambda path=path, name=name, posts=posts: renderer.category(path, name, posts),
                     "feeds",
+                    posts=keys.names(posts),
+                    label=name,  # the smallest spelling of it among all posts: not the posts' own business
                 )
             )
 
@@ -294,17 +354,20 @@ def _declare_pages(plan: Plan) -> None:
     for path, archive in (("posts/index.html", True), ("index.html", False)):
         listing = lambda archive=archive: pages.listing(archive)  # noqa: E731
         shown = published if archive else published[:INDEX_POSTS]
-        engine.declare(Output(f"public/{path}", keys.listing(published), listing, "site", True, weight=_weight(shown)))
+        inputs, taken = keys.listing(published), keys.listed(published)
+        engine.declare(Output(f"public/{path}", inputs, listing, "site", True, weight=_weight(shown), posts=taken))
     by_size = sorted(taxonomy_pages(published).items(), key=lambda item: -len(item[1][3]))
     for path, page in by_size:
         taxonomy = lambda page=page: pages.taxonomy_page(*page)  # noqa: E731
         inputs = f"{page[1]}\0{keys.listing(page[3])}"  # its name, and its posts as listed
-        engine.declare(Output(f"public/{path}", inputs, taxonomy, "site", True, weight=_weight(page[3])))
+        taken = keys.listed(page[3])
+        engine.declare(Output(f"public/{path}", inputs, taxonomy, "site", True, weight=_weight(page[3]), posts=taken))
     if own_pages:
         for post in published:
             path = f"public/{page_path(post.url, base)}"
             # bytes: the frame is encoded once; a partial: half the memory of a lambda (100,000 of them)
-            engine.declare(Output(path, keys.posts([post]), partial(pages.post_page_bytes, post), "site", True))
+            page = partial(pages.post_page_bytes, post)
+            engine.declare(Output(path, keys.posts([post]), page, "site", True, posts=(post.display_path,)))
     base_path = urlsplit(base).path or "/"
     for post in published:
         if not post.aliases:
@@ -314,9 +377,10 @@ def _declare_pages(plan: Plan) -> None:
             path = alias_page(alias, base_path)
             if path is not None and path != own:
                 redirect = partial(pages.redirect, post)
-                engine.declare(Output(f"public/{path}", keys.posts([post]), redirect, "site", True))
+                name = (post.display_path,)
+                engine.declare(Output(f"public/{path}", keys.posts([post]), redirect, "site", True, posts=name))
     if settings.service.url:  # the subscribe form posts to `newsletter serve`
-        engine.declare(Output("public/subscribe/index.html", "", pages.subscribe_page, "site"))
+        engine.declare(Output("public/subscribe/index.html", "", pages.subscribe_page, "site", exact=True))
 
 
 def _weight(listed: Sequence[Post]) -> int:
@@ -345,6 +409,7 @@ def _declare_media(plan: Plan) -> None:
                     "media",
                     origin=origin,
                     same=image.source,
+                    exact=True,
                 )
             )
 
@@ -360,6 +425,7 @@ def _declare_digest(plan: Plan) -> None:
     settings = project.settings
     result.week = the_week = resolve_week(week, project.now, settings.site.tz)
     chosen = posts_in_week(project.published, the_week, settings.digest.order)
+    plan.week_posts = keys.names(chosen)
     if not chosen:
         result.digest_status = "no posts"
     elif kept := outbox.not_draft(the_week.label, outbox.status_of(settings.outbox_dir, the_week.label)):
@@ -386,9 +452,9 @@ def _declare_digest(plan: Plan) -> None:
                 return None  # nothing written, nothing recorded
             return paths
 
-        digest = Output(
-            f"outbox/{the_week.label}/meta.json", keys.posts(chosen) + the_week.label, make, "outbox", put=put, files=4
-        )
+        inputs = keys.posts(chosen) + the_week.label
+        meta = f"outbox/{the_week.label}/meta.json"
+        digest = Output(meta, inputs, make, "outbox", put=put, files=4, posts=keys.names(chosen))
         engine.declare(digest)
         if not engine.up_to_date(digest):
             if helper is not None:  # it renders the digest while this process does the rest
@@ -409,7 +475,8 @@ def _declare_digest_pages(plan: Plan) -> None:
 
     messages = outbox.list_messages(project.settings.outbox_dir)
     pages = site_renderer(project)
-    engine.declare(Output("public/digests/index.html", repr(messages), lambda: pages.digests_index(messages), "site"))
+    index = lambda: pages.digests_index(messages)  # noqa: E731
+    engine.declare(Output("public/digests/index.html", repr(messages), index, "site", exact=True))
     for message in messages:
         html = message.folder / "message.html"
         try:
@@ -422,6 +489,7 @@ def _declare_digest_pages(plan: Plan) -> None:
                 f"{st.st_mtime_ns}:{st.st_size}",
                 lambda html=html: published_bytes(html, engine.real_root),
                 "site",
+                exact=True,
             )
         )
 
@@ -433,13 +501,17 @@ def _prepare_digest(root: Path) -> None:
 
     inliner()
     with contextlib.suppress(Exception):  # whatever is wrong, the build says so; the helper just did less
+        import datetime
+
         from newsletter.config import load_settings
         from newsletter.errors import Problems
         from newsletter.i18n import for_settings
         from newsletter.templates import environment
 
         settings = load_settings(root, Problems(root=root))
-        environment(settings.templates_dir, for_settings(settings)).get_template("email/digest.html")
+        language = for_settings(settings)
+        environment(settings.templates_dir, language).get_template("email/digest.html")
+        language.period(datetime.date(2000, 1, 3), datetime.date(2000, 1, 9))  # Babel's data of the locale
 
 
 def _render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:

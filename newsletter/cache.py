@@ -18,7 +18,7 @@ import io
 import os
 import pickle
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,13 @@ CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"  # not a plain pickle: see posts_bytes()
 SHARDS = 32
 OUTPUTS_FILE = "outputs.pickle"
-# 11: posts and cache entries pickled as slots (a post as a tuple, see newsletter.models), front-matter
-# line tables shared; 10: posts files keep the bodies apart, read when used; 9: outputs recorded as (part, fingerprint,
-# st_mtime_ns, st_size); 8: aliases on posts, URLs from [site] post_path; 7: images carry the line
-# that refers to them; 6: posts carry their own lang; 5: the loader refuses deep nesting, 50+
-# categories, bad image sizes, stray citation markup
-FORMAT = 11
+HEADS_FILE = "heads.pickle"
+# 12: outputs record the posts they take; 11: posts and cache entries pickled as slots (a post as a tuple, see
+# newsletter.models), front-matter line tables shared; 10: posts files keep the bodies apart, read when used; 9:
+# outputs recorded as (part, fingerprint, st_mtime_ns, st_size); 8: aliases on posts, URLs from [site]
+# post_path; 7: images carry the line that refers to them; 6: posts carry their own lang; 5: the loader refuses
+# deep nesting, 50+ categories, bad image sizes, stray citation markup
+FORMAT = 12
 
 
 @dataclass(slots=True)  # kept by the hundred thousand: no dict each
@@ -79,7 +80,9 @@ class BuildCache:
 
     key: str
     posts: dict[str, PostEntry] = field(default_factory=dict)  # by path relative to the project
-    outputs: dict[str, tuple[str, str, int, int]] = field(default_factory=dict)  # path -> (part, fingerprint, file)
+    outputs: dict[str, tuple[Any, ...]] = field(
+        default_factory=dict
+    )  # path -> (part, fingerprint, file time, size, posts, label)
     shard_keys: dict[int, str] = field(default_factory=dict)  # the settings key each posts file was made for
     dirty_shards: set[int] = field(default_factory=set)
     outputs_dirty: bool = False
@@ -256,23 +259,89 @@ def _read_posts_file(path: Path) -> tuple[int, str, dict[str, PostEntry]] | None
     return None
 
 
-def load_cache(root: Path) -> BuildCache:
-    """The project's cache, or an empty one when missing or unreadable.
+def load_cache(root: Path, shards: Iterable[int] = range(SHARDS)) -> BuildCache:
+    """The project's cache, or an empty one when missing or unreadable (only some posts files: ``shards``).
 
     Whether its posts fit the current settings is for the loader to decide
     (:meth:`BuildCache.use_key`): it drops those made for other settings.
     """
     folder = root / CACHE_DIR
     cache = BuildCache(key="")
-    for index in range(SHARDS):
-        posts = _read_posts_file(folder / POSTS_FILE.format(index))
-        if posts is not None:
-            cache.shard_keys[index] = posts[1]
-            cache.posts.update(posts[2])
+    for index in shards:
+        load_shard(cache, folder, index)
     outputs = _read(folder / OUTPUTS_FILE)
     if outputs is not None and isinstance(outputs[2], dict):
         cache.outputs = outputs[2]
     return cache
+
+
+def load_shard(cache: BuildCache, folder: Path, index: int) -> str | None:
+    """Add the posts of one posts file in ``folder`` to ``cache``; the settings key it was made for, if readable."""
+    posts = _read_posts_file(folder / POSTS_FILE.format(index))
+    if posts is None:
+        return None
+    cache.shard_keys[index] = posts[1]
+    cache.posts.update(posts[2])
+    return posts[1]
+
+
+# Heads: the entries of the posts that outputs of many posts take whole (the
+# feeds, the digest), pickled one by one with their bodies: name -> (the
+# file's hash, the entry pickled). A build of a few changed posts
+# (newsletter.delta) makes such an output again from these without reading
+# every posts file; it checks each entry as the loader checks a posts file's
+# (the file's size and time) before use.
+
+
+def read_heads(root: Path, key: str) -> dict[str, tuple[str, bytes]]:
+    """The heads file's entries, when made under these settings; else none."""
+    data = _read(root / CACHE_DIR / HEADS_FILE)
+    if data is None or data[1] != key or not isinstance(data[2], dict):
+        return {}
+    return data[2]
+
+
+def heads_of(cache: BuildCache) -> list[str]:
+    """The posts that outputs of more than one post take whole, as recorded in ``cache``, sorted."""
+    names: set[str] = set()
+    for recorded in cache.outputs.values():
+        taken = recorded[4]
+        if taken and len(taken) > 1:
+            names.update(taken)
+    return sorted(names)
+
+
+def save_heads(root: Path, cache: BuildCache, kept: dict[str, tuple[str, bytes]], last: str) -> str:
+    """Write the heads file unless it holds these posts already (``last``: its fingerprint); return the new one.
+
+    An entry is taken from ``cache.posts``, else from ``kept`` (read from
+    the heads file). "" when some post is in neither: the file is then left
+    as it is, and a build of changed posts reads posts files instead.
+    """
+    found: dict[str, PostEntry | tuple[str, bytes]] = {}
+    for name in heads_of(cache):
+        entry = cache.posts.get(name)
+        item = kept.get(name)
+        if item is not None and (entry is None or entry.digest == item[0]):
+            found[name] = item
+        elif entry is not None:
+            found[name] = entry
+        else:
+            return ""
+    fingerprint = digest(cache.key + "".join(f"\0{name}\0{_digest_of(item)}" for name, item in found.items()))
+    if fingerprint != last:
+        with _no_gc():
+            dump = pickle.dumps
+            data = {
+                name: item if isinstance(item, tuple) else (item.digest, dump(item, pickle.HIGHEST_PROTOCOL))
+                for name, item in found.items()
+            }
+        _write(root, HEADS_FILE, file_bytes(cache.key, data))
+    return fingerprint
+
+
+def _digest_of(item: PostEntry | tuple[str, bytes]) -> str:
+    return item[0] if isinstance(item, tuple) else item.digest
 
 
 def templates_fingerprint(files: list[Path]) -> str:

@@ -8,7 +8,6 @@ problems; unknown keys are warnings.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import string
 import tomllib
@@ -395,6 +394,8 @@ def require_project(root: Path) -> Path:
 
 def suggestion(name: str, known: list[str]) -> str:
     """`` (did you mean x?)`` for a near miss of a known name, else ``""``."""
+    import difflib  # only for a mistake: not at every start
+
     close = difflib.get_close_matches(name, known, n=1)
     return f" (did you mean {close[0]}?)" if close else ""
 

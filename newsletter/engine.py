@@ -68,6 +68,16 @@ class Output:
     posts use) are one output. ``put`` writes what ``make``
     returned itself (see the module's docstring); ``files`` is how many
     files it stands for, in the counts.
+
+    For a build of a few changed posts (see :class:`Engine`): ``posts``
+    names the posts the output takes whole (their names in the build
+    cache); () when it takes none whole (a listing takes what lists show
+    of the posts: their cards, order, addresses); None, when not said, that
+    it may take anything (such a build then cannot make it). ``label``:
+    what else of the project it shows (a category's name), part of its
+    fingerprint; such a build makes it only when that is what it was.
+    ``exact``: its inputs name everything it is made from, whatever the
+    project holds (a file it publishes).
     """
 
     path: str
@@ -80,6 +90,13 @@ class Output:
     put: Callable[[Any], list[Path]] | None = None
     files: int = 1
     weight: int = 1  # how long it takes to make, against a post's page (to share the work out evenly)
+    posts: tuple[str, ...] | None = None
+    label: str = ""
+    exact: bool = False
+
+
+class NotDelta(Exception):
+    """A build of a few changed posts found an output it cannot tell the full build would make alike."""
 
 
 @dataclass
@@ -92,10 +109,26 @@ class Made:
 
 
 class Engine:
-    """Makes declared outputs into one project folder, holding its lock (see :mod:`newsletter.build`)."""
+    """Makes declared outputs into one project folder, holding its lock (see :mod:`newsletter.build`).
+
+    ``changed``: a build of these few changed posts alone (see
+    :mod:`newsletter.delta`), declared from a project that holds only the
+    posts it needs. The outputs that take a changed post whole (as the last
+    build recorded them) must take the same posts as then, and are made as
+    always; ``exact`` ones are looked at as always; the others are left as
+    the last build recorded them. An output that does not say which posts
+    it takes, or does not take what it took, raises :class:`NotDelta` (the
+    full build runs instead). Nothing is removed.
+    """
 
     def __init__(
-        self, root: Path, cache: BuildCache, render_key: str, parts: Iterable[str], progress: Progress
+        self,
+        root: Path,
+        cache: BuildCache,
+        render_key: str,
+        parts: Iterable[str],
+        progress: Progress,
+        changed: frozenset[str] | None = None,
     ) -> None:
         from newsletter.cache import digest
 
@@ -113,6 +146,8 @@ class Engine:
         self._staging: Staging | None = None
         self.files_now: dict[str, tuple[int, int]] = {}  # each output's (st_mtime_ns, st_size) as left
         self._before_fork: list[Callable[[], object]] = []
+        self.changed = changed
+        self._all_declared = False  # in a build of changed posts: checked (see make())
 
     # Declaring
 
@@ -126,7 +161,34 @@ class Engine:
             where = output.origin or f"public/{shown}"
             raise OutputClash(f"{where}: two outputs would write public/{shown}")
         self._declared[output.path] = output
-        self._pending.append(output)
+        if self._kept(output):
+            self.made.unchanged += output.files  # as the last build left it
+        else:
+            self._pending.append(output)
+
+    def _kept(self, output: Output) -> bool:
+        """In a build of changed posts: whether ``output`` is left as the last build recorded it (see the class)."""
+        if self.changed is None or output.exact:
+            return False
+        recorded = self.cache.outputs.get(output.path)
+        if output.posts is None or recorded is None or recorded[4] is None:
+            raise NotDelta(f"{output.path}: not said which posts it takes")
+        if self.changed.isdisjoint(recorded[4]):
+            return True
+        if recorded[4] != output.posts or recorded[5] != output.label:
+            raise NotDelta(f"{output.path}: takes other posts than the last build's, or shows another label")
+        return False
+
+    def _check_all_declared(self) -> None:
+        """In a build of changed posts, before anything is made: every output of the parts it makes that the
+        last build made from a changed post is declared again (else :class:`NotDelta`)."""
+        changed = self.changed
+        assert changed is not None
+        for path, recorded in self.cache.outputs.items():
+            taken = recorded[4]
+            if taken and recorded[0] in self.parts and path not in self._declared and not changed.isdisjoint(taken):
+                raise NotDelta(f"{path}: made from a changed post by the last build, not declared now")
+        self._all_declared = True
 
     def before_fork(self, prepare: Callable[[], object]) -> None:
         """Have ``prepare()`` run before worker processes are forked (compile templates once, not in each)."""
@@ -134,10 +196,12 @@ class Engine:
 
     def fingerprint(self, output: Output) -> str:
         """What ``output`` is recorded as made from: its inputs and the render key."""
-        return self._digest(f"{self._key}\0{output.inputs}")
+        return self._digest(f"{self._key}\0{output.inputs}\0{output.label}")
 
     def up_to_date(self, output: Output) -> bool:
         """Whether ``output``'s file is there as it was made, from the same inputs."""
+        if self._kept(output):
+            return True
         fingerprint = self.fingerprint(output)
         self._fingerprints[output.path] = fingerprint
         recorded = self.cache.outputs.get(output.path)
@@ -147,9 +211,9 @@ class Engine:
             st = os.stat(f"{self.root}/{output.path}")
         except OSError:
             return False
-        if (st.st_mtime_ns, st.st_size) != recorded[2:]:
+        if (st.st_mtime_ns, st.st_size) != recorded[2:4]:
             return False
-        self.files_now[output.path] = recorded[2:]  # left as it is: no need to look again when recording
+        self.files_now[output.path] = recorded[2:4]  # left as it is: no need to look again when recording
         return True
 
     def declared(self) -> list[str]:
@@ -165,6 +229,8 @@ class Engine:
     def make(self) -> None:
         """Make (and stage) every output declared since the last call that is not up to date."""
         assert self._staging is not None, "make() runs inside Engine.writing()"
+        if self.changed is not None and not self._all_declared:
+            self._check_all_declared()
         todo: list[Output] = []
         spread: list[Output] = []
         for output in self._pending:
@@ -292,9 +358,9 @@ class Engine:
         and time: a file changed or replaced since is made again.
         """
         cache = self.cache
-        stale = [
-            path for path, recorded in cache.outputs.items() if recorded[0] in self.parts and path not in self._declared
-        ]
+        stale = []
+        if self.changed is None:  # a build of changed posts declares only what it needs: it removes nothing
+            stale = [path for path, rec in cache.outputs.items() if rec[0] in self.parts and path not in self._declared]
         self.made.removed = _remove(self.root, self.public, stale)
         for path in stale:
             del cache.outputs[path]
@@ -309,7 +375,8 @@ class Engine:
                     cache.outputs_dirty = True
                     continue
                 now = self.files_now[path] = (st.st_mtime_ns, st.st_size)
-            recorded = (self._declared[path].part, fingerprint, *now)
+            output = self._declared[path]
+            recorded = (output.part, fingerprint, *now, output.posts, output.label)
             if cache.outputs.get(path) != recorded:
                 cache.outputs[path] = recorded
                 cache.outputs_dirty = True

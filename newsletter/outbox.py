@@ -23,12 +23,29 @@ from newsletter.errors import NewsletterError
 from newsletter.write import Staging, write_atomic
 
 if TYPE_CHECKING:
-    from newsletter.render.email import RenderedDigest
+    from newsletter.weeks import Week
 
 META = "meta.json"
 MESSAGE_FILES = ("message.eml", "message.html", "message.txt")
 _WEEK_FOLDER = re.compile(r"^\d{4}-W\d{2}$")
 _MOVES = {("draft", "sending"), ("sending", "sent")}
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """One week's message, ready for the outbox (made by :func:`newsletter.render.email.render_digest`).
+
+    Defined here, not where it is made: a build receives it from the
+    process that rendered it without importing all that rendering takes.
+    """
+
+    week: Week
+    subject: str
+    html: str  # the CSS-inlined HTML part (message.html)
+    text: str  # the plain-text part (message.txt)
+    eml: bytes  # the whole message (message.eml)
+    meta: dict[str, Any]  # meta.json
+    notes: tuple[str, ...] = ()  # warnings for the user (size, fallback)
 
 
 class SentError(NewsletterError):

@@ -5,21 +5,24 @@ package's), every post file and the files posts refer to, the outbox, and
 the clock (which week is "last", which posts are published yet). After
 each build, :func:`record` keeps in ``.newsletter-cache/stamp.pickle``:
 
-- the fingerprint of those inputs as the build saw them (the posts' files
-  by the size and time they had when they were read, the templates and
-  the outbox by their size and time, the settings by their text);
+- those inputs as the build saw them: each post file by the size and
+  time it had when it was read, the files posts refer to, the templates
+  and the outbox by their size and time, the settings by their text (these
+  last in one fingerprint);
 - the size and time of every file the build left in public/ and outbox/,
   and the time of every folder in public/ that holds a folder of them;
 - the span of time in which the clock gives the same week and the same
   published posts;
 - what the build reported (warnings, the week's digest status, counts).
 
-The next build (:func:`unchanged`) takes the same fingerprint, from file
+The next build (:func:`unchanged`) takes the same record, from file
 listings and ``stat`` alone, and compares: when everything matches, every
 output is up to date already and the build reports what the last one did
-without loading a post. Anything different, missing or unreadable means a
-normal build, which only costs the comparison. ``newsletter check`` uses
-the part on the inputs (:func:`source_unchanged`).
+without loading a post. When only some post files differ
+(:func:`changed_posts`), a build of those posts alone may do
+(:mod:`newsletter.delta`). Anything else different, missing or unreadable
+means a normal build, which only costs the comparison. ``newsletter
+check`` uses the part on the inputs (:func:`source_unchanged`).
 
 A writing build drops the stamp first and records a new one when done, so
 a stamp is there only when the last writing run finished, leaving no
@@ -35,6 +38,7 @@ import contextlib
 import os
 import pickle
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,9 +51,26 @@ if TYPE_CHECKING:
     from newsletter.load import Project
 
 STAMP_FILE = "stamp.pickle"
-FORMAT = 4  # 2: the report counts posts; 3: folders; 4: outputs' times and sizes as one array
+FORMAT = 5  # 2: the report counts posts; 3: folders; 4: outputs' times and sizes as one array; 5: posts one by one
 SETTINGS_FILE = "newsletter.toml"
 POST_SUFFIXES = (".md", ".markdown")
+
+
+@dataclass
+class Inputs:
+    """What a build loads, as listed and ``stat``-ed (see :func:`inputs_of`)."""
+
+    base: str  # fingerprint of the settings, the templates, the version and the project folder
+    posts: list[tuple[str, int, int]]  # each post file (its name in the build cache), st_mtime_ns, st_size
+    deps: list[Any]  # the files posts refer to (see _deps_now)
+
+    def names(self) -> list[str]:
+        """The post files' names, in order."""
+        return [name for name, _mtime, _size in self.posts]
+
+    def stats(self) -> bytes:
+        """The post files' st_mtime_ns and st_size, in turn, as one array's bytes."""
+        return array("q", [number for _name, *stat in self.posts for number in stat]).tobytes()
 
 
 @dataclass
@@ -57,7 +78,6 @@ class Stamp:
     """What one build read, left and reported."""
 
     arguments: tuple[Any, ...]  # week, feeds, digest, site, sent_is_error
-    source: str  # fingerprint of settings, templates, posts and the files they refer to
     outbox: tuple[Any, ...]  # the outbox's folders and files, by size and time
     outputs: list[str]  # every file made, relative to the project
     output_stats: bytes  # their st_mtime_ns and st_size, in turn (see _output_stats)
@@ -65,7 +85,10 @@ class Stamp:
     report: dict[str, Any] = field(default_factory=dict)  # what the build said (see newsletter.build)
     warnings: list[SourceError] = field(default_factory=list)
     folders: dict[str, int] = field(default_factory=dict)  # public/ and its folders holding outputs -> st_mtime_ns
-    listed: list[tuple[str, int, int]] = field(default_factory=list)  # not kept: the posts as the next run found them
+    base: str = ""  # what the build loaded besides the posts (Inputs.base)
+    posts: list[str] = field(default_factory=list)  # every post file, by name
+    post_stats: bytes = b""  # their st_mtime_ns and st_size, in turn (Inputs.stats)
+    found: Inputs | None = None  # not kept: the inputs as the next run found them (see source_unchanged)
 
 
 def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
@@ -134,12 +157,12 @@ def _settings_text(root: Path) -> str | None:
         return None
 
 
-def _source(root: Path, settings_text: str, posts: list[tuple[str, int, int]], deps: list[Any]) -> str:
-    """One fingerprint of everything a build loads."""
+def _base(root: Path, settings_text: str) -> str:
+    """One fingerprint of what a build loads besides the posts and the files they refer to."""
     from newsletter.cache import FORMAT as CACHE_FORMAT
     from newsletter.cache import digest
 
-    parts = [FORMAT, CACHE_FORMAT, __version__, os.fspath(root.resolve()), settings_text, _templates(root), posts, deps]
+    parts = [FORMAT, CACHE_FORMAT, __version__, os.fspath(root.resolve()), settings_text, _templates(root)]
     return digest(pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL))
 
 
@@ -196,15 +219,15 @@ def source_unchanged(root: Path, now: float, stamp: Stamp | None = None) -> Stam
     if text is None:
         return None
     posts, deps = _posts_now(root, stamp.report.get("deps", []))
-    stamp.listed = posts  # for the build that follows, if any (see seen())
-    if _source(root, text, posts, deps) != stamp.source:
+    found = stamp.found = Inputs(_base(root, text), posts, deps)  # for the build that follows, if any (see seen())
+    if found.base != stamp.base or found.deps != stamp.report.get("deps") or found.names() != stamp.posts:
         return None
-    return stamp
+    return stamp if found.stats() == stamp.post_stats else None
 
 
 def seen(stamp: Stamp | None) -> dict[str, tuple[int, int]]:
     """The post files :func:`source_unchanged` listed with ``stamp``: name -> (st_mtime_ns, st_size), if it did."""
-    listed = stamp.listed if stamp is not None else []
+    listed = stamp.found.posts if stamp is not None and stamp.found is not None else []
     return {name: (mtime, size) for name, mtime, size in listed if mtime != -1}
 
 
@@ -230,51 +253,88 @@ def unchanged(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp |
     return stamp
 
 
-def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> tuple[str, list[Any]]:
-    """The fingerprint of what a build just loaded (the posts as they were read), and their dependencies."""
+def changed_posts(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp | None) -> list[str] | None:
+    """The post files changed since the last build when nothing else it read or left has (else None).
+
+    The same post files must be there (none added or removed), the files
+    they refer to, the settings, templates, outbox and outputs as the
+    last build (``stamp``) saw and left them, the clock in its window.
+    """
+    if stamp is None or stamp.arguments != arguments or not stamp.posts or not stamp.window[0] <= now < stamp.window[1]:
+        return None
+    found = stamp.found
+    if found is None:
+        text = _settings_text(root)
+        if text is None:
+            return None
+        posts, deps = _posts_now(root, stamp.report.get("deps", []))
+        found = stamp.found = Inputs(_base(root, text), posts, deps)
+    if found.base != stamp.base or found.deps != stamp.report.get("deps") or found.names() != stamp.posts:
+        return None
+    before = memoryview(stamp.post_stats).cast("q")
+    if len(before) != 2 * len(found.posts):
+        return None
+    changed = [
+        name
+        for at, (name, mtime, size) in enumerate(found.posts)
+        if before[2 * at] != mtime or before[2 * at + 1] != size or mtime == -1
+    ]
+    if _outbox(root) != stamp.outbox or _output_stats(root, stamp.outputs) != stamp.output_stats:
+        return None
+    return changed
+
+
+def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> Inputs:
+    """What a build just loaded (the posts as they were read, from the build cache) and the files they refer to."""
     posts = sorted((name, *entry.stat) for name, entry in cache.posts.items())
     deps = _deps_now(sorted({dep for entry in cache.posts.values() for dep in entry.deps}))
-    return _source(root, settings_text, posts, deps), deps
+    return Inputs(_base(root, settings_text), posts, deps)
 
 
 def record(
     root: Path,
     arguments: tuple[Any, ...],
-    source: str,
+    inputs: Inputs,
     outputs: dict[str, tuple[int, int]],
     window: tuple[float, float],
     report: dict[str, Any],
     warnings: list[SourceError],
+    folders: Iterable[str] | None = None,
 ) -> None:
     """Keep the stamp of a build that just finished (call it while still holding the project lock).
 
-    ``outputs``: every file the build left in public/, with its size and time.
+    ``outputs``: every file the build left in public/, with its size and time; ``folders``: the folders
+    of public/ that hold their folders (see :func:`_folders`), when known already.
     """
     from newsletter.cache import CACHE_DIR
     from newsletter.write import write_atomic
 
     paths = list(outputs)
     stats = array("q", [number for stat in outputs.values() for number in stat]).tobytes()
-    stamp = Stamp(arguments, source, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths))
+    stamp = Stamp(
+        arguments, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths, folders),
+        inputs.base, inputs.names(), inputs.stats(),
+    )  # fmt: skip
     with contextlib.suppress(OSError):
         (root / CACHE_DIR).mkdir(exist_ok=True)
         write_atomic(root / CACHE_DIR / STAMP_FILE, _dump(stamp), output=False)
 
 
-def _folders(root: Path, outputs: list[str]) -> dict[str, int]:
+def _folders(root: Path, outputs: list[str], names: Iterable[str] | None = None) -> dict[str, int]:
     """The time of public/ and of every folder in it that holds a folder of ``outputs`` (paths like public/a/b).
 
     A folder swapped for a link changes the time of the folder holding it;
     the folders that hold files alone need not be looked at (see
     :func:`folders_unchanged`).
     """
-    names = {"public"}
-    holding = {path.rpartition("/")[0] for path in outputs}
-    for folder in holding:
-        folder = folder.rpartition("/")[0]
-        while folder.startswith("public") and folder not in names:
-            names.add(folder)
+    if names is None:
+        names = {"public"}
+        holding = {path.rpartition("/")[0] for path in outputs}
+        for folder in holding:
             folder = folder.rpartition("/")[0]
+            while folder.startswith("public") and folder not in names:
+                names.add(folder)
+                folder = folder.rpartition("/")[0]
     prefix = len(os.fspath(root)) + 1
     now = _stats([f"{root}/{name}" for name in sorted(names)])
     return {path[prefix:]: mtime for path, mtime, _size in now if mtime != -1}

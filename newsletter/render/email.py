@@ -14,7 +14,6 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -24,6 +23,7 @@ from newsletter.i18n import N_, Language, for_settings, text_direction
 from newsletter.load import Project
 from newsletter.markdown import rewrite_citations
 from newsletter.models import CallToAction, Post, Reference
+from newsletter.outbox import RenderedDigest
 from newsletter.references import number_references
 from newsletter.render.content import reference_html
 from newsletter.render.email_html import email_body_html, image_width, render_html, vml_width
@@ -37,19 +37,6 @@ PREHEADER_LIMIT = 120  # about what inbox previews show
 # The subject when neither [digest] subject nor [email] subject is set; translated by the catalogs.
 # TRANSLATORS: the digest's subject; {title} is the newsletter's name, {period} the week's days. Keep the braces.
 DEFAULT_SUBJECT = N_("{title} · {period}")
-
-
-@dataclass(frozen=True)
-class RenderedDigest:
-    """One week's message, ready for the outbox."""
-
-    week: Week
-    subject: str
-    html: str  # the CSS-inlined HTML part (message.html)
-    text: str  # the plain-text part (message.txt)
-    eml: bytes  # the whole message (message.eml)
-    meta: dict[str, Any]  # meta.json
-    notes: tuple[str, ...] = ()  # warnings for the user (size, fallback)
 
 
 @dataclass(frozen=True)
