@@ -547,7 +547,8 @@ def _load_shards(
     payloads: list[bytes | None] = []
     for paths, file in zip(groups[start:stop], files[start:stop], strict=True):
         entries = _load_entries(settings, paths)
-        payload = posts_bytes(key, {problems.display(p): e for p, e in zip(paths, entries, strict=True)})
+        names = problems.display_all(paths)  # the project's prefix worked out once a shard, not once a post
+        payload = posts_bytes(key, {names[p]: e for p, e in zip(paths, entries, strict=True)})
         if file is not None:
             write_cache_file(file, payload)
             payloads.append(None)
