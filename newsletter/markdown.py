@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from newsletter.commonmark import binding as _binding
+from newsletter.commonmark import to_html as _cmark
 from newsletter.mathspans import SENTINEL, protect
 from newsletter.summaries import first_paragraph
 from newsletter.summaries import summarize as summarize  # where it was first
@@ -91,69 +91,6 @@ _FOOTNOTE_ID = re.compile(r"^fn(?:ref)?-[^\s]{1,200}$")
 def _footnotes(html: str) -> str:
     """Footnote markup as the sanitizer leaves it (only when the body has footnotes)."""
     return _FOOTNOTE_DATA.sub("", html) if "data-footnote" in html else html
-
-
-@lru_cache(maxsize=1)
-def _extensions() -> tuple[Any, ...]:
-    """cmark-gfm's table and strikethrough extensions, looked up once."""
-    from cmarkgfm import cmark
-
-    cmark.core_extensions_ensure_registered()
-    return tuple(cmark.find_syntax_extension(name) for name in ("table", "strikethrough"))
-
-
-@lru_cache(maxsize=1)
-def _freers() -> tuple[Any, Any] | None:
-    """cmark's cmark_node_free and the C library's free, which cmarkgfm's bindings leave out.
-
-    Without them every body leaks its syntax tree and its HTML (about 20 KB
-    for a 3 KB post: 100 MB per 5,000 posts, and without end in the
-    preview server). None where they cannot be found: then it leaks.
-    """
-    import ctypes
-
-    from cmarkgfm import _cmark
-
-    try:
-        node_free = ctypes.CDLL(_cmark.__file__).cmark_node_free
-        libc_free = ctypes.CDLL(None).free
-    except (OSError, AttributeError):
-        return None
-    for function in (node_free, libc_free):
-        function.argtypes, function.restype = [ctypes.c_void_p], None
-    return node_free, libc_free
-
-
-@lru_cache(maxsize=1)
-def _binding() -> tuple[Any, Any, Any, int, int]:
-    """cmarkgfm's C binding, its cmark module, and the options of the two kinds of body, imported once."""
-    from cmarkgfm import _cmark as binding
-    from cmarkgfm import cmark
-
-    footnotes = cmark.Options.CMARK_OPT_FOOTNOTES
-    return binding.ffi, binding.lib, cmark, cmark.Options.CMARK_OPT_UNSAFE | footnotes, footnotes
-
-
-def _cmark(text: str, options: int = 0) -> str:
-    """cmarkgfm's markdown_to_html_with_extensions: extensions looked up once, memory given back."""
-    ffi, lib = _binding()[:2]
-    parser = lib.cmark_parser_new(options)
-    try:
-        for extension in _extensions():
-            lib.cmark_parser_attach_syntax_extension(parser, extension)
-        source = text.encode("utf-8")
-        lib.cmark_parser_feed(parser, source, len(source))
-        root = lib.cmark_parser_finish(parser)
-        raw = lib.cmark_render_html(root, options, lib.cmark_parser_get_syntax_extensions(parser))
-        try:
-            return ffi.string(raw).decode("utf-8")  # type: ignore[no-any-return]
-        finally:
-            freers = _freers()
-            if freers is not None:
-                freers[0](int(ffi.cast("uintptr_t", root)))
-                freers[1](int(ffi.cast("uintptr_t", raw)))
-    finally:
-        lib.cmark_parser_free(parser)
 
 
 # Markers inside links, code and scripts stay text.
@@ -319,10 +256,15 @@ def render_markdown(text: str, resolve: Callable[[str, str, str], str | None], c
     return RenderedBody(html=html, citations=_cited(html, found))
 
 
-_URL_ATTRIBUTE = re.compile(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"')
 _ESCAPED = re.compile("[&<>\"']")  # what html.escape changes
-# _SKIPPED for cmark's own HTML, whose tags are all lower case: the same matches, found faster.
-_CMARK_SKIPPED = re.compile(r"<(a|code|pre|script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL)
+# What the plain path changes in cmark's own HTML (safe mode, no raw HTML, every
+# attribute value escaped, so no ">" inside a tag): link targets, images (and
+# their " />"), the other void tags. All start with "<": a pattern that may
+# start with either of two characters is tried at every one, eight times slower.
+_PLAIN_TAGS = re.compile(r'<(?:a href="([^"]*)"|img src="([^"]*)"([^>]*) />|(?:hr|br) />)')
+# The same and the ends of links and the starts and ends of code, in which a
+# citation marker stays text (<pre> always holds <code>): for bodies with markers.
+_PLAIN_TAGS_AND_SPANS = re.compile(r'<(?:a href="([^"]*)"|img src="([^"]*)"([^>]*) />|(?:hr|br) />|/a>|code|/code>)')
 
 
 def _render_plain_markdown(
@@ -336,33 +278,95 @@ def _render_plain_markdown(
     ``javascript:`` and other dangerous link targets) holds only the tags
     and attributes that Markdown makes, all of them allowed; what is left to
     do is the same URL resolution as nh3's attribute filter does. This skips
-    the sanitizer for most posts (about half of the loading time).
+    the sanitizer for most posts (about half of the loading time). Citation
+    markers, addresses and void tags are rewritten in one pass over the HTML,
+    which gives what :func:`_markers`, then the attribute filter, then
+    writing ``<br />`` as ``<br>`` give on the other path.
     """
     import html as html_module
 
-    raw, found = _markers(_footnotes(_cmark(text, _binding()[4])), citations, _CMARK_SKIPPED)
+    raw = _footnotes(_cmark(text, _binding()[4]))
 
-    def fix(m: re.Match[str]) -> str:
+    def attribute(tag: str, name: str, written: str) -> str:
+        """``name="..."`` with the address resolved, or "" to drop it."""
         # cmark blanks dangerous targets (javascript:, vbscript:, file:, data:): drop them.
-        written = m.group(4)
         if not written:
-            return m.group(1)
+            return ""
         plain = "&" not in written  # then unescaping changes nothing
-        value = resolve(m.group(2), m.group(3), written if plain else html_module.unescape(written))
+        value = resolve(tag, name, written if plain else html_module.unescape(written))
         if value is None:
-            return m.group(1)
+            return ""
         if value == written and plain and not _ESCAPED.search(value):  # the usual absolute link, kept
-            return m.group()
-        return f'{m.group(1)}{m.group(3)}="{html_module.escape(value)}"'
+            return f'{name}="{written}"'
+        return f'{name}="{html_module.escape(value)}"'
 
-    # " />" only ever closes cmark's void tags (a ">" in text is "&gt;"): write
-    # them as the sanitizer does, so both paths give the same HTML.
-    html = _URL_ATTRIBUTE.sub(fix, raw).replace(" />", ">")
+    def tag(m: re.Match[str]) -> str:
+        second = m.string[m.start() + 1]
+        if second == "a":  # <a href="..."
+            return "<a " + attribute("a", "href", m.group(1))
+        if second == "i":  # <img src="..." ... />
+            return f"<img {attribute('img', 'src', m.group(2))}{m.group(3)}>"
+        if second in "hb":  # <hr />, <br />
+            return m.group()[:-3] + ">"
+        return m.group()  # </a>, <code, </code>
+
+    hits = _marker_hits(raw) if citations else []
+    found: list[int] = []
+    if not hits:
+        html = _PLAIN_TAGS.sub(tag, raw)
+    else:
+
+        def marker(n: int) -> str:
+            found.append(n)
+            return f'<sup class="cite"><a {attribute("a", "href", f"#ref-{n}")}>[{n}]</a></sup>'
+
+        html = _tags_and_markers(raw, hits, tag, marker)
     # A character reference is the only way to a control character here.
     if ("&" in text and "&#" in text) or SENTINEL in text:
         html = _NOT_XML.sub("", html)
     check_nesting(html)
     return RenderedBody(html=html, citations=found)
+
+
+def _tags_and_markers(
+    raw: str, hits: list[re.Match[str]], tag: Callable[[re.Match[str]], str], marker: Callable[[int], str]
+) -> str:
+    """cmark's HTML, each tag of :data:`_PLAIN_TAGS_AND_SPANS` as ``tag`` gives it, each marker as ``marker`` does.
+
+    ``hits`` are the marker-shaped texts (:func:`_marker_hits`); those in a
+    link, in code or inside a tag stay as they are.
+    """
+    out: list[str] = []
+    last = 0  # raw[:last] is done
+    in_link = in_code = False
+    hit_index = 0
+    spans = _PLAIN_TAGS_AND_SPANS.finditer(raw)
+    while True:
+        m = next(spans, None)
+        start = len(raw) if m is None else m.start()
+        while hit_index < len(hits) and hits[hit_index].start() < start:  # the markers before this tag
+            hit = hits[hit_index]
+            hit_index += 1
+            at = hit.start()
+            if at < last or in_link or in_code or raw.rfind("<", 0, at) > raw.rfind(">", 0, at):
+                continue
+            out += [raw[last:at], marker(int(hit.group(1)))]
+            last = hit.end()
+        if m is None:
+            break
+        text = m.group()
+        if text == "</a>":
+            in_link = False
+        elif text == "<code":
+            in_code = True
+        elif text == "</code>":
+            in_code = False
+        elif text[1] == "a":
+            in_link = True
+        out += [raw[last:start], tag(m)]
+        last = m.end()
+    out.append(raw[last:])
+    return "".join(out)
 
 
 def is_external(url: str) -> bool:

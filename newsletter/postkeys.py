@@ -46,6 +46,8 @@ def fold_keys(data: dict[str, Any], lines: dict[str, int]) -> None:
     A key is renamed only when its lower-case form is a known key the post
     does not also hold; ``lines`` follow the new names.
     """
+    if _KNOWN.issuperset(data):  # the usual post: known keys only, all lower-case
+        return
     for key in [key for key in data if isinstance(key, str) and not key.islower()]:
         lower = key.lower()
         if lower in KNOWN_KEYS and lower not in data:
@@ -104,6 +106,8 @@ def read_aliases(data: dict[str, Any], base_path: str, err: Report, warn: Report
 
     Hugo's ``url`` (the address the page had there) is one more.
     """
+    if "aliases" not in data and "url" not in data:  # the usual post
+        return ()
     value = data.get("aliases")
     items = [] if value in (None, "") else [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):

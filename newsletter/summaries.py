@@ -30,18 +30,29 @@ def single_spaced(text: str) -> str:
 
 def first_paragraph(html: str) -> str:
     """The text of the first paragraph of rendered HTML."""
+    text = _first_paragraph_spaced(html)
+    if "&" not in text:
+        return text
+    import html as html_module
+
+    return html_module.unescape(text)
+
+
+def _first_paragraph_spaced(html: str) -> str:
+    """The first paragraph's text, single-spaced, its character references not yet decoded."""
     # The first "<p>...</p>" (two finds: a lazy regex match costs more).
     start = html.find("<p>")
     end = html.find("</p>", start + 3) if start >= 0 else -1
     if end < 0:
         return ""
     paragraph = html[start + 3 : end]
-    text = single_spaced(_ANY_TAG.sub("", paragraph) if "<" in paragraph else paragraph)
-    if "&" not in text:
-        return text
-    import html as html_module
+    return single_spaced(_ANY_TAG.sub("", paragraph) if "<" in paragraph else paragraph)
 
-    return html_module.unescape(text)
+
+def summary_of(html: str, limit: int = 280) -> str:
+    """``summarize(first_paragraph(html), limit)``, making the text single-spaced once, not twice."""
+    text = _first_paragraph_spaced(html)
+    return _shortened(text, limit) if "&" not in text else summarize(first_paragraph(html), limit)
 
 
 def _without_markers(text: str) -> str:
@@ -65,12 +76,16 @@ def _without_markers(text: str) -> str:
 
 def summarize(text: str, limit: int = 280) -> str:
     """Shorten plain text to ``limit`` characters at a word boundary, without citation markers."""
-    text = single_spaced(text)  # from here on, single spaces: patterns without \s are three times as fast
+    return _shortened(single_spaced(text), limit)  # single spaces: patterns without \s are three times as fast
+
+
+def _shortened(text: str, limit: int) -> str:
+    """:func:`summarize` of single-spaced text."""
     if "[" in text:
         text = _without_markers(text).strip()
     # Every space before a punctuation mark goes (a lookahead: the replacement is no template).
-    if " ." in text or " ," in text or " ;" in text or " :" in text or " !" in text or " ?" in text:
-        text = _SPACE_BEFORE_PUNCTUATION.sub("", text)
+    # One pass, which gives the text back when there is none: faster than looking for each first.
+    text = _SPACE_BEFORE_PUNCTUATION.sub("", text)
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–—")

@@ -76,20 +76,23 @@ def stage(path: Path | str, data: str | bytes, durable: bool = False, *, output:
     folder, name = os.path.split(target)
     # One name per process and thread: no other writer uses it (and the project
     # lock keeps other runs out), so O_TRUNC only ever meets our own leftover.
-    temp = os.path.join(folder, _temp_name(name))
+    # A file staged in a folder made here says so in its name (see _staged_new).
     parent = os.path.dirname(folder)
     # A folder made here holds no old file to compare with. Where the last
     # folder staged into beside this one was new (a first build: a folder per
     # page), it is made first, not after an open that fails for want of it.
     made = _new_beside.get(parent, False) and _make_folder(folder)
     if made:
+        temp = os.path.join(folder, _temp_name(name, new=True))
         fd = os.open(temp, _FLAGS, 0o644)
     else:
+        temp = os.path.join(folder, _temp_name(name))
         try:
             fd = os.open(temp, _FLAGS, 0o644)
         except FileNotFoundError:
             _make_folder(folder)
             made = True  # missing a moment ago: nothing old in it
+            temp = os.path.join(folder, _temp_name(name, new=True))
             fd = os.open(temp, _FLAGS, 0o644)
         else:
             if _holds(target, payload):
@@ -135,9 +138,13 @@ def _make_folder(folder: str) -> bool:
     return True
 
 
-def _temp_name(name: str, kind: str = "") -> str:
-    """A temporary name for ``name``, of this process and thread (``kind``: "old-" for a backup)."""
-    temp_name = f"{TEMP_PREFIX}{kind}{_pid}-{threading.get_ident()}-{name}"
+def _temp_name(name: str, kind: str = "", new: bool = False) -> str:
+    """A temporary name for ``name``, of this process and thread (``kind``: "old-" for a backup).
+
+    ``new``: staged in a folder this run made, where ``name`` cannot be yet;
+    an "n" after the thread's number says so to :meth:`Staging.commit`.
+    """
+    temp_name = f"{TEMP_PREFIX}{kind}{_pid}-{threading.get_ident()}{'n' if new else ''}-{name}"
     if len(temp_name) > 255:  # the longest file name most file systems allow
         temp_name = temp_name[:200] + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()
     return temp_name
@@ -152,6 +159,12 @@ def _holds(target: str, payload: bytes) -> bool:
             return handle.read() == payload
     except OSError:
         return False
+
+
+def _staged_new(temp: str) -> bool:
+    """Whether the temporary file ``temp`` was staged in a folder made by its run (no old file to keep)."""
+    fields = os.path.basename(temp)[len(TEMP_PREFIX) :].split("-", 2)
+    return len(fields) == 3 and fields[1].endswith("n")
 
 
 def commit(temp: str, target: str, *, output: bool = True) -> None:
@@ -262,15 +275,20 @@ class Staging:
         placed: list[tuple[str, str | None]] = []  # (target, the hard link to its old version)
         try:
             for temp, target in self.files:
-                backup: str | None = os.path.join(os.path.dirname(temp), _temp_name(os.path.basename(target), "old-"))
-                try:
-                    os.link(target, backup, follow_symlinks=False)  # type: ignore[arg-type]
-                except FileNotFoundError:
-                    backup = None
-                except OSError as exc:
-                    if os.path.isdir(target):
-                        raise IsADirectoryError(errno.EISDIR, "a folder is in the way", target) from None
-                    raise exc from None
+                backup: str | None = None
+                # In a folder made by this run there is nothing to keep: no link
+                # that fails (most files of a first build). Elsewhere, the link
+                # to the old version is made, or fails when there is none.
+                if not _staged_new(temp):
+                    backup = os.path.join(os.path.dirname(temp), _temp_name(os.path.basename(target), "old-"))
+                    try:
+                        os.link(target, backup, follow_symlinks=False)  # type: ignore[arg-type]
+                    except FileNotFoundError:
+                        backup = None
+                    except OSError as exc:
+                        if os.path.isdir(target):
+                            raise IsADirectoryError(errno.EISDIR, "a folder is in the way", target) from None
+                        raise exc from None
                 try:
                     commit(temp, target)
                 except BaseException:
@@ -318,7 +336,7 @@ def describe_refused(exc: OSError, root: Path) -> str:
     """One line for a refused write: the file as the user knows it (not its temporary name) and why."""
     name = os.fspath(exc.filename) if exc.filename is not None else ""
     folder, base = os.path.split(name)
-    if base.startswith(TEMP_PREFIX):  # .newsletter-tmp-[old-]<pid>-<thread>-<name>
+    if base.startswith(TEMP_PREFIX):  # .newsletter-tmp-[old-]<pid>-<thread>[n]-<name>
         base = base[len(TEMP_PREFIX) :].removeprefix("old-").split("-", 2)[-1]
     shown = os.path.join(folder, base)
     with contextlib.suppress(ValueError):

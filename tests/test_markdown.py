@@ -106,6 +106,64 @@ def test_first_paragraph_as_first_written(inner: str) -> None:
     assert first_paragraph(html_text) == expected
 
 
+@given(
+    st.lists(
+        st.sampled_from(["a", "word", " ", "  ", "\n", "<em>", "</em>", "&amp;", "&nbsp;", "&#32;", "[1]", ".", " ,"]),
+        max_size=60,
+    ).map("".join),
+    st.sampled_from([8, 30, 280]),
+)
+def test_summary_of_is_the_summary_of_the_first_paragraph(inner: str, limit: int) -> None:
+    from newsletter.summaries import summary_of
+
+    html_text = f"<h2>x</h2>\n<p>{inner}</p>\n<p>next</p>"
+    assert summary_of(html_text, limit) == summarize(first_paragraph(html_text), limit)
+
+
+def _plain_as_first_written(text: str, resolve, citations: bool) -> tuple[str, list[int]]:  # type: ignore[no-untyped-def]
+    """The plain path as first written: markers, then every href and src, then " />", each a pass of its own."""
+    import html as html_module
+    import re
+
+    from newsletter.markdown import _binding, _cmark, _footnotes, _markers
+
+    raw, found = _markers(_footnotes(_cmark(text, _binding()[4])), citations)
+
+    def fix(m: re.Match[str]) -> str:
+        written = m.group(4)
+        if not written:
+            return m.group(1)
+        value = resolve(m.group(2), m.group(3), html_module.unescape(written))
+        if value is None:
+            return m.group(1)
+        return f'{m.group(1)}{m.group(3)}="{html_module.escape(value)}"'
+
+    html = re.sub(r'(<(a|img) [^>]*?)(href|src)="([^"]*)"', fix, raw).replace(" />", ">")
+    return html, found
+
+
+_PLAIN_PIECES = [
+    "a", " ", "\n", "\n\n", "[1]", "[2]", "[12]", "[0]", "[", "]", "(", ")", "![", "](", "`", "```\n", "    ", "*", "_",
+    "~~", "> ", "- ", "1. ", "[^1]", "[^1]: note", "https://e.example/a", "(https://e.example/x \"t [1]\")", "&amp;",
+    "&quot;", "\"", "'", "---", "  \n", "\\\n", "| a |\n|---|", "javascript:x", "#h", "/root", "p.png", "a&b",
+    "[a](#ref-1)", "[1](u)", "![i [1]](p.png \"t\")", "~",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PLAIN_PIECES), max_size=25).map("".join), st.booleans())
+def test_plain_path_as_first_written(text: str, citations: bool) -> None:
+    """One pass over cmark's HTML gives what the three passes it replaced gave (addresses kept, changed, dropped)."""
+    from newsletter.markdown import _render_plain_markdown
+
+    def resolve(tag: str, attribute: str, value: str) -> str | None:
+        if value.endswith(".png") or value == "#h":
+            return None if value.startswith("!") else f'https://site.example/{value}?a=1&b="2"'
+        return None if "javascript" in value or value == "u" else value
+
+    body = _render_plain_markdown(text, resolve, citations)
+    assert (body.html, body.citations) == _plain_as_first_written(text, resolve, citations)
+
+
 def test_rendering_gives_its_memory_back() -> None:
     """cmarkgfm's bindings leave each body's syntax tree and HTML allocated (about 20 KB each): we free them."""
     import subprocess

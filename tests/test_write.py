@@ -43,3 +43,27 @@ def test_a_whole_file_is_staged_whatever_its_size(tmp_path: Path) -> None:
     assert temp is not None
     assert Path(temp).read_bytes() == data
     assert stage(tmp_path / "a" / "big.bin", data) is not None, "not there yet: only the temporary file is"
+
+
+def test_a_failed_commit_puts_back_old_files_and_removes_new_ones(tmp_path: Path) -> None:
+    """Files staged in folders the run made keep no backup (none can be there): a rollback still removes them."""
+    from newsletter.write import _staged_new
+
+    public = tmp_path / "public"
+    (public / "changed").mkdir(parents=True)
+    (public / "changed" / "index.html").write_bytes(b"old")
+    staging = Staging()
+    assert staging.stage(public / "new-1" / "index.html", "one")
+    assert staging.stage(public / "changed" / "index.html", "new")
+    assert staging.stage(public / "new-2" / "index.html", "two")
+    assert [_staged_new(temp) for temp, _target in staging.files] == [True, False, True]
+    (public / "new-2" / "index.html").mkdir()  # in the way: the third file cannot be put in place
+    try:
+        staging.commit()
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the commit should have failed")
+    assert (public / "changed" / "index.html").read_bytes() == b"old"
+    assert not (public / "new-1" / "index.html").exists()
+    assert _temps(tmp_path) == []
