@@ -4,8 +4,8 @@ When the last build's stamp (:mod:`newsletter.stamp`) shows that only some
 post files changed, and nothing else the build reads or left, most of a
 build is known already: every output that does not take a changed post
 whole is as the last build left it. :func:`prepare` checks, without
-taking the lock, that each changed post still loads without a problem and
-still has its shape: everything about it that lists of posts, addresses,
+taking the lock, that each changed post still loads with the warnings it
+had (no error) and still has its shape: everything about it that lists of posts, addresses,
 the order of posts and the cross-checks look at (all but its body, its
 references, its call to action and its lines). Then the build runs as
 always (:func:`newsletter.build.build`) on a project that holds only the
@@ -94,7 +94,7 @@ def prepare(root: Path, last: stamps.Stamp, changed: list[str]) -> Delta | None:
     from newsletter.cache import CACHE_DIR, load_cache, load_shard, read_heads, settings_key, shard_of
     from newsletter.config import load_settings
     from newsletter.errors import NewsletterError, Problems
-    from newsletter.load import Project, _load_entries
+    from newsletter.load import Project, load_entries
 
     found = last.found
     if not changed or len(changed) > MAX_CHANGED or found is None or "week_posts" not in last.report:
@@ -114,7 +114,7 @@ def prepare(root: Path, last: stamps.Stamp, changed: list[str]) -> Delta | None:
     if any(cache.shard_keys.get(index) != key for index in shards) or not cache.outputs:
         return None
     cache.key = key
-    fresh = _load_entries(settings, [os.fspath(root / name) for name in changed])
+    fresh = load_entries(settings, [os.fspath(root / name) for name in changed])
     for name, entry in zip(changed, fresh, strict=True):
         old = cache.posts.get(name)
         if not _same_shape(old, entry):

@@ -518,7 +518,7 @@ def _post_files(folder: Path, real_root: Path, problems: Problems) -> list[str]:
     return sorted(found)
 
 
-def _load_entries(settings: Settings, paths: list[str]) -> list[PostEntry]:
+def load_entries(settings: Settings, paths: list[str]) -> list[PostEntry]:
     """Load post files from scratch: one cache entry each, with its problems."""
     problems = Problems(root=settings.root)
     loader = _PostLoader(settings, problems)
@@ -546,7 +546,7 @@ def _load_shards(
     problems = Problems(root=settings.root)
     payloads: list[bytes | None] = []
     for paths, file in zip(groups[start:stop], files[start:stop], strict=True):
-        entries = _load_entries(settings, paths)
+        entries = load_entries(settings, paths)
         names = problems.display_all(paths)  # the project's prefix worked out once a shard, not once a post
         payload = posts_bytes(key, {names[p]: e for p, e in zip(paths, entries, strict=True)})
         if file is not None:
@@ -579,7 +579,7 @@ def _load_many(
 
     jobs = parallel.workers(len(paths)) if jobs is None else jobs
     if jobs < 2 or len(paths) < 2:
-        entries = dict(zip(paths, _load_entries(settings, paths), strict=True))
+        entries = dict(zip(paths, load_entries(settings, paths), strict=True))
         if progress is not None:
             progress("load", len(paths), len(paths))
         return entries, {}
