@@ -398,7 +398,7 @@ def sweep_dead(folder: Path) -> None:
     for name in names:
         if not name.startswith(TEMP_PREFIX):
             continue
-        pid = name[len(TEMP_PREFIX) :].lstrip("abcdefghijklmnopqrstuvwxyz").partition("-")[0]
+        pid = name[len(TEMP_PREFIX) :].removeprefix("old-").partition("-")[0]  # see write._temp_name
         if not pid.isdigit() or _alive(int(pid)):
             continue
         with contextlib.suppress(OSError):

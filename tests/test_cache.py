@@ -166,10 +166,11 @@ def test_sweep_dead_removes_the_temporary_files_of_processes_that_are_gone(tmp_p
     gone = subprocess.Popen(["true"])
     gone.wait()  # reaped: its pid names no process now
     dead = tmp_path / f"{TEMP_PREFIX}{gone.pid}-1-posts-03.pickle"
-    dead_new_folder = tmp_path / f"{TEMP_PREFIX}n{gone.pid}-1-posts-04.pickle"
+    dead_new_folder = tmp_path / f"{TEMP_PREFIX}{gone.pid}-1n-posts-04.pickle"  # staged in a new folder
     live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-1-posts-05.pickle"
+    backup = tmp_path / f"{TEMP_PREFIX}old-{gone.pid}-1-posts-07.pickle"
     other = tmp_path / "posts-06.pickle"
-    for path in (dead, dead_new_folder, live, other):
+    for path in (dead, dead_new_folder, live, other, backup):
         path.write_bytes(b"x")
     sweep_dead(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
