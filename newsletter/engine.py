@@ -280,9 +280,9 @@ class Engine:
         jobs = parallel.workers(len(outputs))
         with contextlib.ExitStack() as stack:
             slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
-            if jobs < 2:
-                meanwhile()
+            if jobs < 2:  # these first: meanwhile() may wait for a helper process (see make())
                 slices = [(len(outputs), _make_slice((self.root, outputs), 0, len(outputs)))]
+                meanwhile()
             else:
                 for prepare in self._before_fork:
                     prepare()
