@@ -123,6 +123,8 @@ def test_our_templates_give_the_same_pages_framed_and_unsandboxed_as_in_the_sand
     assert not isinstance(fast.template("site/post.html").environment, SandboxedEnvironment)
     assert isinstance(sandboxed.template("site/post.html").environment, SandboxedEnvironment)
     assert pages == every_page(sandboxed)
+    for post in fast.published:  # as the build writes them: the frame encoded once, each page's blocks
+        assert fast.post_page_bytes(post) == pages[f"post {post.path}"].encode("utf-8")
     assert fast._frames["site/post.html"] is not None and fast._frames["site/redirect.html"] is None
     assert list((sample / ".newsletter-cache" / "templates-ours").iterdir()), "our compiled templates are kept"
 

@@ -12,7 +12,9 @@ Two ways of doing less work per page, both for the built-in templates only
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from markupsafe import Markup
@@ -80,17 +82,38 @@ class Frame:
         # Each block's functions, the template's own first, as the root would have them.
         self.blocks = {name: list(chain[1:]) for name, chain in context.blocks.items()}
 
+    def _new_context(self, values: dict[str, Any]) -> Any:
+        """A context for one page, as ``template.new_context(values)`` makes it, for less.
+
+        Its names (the globals, the common values and the page's) are in one
+        dict, looked up by that dict's own ``__getitem__`` (C, ``missing``
+        for an unknown name) where Jinja would call ``resolve_or_missing``.
+        A block writes no variable into the context (Jinja keeps a block's
+        ``set`` in the block); should one, its ``vars`` are read-only: an
+        error, never a name missed.
+        """
+        template = self.template
+        names = _names_class()(self.parent)
+        names.update(values)
+        context = template.environment.context_class(template.environment, names, template.name, {})
+        context.vars = _NO_VARS
+        context.resolve_or_missing = names.__getitem__
+        context.blocks = self.blocks
+        return context
+
+    def _run(self, values: dict[str, Any]) -> list[list[str]]:
+        """The pieces of each block (in the order of ``names``) for a page's values."""
+        context = self._new_context(values)
+        blocks = self.blocks
+        try:
+            return [list(blocks[name][0](context)) for name in self.names]
+        except Exception:
+            self.template.environment.handle_exception()
+            raise  # not reached: handle_exception raises
+
     def blocks_of(self, values: dict[str, Any]) -> list[str]:
         """The text of each block (in the order of ``names``) for a page's values."""
-        template = self.template
-        # As template.new_context(values) makes it, less copying its globals for every page.
-        context = template.environment.context_class(template.environment, {**self.parent, **values}, template.name, {})
-        context.blocks = blocks = self.blocks
-        try:
-            return ["".join(blocks[name][0](context)) for name in self.names]
-        except Exception:
-            template.environment.handle_exception()
-            raise  # not reached: handle_exception raises
+        return ["".join(pieces) for pieces in self._run(values)]
 
     def render(self, values: dict[str, Any]) -> str:
         """The page for these values (the page's own; the common values are in the frame already)."""
@@ -109,10 +132,30 @@ class Frame:
         """
         encoded = self.encoded
         out = [encoded[0]]
-        for block, data in zip(self.blocks_of(values), encoded[1:], strict=True):
-            out.append(block.encode("utf-8"))
+        for pieces, data in zip(self._run(values), encoded[1:], strict=True):
+            out.append("".join(pieces).encode("utf-8"))
             out.append(data)
         return b"".join(out)
+
+
+@lru_cache(maxsize=1)
+def _names_class() -> type[dict[str, Any]]:
+    """The class of the dict of a page's names: ``missing`` (Jinja's marker) for a name not there.
+
+    Made on first use: Jinja is imported when a page is rendered, not with this module.
+    """
+    from jinja2.utils import missing
+
+    class Names(dict[str, Any]):
+        __slots__ = ()
+
+        def __missing__(self, key: str) -> Any:
+            return missing
+
+    return Names
+
+
+_NO_VARS: Mapping[str, Any] = MappingProxyType({})
 
 
 def frame_of(template: Any, common: dict[str, Any]) -> Frame | None:
