@@ -12,7 +12,7 @@ Two ways of doing less work per page, both for the built-in templates only
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -214,9 +214,10 @@ class Cards:
     def __init__(self, template: Any, common: dict[str, Any]):
         self.template = template
         self.entries: dict[tuple[str, bool], dict[int, bytes]] = {}  # by block and variant, then by id(post)
-        self.made: dict[str, dict[str, str]] = {}  # links, by block, then by name
         self.context = template.new_context(dict(common))
-        self.slugs: dict[str, str] = {}
+        self._pairs = _Made(self._pair)  # by name: (name, slug)
+        self._category_links = _Made(self._category_link)  # by name: the link, rendered
+        self._tag_links = _Made(self._tag_link)
         self.long_date = template.environment.filters["longdate"]
         self._dates: dict[int, tuple[str, str]] = {}  # by id(post): (ISO date, long date)
         self._posts: dict[int, Post] = {}  # every post given, by id(post): it stays alive with its pieces
@@ -260,7 +261,14 @@ class Cards:
     def _entry(self, kind: str, post: Post, show_summaries: bool) -> str:
         """A post's entry in a list of this kind."""
         iso_date, long_date = self._kept_dates(post)
-        values = {"post": post, "show_summaries": show_summaries, "iso_date": iso_date, "long_date": long_date}
+        # "categories": what post.categories | join(", ") writes (categories are text), without three calls of Jinja's
+        values = {
+            "post": post,
+            "show_summaries": show_summaries,
+            "iso_date": iso_date,
+            "long_date": long_date,
+            "categories": ", ".join(map(str, post.categories)),
+        }
         return self.render(kind, values)
 
     def dates(self, post: Post) -> tuple[str, str]:
@@ -283,25 +291,38 @@ class Cards:
             found = self._dates[id(post)] = (post.date.isoformat(), self.long_date(post.date))
         return found
 
-    def slug(self, name: str) -> str:
-        """A category's or tag's slug (see :func:`newsletter.slugs.category_slug`), computed once per name."""
-        slug = self.slugs.get(name)
-        if slug is None:
-            slug = self.slugs[name] = category_slug(name)
-        return slug
+    def taxonomy(self, post: Post) -> tuple[list[tuple[str, str]], list[tuple[str, str]], Markup]:
+        """A post's categories and its tags, (name, slug) each, and the links to their pages, as one Markup.
 
-    def links(self, categories: Sequence[tuple[str, str]], tags: Sequence[tuple[str, str]]) -> Markup:
-        """Links to the pages of these categories, then of these tags (name and slug each), as one Markup."""
-        made = [self._link("category_link", categories), self._link("tag_link", tags)]
-        return Markup("".join([*made[0], *made[1]]))
+        Each name's slug (:func:`newsletter.slugs.category_slug`) and link
+        (block ``category_link`` or ``tag_link``) are made once, then looked
+        up: a page asks for its names without a call of Python per name.
+        """
+        categories, tags = post.categories, post.tags
+        links = "".join(map(self._category_links.__getitem__, categories))
+        if tags:
+            links += "".join(map(self._tag_links.__getitem__, tags))
+        return list(map(self._pairs.__getitem__, categories)), list(map(self._pairs.__getitem__, tags)), Markup(links)
 
-    def _link(self, kind: str, names: Sequence[tuple[str, str]]) -> list[str]:
-        """Block ``kind`` (a link to a category's or tag's page) for each (name, slug), each rendered once."""
-        made = self.made.setdefault(kind, {})
-        found = []
-        for name, slug in names:
-            link = made.get(name)
-            if link is None:
-                link = made[name] = self.render(kind, {"name": name, "slug": slug})
-            found.append(link)
-        return found
+    def _pair(self, name: str) -> tuple[str, str]:
+        return name, category_slug(name)
+
+    def _category_link(self, name: str) -> str:
+        return self.render("category_link", {"name": name, "slug": self._pairs[name][1]})
+
+    def _tag_link(self, name: str) -> str:
+        return self.render("tag_link", {"name": name, "slug": self._pairs[name][1]})
+
+
+class _Made(dict[str, Any]):
+    """Values made on first use, by ``make(key)``, and kept."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[str], Any]):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self.make(key)
+        return value

@@ -181,9 +181,7 @@ class SiteRenderer:
     def _post_values(self, post: Post) -> dict[str, Any]:
         """The values of a post's page besides the common ones."""
         cards = self.cards
-        slug = cards.slug
-        categories = [(name, slug(name)) for name in post.categories]
-        tags = [(name, slug(name)) for name in post.tags]
+        categories, tags, links = cards.taxonomy(post)
         iso_date, long_date = cards.dates(post)
         return {
             "post": post,
@@ -192,7 +190,7 @@ class SiteRenderer:
             "long_date": long_date,
             "categories": categories,
             "tags": tags,
-            "taxonomy_links": cards.links(categories, tags),
+            "taxonomy_links": links,
             "references": list(enumerate(post.references, start=1)),
             "cta": post.cta if post.cta is not None else self.default_cta,
         }
