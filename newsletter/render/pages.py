@@ -81,24 +81,34 @@ class Frame:
         self.parent = {**template.globals, **common}
         # Each block's functions, the template's own first, as the root would have them.
         self.blocks = {name: list(chain[1:]) for name, chain in context.blocks.items()}
+        # A page's context is a copy of one made here (see _new_context), its EvalContext too.
+        made = template.new_context(dict(common))
+        made.vars = _NO_VARS
+        made.blocks = self.blocks
+        self._context_class, self._context = type(made), dict(made.__dict__)
+        self._eval_class, self._eval = type(made.eval_ctx), dict(made.eval_ctx.__dict__)
+        self._names = _names_class()
 
     def _new_context(self, values: dict[str, Any]) -> Any:
         """A context for one page, as ``template.new_context(values)`` makes it, for less.
 
-        Its names (the globals, the common values and the page's) are in one
+        A copy of a context made with the frame (its attributes and its
+        EvalContext's: no autoescape function called for every page). Its names (the globals, the common values and the page's) are in one
         dict, looked up by that dict's own ``__getitem__`` (C, ``missing``
         for an unknown name) where Jinja would call ``resolve_or_missing``.
         A block writes no variable into the context (Jinja keeps a block's
         ``set`` in the block); should one, its ``vars`` are read-only: an
         error, never a name missed.
         """
-        template = self.template
-        names = _names_class()(self.parent)
+        names = self._names(self.parent)
         names.update(values)
-        context = template.environment.context_class(template.environment, names, template.name, {})
-        context.vars = _NO_VARS
+        context = object.__new__(self._context_class)
+        context.__dict__.update(self._context)
+        eval_ctx = context.eval_ctx = object.__new__(self._eval_class)
+        eval_ctx.__dict__.update(self._eval)
+        context.parent = names
         context.resolve_or_missing = names.__getitem__
-        context.blocks = self.blocks
+        context.exported_vars = set()
         return context
 
     def _run(self, values: dict[str, Any]) -> list[list[str]]:
