@@ -206,8 +206,7 @@ def _build(
                   "unchanged": engine.files(), "published": result.published,
                   "posts": len(project.posts), "week_posts": plan.week_posts, "heads": heads}  # fmt: skip
         if delta is None:
-            outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
-            window, folders = stamp.window(project, week), None
+            outputs, window, folders = stamp.outputs_of(engine.files_now), stamp.window(project, week), None
         else:  # the project holds some posts only: what it does not show is the last build's
             outputs, window, folders = delta.left(engine.files_now, report)
             result.published = report["published"]

@@ -63,16 +63,25 @@ class Delta:
 
     def left(
         self, looked_at: dict[str, tuple[int, int]], report: dict[str, Any]
-    ) -> tuple[dict[str, tuple[int, int]], tuple[float, float], Iterable[str]]:
-        """What the stamp records of this build: every file in public/ (``looked_at``: the size and time
-        of those it made or looked at, the last build's for the others), the clock's window and the
-        folders of public/ that hold folders, as the last build left them; ``report`` gets its counts."""
+    ) -> tuple[tuple[list[str], bytes], tuple[float, float], Iterable[str]]:
+        """What the stamp records of this build: every file in public/ and their sizes and times
+        (``looked_at``: of those it made or looked at; the last build's for the others), the clock's
+        window and the folders of public/ that hold folders, as the last build left them; ``report``
+        gets its counts."""
+        paths = self.last.outputs
         numbers = array("q")
         numbers.frombytes(self.last.output_stats)
-        left = {path: (numbers[2 * at], numbers[2 * at + 1]) for at, path in enumerate(self.last.outputs)}
-        left.update((path, stat) for path, stat in looked_at.items() if path.startswith("public/"))
+        for path, (mtime, size) in looked_at.items():
+            if path.startswith("public/"):
+                try:
+                    at = paths.index(path)  # a few paths: no table of all of them
+                except ValueError:
+                    at = len(paths)
+                    paths.append(path)
+                    numbers.extend((0, 0))
+                numbers[2 * at], numbers[2 * at + 1] = mtime, size
         report.update((name, self.last.report[name]) for name in ("unchanged", "published", "posts"))
-        return left, self.last.window, self.last.folders.keys()  # the same outputs, in the same folders
+        return (paths, numbers.tobytes()), self.last.window, self.last.folders.keys()  # the same outputs, folders
 
 
 def find_delta(root: Path, arguments: tuple[Any, ...], last: stamps.Stamp) -> Delta | None:

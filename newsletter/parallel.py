@@ -243,6 +243,7 @@ class Helper:
         self._jobs = self._results = -1  # our ends of the two pipes
         self._sent = self._answered = 0  # jobs sent, answers read
         self._answers: dict[int, bytes] = {}  # read, not yet asked for (by ticket)
+        _reap()
         if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
             return
         import sys
@@ -328,13 +329,30 @@ class Helper:
                     os.close(fd)
         if self.pid:
             pid, self.pid = self.pid, 0
-            if idle:
+            if idle:  # killed: the kernel tears it down while this process goes on (reaped later)
                 import signal
 
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+                _unreaped.append(pid)
+                _reap()
+            else:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+
+
+_unreaped: list[int] = []  # helpers killed and not waited for yet
+
+
+def _reap() -> None:
+    """Wait for the killed helpers that have ended (each Helper made or closed asks)."""
+    for pid in list(_unreaped):
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _unreaped.remove(pid)
 
 
 _LENGTH = 8  # bytes of a frame's length, before its bytes (see _send_frame)

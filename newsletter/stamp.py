@@ -291,11 +291,18 @@ def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> Inputs:
     return Inputs(_base(root, settings_text), posts, deps)
 
 
+def outputs_of(files: dict[str, tuple[int, int]]) -> tuple[list[str], bytes]:
+    """The files of public/ among ``files`` (path -> its st_mtime_ns and st_size), and their stats as
+    :attr:`Stamp.output_stats` keeps them."""
+    paths = [path for path in files if path.startswith("public/")]
+    return paths, array("q", [number for path in paths for number in files[path]]).tobytes()
+
+
 def record(
     root: Path,
     arguments: tuple[Any, ...],
     inputs: Inputs,
-    outputs: dict[str, tuple[int, int]],
+    outputs: tuple[list[str], bytes],
     window: tuple[float, float],
     report: dict[str, Any],
     warnings: list[SourceError],
@@ -303,14 +310,14 @@ def record(
 ) -> None:
     """Keep the stamp of a build that just finished (call it while still holding the project lock).
 
-    ``outputs``: every file the build left in public/, with its size and time; ``folders``: the folders
-    of public/ that hold their folders (see :func:`_folders`), when known already.
+    ``outputs``: every file the build left in public/, and their sizes and times (see
+    :func:`outputs_of`); ``folders``: the folders of public/ that hold their folders (see
+    :func:`_folders`), when known already.
     """
     from newsletter.cache import CACHE_DIR
     from newsletter.write import write_atomic
 
-    paths = list(outputs)
-    stats = array("q", [number for stat in outputs.values() for number in stat]).tobytes()
+    paths, stats = outputs
     stamp = Stamp(
         arguments, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths, folders),
         inputs.base, inputs.names(), inputs.stats(),
