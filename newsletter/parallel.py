@@ -5,7 +5,7 @@ settings), so only small tasks and results cross between processes. Fork
 is used only where it is safe: on platforms that have it and in a process
 with no other threads (the preview server has some; it works serially).
 A worker that dies makes the run fail (BrokenProcessPool), never hang.
-A :class:`Helper` is one process forked early for one job, which the
+A :class:`Helper` is one process forked early for a few jobs, which the
 caller does itself if the helper cannot.
 
 Every process forked here dies with this one: it asks the kernel for a
@@ -138,6 +138,7 @@ def map_slices(
     slices: Sequence[tuple[int, int]] = bounds or [(i, min(i + size, count)) for i in range(0, count, size)]
     forked = max(1, jobs - 1) if here else jobs
     _shared = shared
+    _reap()  # a helper killed a while ago: no longer a child of this process when the workers come
     pool = ProcessPoolExecutor(forked, mp_context=multiprocessing.get_context("fork"))
     finished = False
     try:
@@ -345,7 +346,7 @@ _unreaped: list[int] = []  # helpers killed and not waited for yet
 
 
 def _reap() -> None:
-    """Wait for the killed helpers that have ended (each Helper made or closed asks)."""
+    """Wait for the killed helpers that have ended (each Helper made or closed, and each pool, asks)."""
     for pid in list(_unreaped):
         try:
             done, _status = os.waitpid(pid, os.WNOHANG)
