@@ -308,7 +308,7 @@ class Engine:
             return
         jobs = parallel.workers(len(outputs))
         with contextlib.ExitStack() as stack:
-            slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
+            slices: Iterable[tuple[int, Slice]]
             if jobs < 2:  # these first: meanwhile() may wait for a helper process (see make())
                 slices = [(len(outputs), _make_slice((self.root, outputs), 0, len(outputs)))]
                 meanwhile()
@@ -321,9 +321,10 @@ class Engine:
                 )
                 slices = stack.enter_context(contextlib.closing(work))
             done = 0
-            for count, (staged, unchanged) in slices:
+            for count, (staged, unchanged, stats) in slices:
                 self.made.unchanged += unchanged
                 self._staging.add(staged)
+                self.files_now.update(stats)
                 done += count
                 self.progress("pages", done, len(outputs))
 
@@ -452,12 +453,18 @@ def _address(output: Output) -> int:
     return id(args[0]) if args else id(output.make)
 
 
-def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> tuple[list[tuple[str, str]], int]:
+# What making a slice of outputs gives: the files staged (temporary name, target), how many were unchanged,
+# and each output's file as it will be once in place (path, (st_mtime_ns, st_size)): moved there, a staged
+# file keeps its time (Engine._record need not look at them all again, one after another).
+Slice = tuple[list[tuple[str, str]], int, list[tuple[str, tuple[int, int]]]]
+
+
+def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> Slice:
     """Make some outputs and stage the changed ones (in a worker process, or here)."""
     from newsletter.write import stage
 
     root, outputs = shared
-    staged, unchanged = [], 0
+    staged, unchanged, stats = [], 0, []
     for output in outputs[start:stop]:
         target = f"{root}/{output.path}"
         temp = stage(target, output.make())
@@ -465,7 +472,12 @@ def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> tup
             unchanged += 1
         else:
             staged.append((temp, target))
-    return staged, unchanged
+        try:
+            st = os.stat(target if temp is None else temp)
+        except OSError:
+            continue  # gone meanwhile: Engine._record says so
+        stats.append((output.path, (st.st_mtime_ns, st.st_size)))
+    return staged, unchanged, stats
 
 
 def _remove(root: Path, public: Path, paths: list[str]) -> list[str]:
