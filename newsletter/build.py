@@ -197,6 +197,8 @@ def _build(
             for part, when, declare in MAKERS:
                 if wanted[part] and when == phase:
                     declare(plan)
+            if delta is not None and phase == 1:  # while the helper process renders the digest
+                delta.check_outputs(root)
             engine.make()
         save_posts(root, cache)
         made = engine.commit()

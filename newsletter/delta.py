@@ -12,7 +12,9 @@ always (:func:`newsletter.build.build`) on a project that holds only the
 posts it needs: the changed ones and the others that the outputs taking
 them take (the newest posts of a feed, the week's posts of the digest),
 read from the heads file or the posts files of the build cache
-(:mod:`newsletter.cache`). The engine, told which posts changed, makes the
+(:mod:`newsletter.cache`). Under the project lock, before anything is
+made, every output must be as the last build left it
+(:meth:`Delta.check_outputs`). The engine, told which posts changed, makes the
 outputs recorded as taking one of them and checks that each takes the same
 posts as before (:class:`newsletter.engine.NotDelta` otherwise, and the
 full build runs instead). What it records (the cache, the stamp) is what
@@ -60,6 +62,18 @@ class Delta:
     inputs: stamps.Inputs  # as the full build would record them
     last: stamps.Stamp
     heads: dict[str, tuple[str, bytes]]  # the heads file as read
+
+    def check_outputs(self, root: Path) -> None:
+        """Raise :class:`newsletter.engine.NotDelta` unless every output is as the last build left it.
+
+        Asked under the project lock, before anything is made, once the
+        helper process has its work (the digest): the ``stat`` of every
+        output is then not in its way.
+        """
+        from newsletter.engine import NotDelta
+
+        if not stamps.outputs_as_left(root, self.last):
+            raise NotDelta("an output is not as the last build left it")
 
     def left(
         self, looked_at: dict[str, tuple[int, int]], report: dict[str, Any]

@@ -19,7 +19,8 @@ The next build (:func:`unchanged`) takes the same record, from file
 listings and ``stat`` alone, and compares: when everything matches, every
 output is up to date already and the build reports what the last one did
 without loading a post. When only some post files differ
-(:func:`changed_posts`), a build of those posts alone may do
+(:func:`changed_posts`) and the outputs are as it left them
+(:func:`outputs_as_left`), a build of those posts alone may do
 (:mod:`newsletter.delta`). Anything else different, missing or unreadable
 means a normal build, which only costs the comparison. ``newsletter
 check`` uses the part on the inputs (:func:`source_unchanged`).
@@ -254,11 +255,13 @@ def unchanged(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp |
 
 
 def changed_posts(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp | None) -> list[str] | None:
-    """The post files changed since the last build when nothing else it read or left has (else None).
+    """The post files changed since the last build when nothing else it read has (else None).
 
     The same post files must be there (none added or removed), the files
-    they refer to, the settings, templates, outbox and outputs as the
-    last build (``stamp``) saw and left them, the clock in its window.
+    they refer to, the settings, templates and outbox as the last build
+    (``stamp``) saw and left them, the clock in its window. Whether its
+    outputs are as it left them is for :func:`outputs_as_left` to say
+    (later: the build of those posts asks once the helper process has work).
     """
     if stamp is None or stamp.arguments != arguments or not stamp.posts or not stamp.window[0] <= now < stamp.window[1]:
         return None
@@ -279,9 +282,12 @@ def changed_posts(root: Path, arguments: tuple[Any, ...], now: float, stamp: Sta
         for at, (name, mtime, size) in enumerate(found.posts)
         if before[2 * at] != mtime or before[2 * at + 1] != size or mtime == -1
     ]
-    if _outbox(root) != stamp.outbox or _output_stats(root, stamp.outputs) != stamp.output_stats:
-        return None
-    return changed
+    return changed if _outbox(root) == stamp.outbox else None
+
+
+def outputs_as_left(root: Path, stamp: Stamp) -> bool:
+    """Whether every output of the last build (``stamp``) is as it left it, by size and time."""
+    return _output_stats(root, stamp.outputs) == stamp.output_stats
 
 
 def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> Inputs:
