@@ -40,9 +40,10 @@ if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none 
 
 __all__ = ["BuildResult", "OutputClash", "build", "nothing_to_do"]
 
-# The stamp (newsletter.stamp) as newsletter.cli_fast read it, by project folder, with the arguments it
-# found something to do for: the build that follows need not read and compare it again.
-probed: dict[str, tuple[tuple[str, bool, bool, bool, bool], stamp.Stamp | None]] = {}
+# What probe() found, by project folder: the arguments it found something to do for, the stamp
+# (newsletter.stamp) as it read it and the helper process it started: the build that follows need not
+# read and compare the stamp again.
+probed: dict[str, tuple[tuple[str, bool, bool, bool, bool], stamp.Stamp | None, Helper | None]] = {}
 
 
 class BuildResult:
@@ -102,17 +103,17 @@ def build(
 
     arguments = (week, feeds, digest, site, sent_is_error)
     asked = probed.pop(os.fspath(root), None)
-    if asked is not None and asked[0] == arguments:  # newsletter.cli_fast found something to do a moment ago
-        last = asked[1]
-    else:
-        last = stamp.last(root)
-        done = nothing_to_do(root, arguments, last)
+    if asked is not None and asked[0] != arguments:
+        _close(asked[2])
+        asked = None
+    if asked is None:
+        done = probe(root, arguments)
         if done is not None:
             return done
+        asked = probed.pop(os.fspath(root))
+    _arguments, last, helper = asked
     from newsletter.delta import find_delta
 
-    # A rebuild: the other core is free while this one loads (a helper process renders the digest)
-    helper = _helper(root) if digest and last is not None else None
     try:
         delta = find_delta(root, arguments, last) if last is not None else None
     except BaseException:
@@ -128,6 +129,32 @@ def build(
     if helper is None and digest and cache.posts:
         helper = _helper(root)
     return _run(root, cache, arguments, progress, last, None, helper)
+
+
+def probe(root: Path, arguments: tuple[str, bool, bool, bool, bool]) -> BuildResult | None:
+    """The result of the last build when a build with these arguments has nothing to do (see
+    :func:`nothing_to_do`); else None, and what the build needs is in :data:`probed`.
+
+    A rebuild starts its helper process (it renders the digest) first, while
+    this one compares: the other core is free.
+    """
+    last = stamp.last(root)
+    helper = _helper(root) if arguments[2] and last is not None else None
+    try:
+        done = nothing_to_do(root, arguments, last)
+    except BaseException:
+        _close(helper)
+        raise
+    if done is not None:
+        _close(helper)
+        return done
+    probed[os.fspath(root)] = (arguments, last, helper)
+    return None
+
+
+def _close(helper: Helper | None) -> None:
+    if helper is not None:
+        helper.close(kill=True)
 
 
 def _helper(root: Path) -> Helper:
