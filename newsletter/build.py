@@ -10,8 +10,9 @@ processes when there are many), and puts it all in place together under
 the project lock. Read top to bottom, :func:`_build` is the list of what a
 build makes.
 
-On a rebuild, a helper process forked at the start renders the digest (it
-has imported premailer while this process loaded the posts).
+How a build starts (the last build's record, nothing to do, the helper
+process that renders the digest while this one loads) is
+:mod:`newsletter.rebuild`.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from urllib.parse import urlsplit
 
 from newsletter import stamp
 from newsletter.engine import Engine, NotDelta, Output, OutputClash
+from newsletter.rebuild import BuildResult, close_helper, nothing_to_do, probe, probed, start_helper
 
 if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none of it
     from newsletter.cache import BuildCache
     from newsletter.delta import Delta
-    from newsletter.errors import SourceError
     from newsletter.load import Project
     from newsletter.models import Post
     from newsletter.outbox import RenderedDigest
@@ -39,43 +40,6 @@ if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none 
     from newsletter.weeks import Week
 
 __all__ = ["BuildResult", "OutputClash", "build", "nothing_to_do"]
-
-# What probe() found, by project folder: the arguments it found something to do for, the stamp
-# (newsletter.stamp) as it read it and the helper process it started: the build that follows need not
-# read and compare the stamp again.
-probed: dict[str, tuple[tuple[str, bool, bool, bool, bool], stamp.Stamp | None, Helper | None]] = {}
-
-
-class BuildResult:
-    """What a build did, for the summary line and for tests.
-
-    ``project`` is the loaded project; after a build that found nothing to
-    do (see :mod:`newsletter.stamp`) it is loaded when first asked for.
-    """
-
-    def __init__(self, root: Path, project: Project | None = None) -> None:
-        self.root = root
-        self._project = project
-        self.written: list[str] = []  # paths relative to the project
-        self.unchanged = 0
-        self.week: Week | None = None
-        self.digest: RenderedDigest | None = None
-        self.digest_status = ""  # "written", "unchanged", "no posts", "sent", ""
-        self.notes: list[str] = []
-        self.removed: list[str] = []  # stale outputs of earlier builds
-        self.warnings: list[SourceError] = project.warnings if project is not None else []
-        self.published = len(project.published) if project is not None else 0
-
-    @property
-    def project(self) -> Project:
-        """The project as loaded for this build."""
-        if self._project is None:
-            from newsletter.cache import load_cache
-            from newsletter.load import load_project
-
-            self._project = load_project(self.root, cache=load_cache(self.root))
-        return self._project
-
 
 Progress = Callable[[str, int, int], None]
 
@@ -104,7 +68,7 @@ def build(
     arguments = (week, feeds, digest, site, sent_is_error)
     asked = probed.pop(os.fspath(root), None)
     if asked is not None and asked[0] != arguments:
-        _close(asked[2])
+        close_helper(asked[2])
         asked = None
     if asked is None:
         done = probe(root, arguments)
@@ -123,45 +87,12 @@ def build(
     if delta is not None:  # a few posts changed alone
         with contextlib.suppress(NotDelta):  # an output the full build might make otherwise: it runs instead
             return _run(root, delta.cache, arguments, progress, last, delta, helper)
-        helper = _helper(root) if digest else None
+        helper = start_helper(root) if digest else None
     cache = load_cache(root)
     cache.seen = stamp.seen(last)  # the loader need not stat the posts again
     if helper is None and digest and cache.posts:
-        helper = _helper(root)
+        helper = start_helper(root)
     return _run(root, cache, arguments, progress, last, None, helper)
-
-
-def probe(root: Path, arguments: tuple[str, bool, bool, bool, bool]) -> BuildResult | None:
-    """The result of the last build when a build with these arguments has nothing to do (see
-    :func:`nothing_to_do`); else None, and what the build needs is in :data:`probed`.
-
-    A rebuild starts its helper process (it renders the digest) first, while
-    this one compares: the other core is free.
-    """
-    last = stamp.last(root)
-    helper = _helper(root) if arguments[2] and last is not None else None
-    try:
-        done = nothing_to_do(root, arguments, last)
-    except BaseException:
-        _close(helper)
-        raise
-    if done is not None:
-        _close(helper)
-        return done
-    probed[os.fspath(root)] = (arguments, last, helper)
-    return None
-
-
-def _close(helper: Helper | None) -> None:
-    if helper is not None:
-        helper.close(kill=True)
-
-
-def _helper(root: Path) -> Helper:
-    """A helper process that prepares to render the digest (see :func:`_prepare_digest`)."""
-    from newsletter.parallel import Helper
-
-    return Helper(lambda: _prepare_digest(root))
 
 
 def _run(
@@ -251,31 +182,6 @@ def _build(
         from newsletter.write import describe_refused
 
         result.notes.append(f"note: the build cache was not saved ({describe_refused(exc, root)})")
-    return result
-
-
-def nothing_to_do(
-    root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None
-) -> BuildResult | None:
-    """The result of the last build when nothing it read has changed since (see :mod:`newsletter.stamp`)."""
-    from newsletter import clock
-    from newsletter.errors import UsageError
-
-    try:
-        now = clock.now().timestamp()
-    except UsageError:
-        return None  # the build says so, in its turn
-    done = stamp.unchanged(root, arguments, now, last)
-    if done is None:
-        return None
-    result = BuildResult(root)
-    report = done.report
-    result.week = report["week"]
-    result.digest_status = "unchanged" if report["digest_status"] == "written" else report["digest_status"]
-    result.notes = list(report["notes"])
-    result.unchanged = report["unchanged"]
-    result.published = report["published"]
-    result.warnings = done.warnings
     return result
 
 
@@ -527,31 +433,6 @@ def _declare_digest_pages(plan: Plan) -> None:
                 exact=True,
             )
         )
-
-
-def _prepare_digest(root: Path) -> None:
-    """What rendering a digest imports and compiles (in the helper, while the build loads the posts)."""
-    from newsletter.render.email import render_digest  # noqa: F401
-    from newsletter.render.email_html import inliner
-
-    inliner()
-    with contextlib.suppress(Exception):  # whatever is wrong, the build says so; the helper just did less
-        import datetime
-
-        from newsletter.config import load_settings
-        from newsletter.errors import Problems
-        from newsletter.i18n import for_settings
-        from newsletter.templates import environment
-
-        settings = load_settings(root, Problems(root=root))
-        language = for_settings(settings)
-        environment(settings.templates_dir, language).get_template("email/digest.html")
-        language.period(datetime.date(2000, 1, 3), datetime.date(2000, 1, 9))  # Babel's data of the locale
-        from newsletter.render.site import page_template
-
-        for name in ("site/post.html", "site/digests.html"):  # what it makes in a build of changed posts
-            page_template(settings, name)
-        language.date(datetime.date(2000, 1, 3))  # the long dates of posts' pages
 
 
 def _render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:
