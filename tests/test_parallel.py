@@ -45,6 +45,25 @@ def test_parallel_build_equals_serial(sample: Path, tmp_path: Path, forked: None
         assert tree(sample / folder) == tree(serial / folder)
 
 
+def test_what_workers_made_is_recorded_as_it_lies(sample: Path, forked: None) -> None:
+    """The workers say each file's time and size as staged: the record matches the files once in place."""
+    from newsletter.cache import load_cache
+    from newsletter.stamp import last
+
+    _many(sample)
+    assert parallel.workers(100) > 1 or (parallel.os.cpu_count() or 1) == 1
+    build(sample)
+    recorded = {path: record[2:4] for path, record in load_cache(sample).outputs.items()}
+    pages = [path for path in recorded if path.startswith("public/posts/")]
+    assert len(pages) > 60
+    for path in pages:
+        st = (sample / path).stat()
+        assert recorded[path] == (st.st_mtime_ns, st.st_size), path
+    stamp = last(sample)
+    assert stamp is not None and set(pages) <= set(stamp.outputs)
+    assert build(sample).written == []  # nothing to do: the stamp matches the files too
+
+
 def test_parallel_load_reports_every_problem(empty_project: Path, forked: None) -> None:
     _many(empty_project, 30)
     # A bracketed number is a citation only in a post with references.
