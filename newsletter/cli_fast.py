@@ -280,6 +280,21 @@ def quick(argv: list[str]) -> int | None:
     options = _options(argv)
     if options is None:
         return None
+    import gc
+
+    # A short run (see run_build): the cycle collector would walk every
+    # object the imports and the stamp make, again and again, for nothing.
+    gc.disable()
+    code = None
+    try:
+        code = _quick(options)
+    finally:
+        if code is None:  # the command line runs it, as long as it takes
+            gc.enable()
+    return code
+
+
+def _quick(options: tuple[str, str | None, set[str]]) -> int | None:
     command, folder, flags = options
     from newsletter import clock
     from newsletter.errors import NewsletterError
