@@ -38,16 +38,21 @@ def _usual_characters(front: str) -> bool:
     return _UNUSUAL.search(front) is None
 
 
-# One line of the subset: indent, "- ", "key: ", then a one-line value or a comment.
-# Each optional part is written "(?:X|)", not "(?:X)?": the same matches, tried
-# in the same order, but a group under "?" costs the regex engine a repeat
-# context (an allocation) each time, and this runs for every line (a third faster).
-_LINE = re.compile(
-    r"""(?P<indent>\ *)(?:(?P<dash>-\ (?!\ ))|)(?:(?P<key>[A-Za-z_][A-Za-z0-9_-]{0,99}):(?:\ +|$)|)"""
-    r"""(?:"(?P<double>[^"\\]*)"|'(?P<single>[^']*(?:''[^']*)*)'|(?P<flow>\[.*\])|(?P<comment>\#.*)"""
+# Every line of the subset: indent, "- ", "key: ", then a one-line value or a comment;
+# one findall over the whole front matter gives each line's parts (no match
+# object, no call per line). A part that is absent is "": every part but the
+# indent is never empty when present (quoted scalars keep their quotes). No
+# part can cross a line break, so a line matches here exactly when it matches
+# on its own; a line outside the subset yields nothing (then there are fewer
+# rows than lines). Each optional part is written "(?:X|)", not "(?:X)?": the
+# same matches, tried in the same order, but a group under "?" costs the
+# regex engine a repeat context (an allocation) each time.
+_LINES = re.compile(
+    r"""^(\ *)(-\ (?!\ )|)(?:([A-Za-z_][A-Za-z0-9_-]{0,99}):(?:\ +|$)|)"""
+    r"""(?:("[^"\\\n]*")|('[^'\n]*(?:''[^'\n]*)*')|(\[.*\])|(\#.*)"""
     # A plain scalar: no indicator first, no ": " or trailing ":" (a mapping), no "#" (maybe a comment).
-    r"""|(?P<plain>[^-?:,\[\]{}#&*!|>'"%@`\ ][^#:]*(?::(?!\ |$)[^#:]*)*)|)\ *""",
-    re.VERBOSE,
+    r"""|([^-?:,\[\]{}#&*!|>'"%@`\ \n][^#:\n]*(?::(?!\ |$)[^#:\n]*)*)|)\ *$""",
+    re.VERBOSE | re.MULTILINE,
 )
 # One item of a one-line flow list, with the "," or "]" after it.
 _FLOW_ITEM = re.compile(
@@ -138,11 +143,14 @@ class PlainReader:
         if not _usual_characters(front):
             return None
         try:
-            return self._read(front.split("\n"), first_line)
+            rows = _LINES.findall(front)
+            if len(rows) != front.count("\n") + 1:  # a line outside the subset
+                return None
+            return self._read(rows, first_line)
         except _Unusual:
             return None
 
-    def _read(self, lines: list[str], first_line: int) -> tuple[dict[str, Any], dict[str, int]] | None:
+    def _read(self, rows: list[tuple[str, ...]], first_line: int) -> tuple[dict[str, Any], dict[str, int]] | None:
         data: dict[str, Any] = {}
         where: dict[str, int] = {}
         # What the lines being read belong to: the top-level mapping, a key whose
@@ -152,35 +160,31 @@ class PlainReader:
         items: list[Any] = []
         mapping: dict[str, Any] = {}
         item: dict[str, Any] | None = None  # the list item being read when it is a mapping
-        for number, line in enumerate(lines, first_line):
-            m = _LINE.fullmatch(line)
-            if m is None:
-                raise _Unusual
-            spaces, dash, name, double, single, flow, comment, plain = m.groups()
-            if comment is not None:
-                if dash is not None or name is not None:
+        for number, (spaces, dash, name, double, single, flow, comment, plain) in enumerate(rows, first_line):
+            if comment:
+                if dash or name:
                     raise _Unusual
                 continue
-            if double is not None:
-                value: Any = double
-            elif plain is not None:
+            if double:
+                value: Any = double[1:-1]
+            elif plain:
                 plain = plain.rstrip(" ")
                 maybe = self.maybe_not_str
                 # No implicit tag (number, boolean, null) matches a scalar with a space.
                 value = plain if " " in plain or (maybe is not None and plain[0] not in maybe) else self._plain(plain)
-            elif single is not None:
-                value = single.replace("''", "'")
-            elif flow is not None:
+            elif single:
+                value = single[1:-1].replace("''", "'")
+            elif flow:
                 value = self._flow(flow.rstrip(" "))
-            elif dash is None and name is None:
+            elif not dash and not name:
                 continue  # a blank line
             else:
                 value = _NOTHING
-            if name is None and dash is None:
+            if not name and not dash:
                 raise _Unusual  # a scalar on a line of its own
             at = len(spaces)
             if state == pending:
-                if dash is not None:
+                if dash:
                     state, indent, items = in_list, at, []
                     data[key] = items
                 elif at:
@@ -190,9 +194,9 @@ class PlainReader:
                     state = top
                     data[key] = None
             if state == in_list:
-                if dash is not None and at == indent:
+                if dash and at == indent:
                     where[f"{key}.{len(items)}"] = number
-                    if name is None:
+                    if not name:
                         items.append(value)
                         item = None
                     elif value is _NOTHING:
@@ -201,30 +205,30 @@ class PlainReader:
                         item = {self._key(name): value}
                         items.append(item)
                     continue
-                if item is not None and dash is None and at == indent + 2 and name is not None:
+                if item is not None and not dash and at == indent + 2 and name:
                     if value is _NOTHING or name in item:
                         raise _Unusual
                     item[self._key(name)] = value
                     continue
-                if at or dash is not None:
+                if at or dash:
                     raise _Unusual
                 state, item = top, None
             elif state == in_mapping:
-                if at == indent and dash is None and name is not None:
+                if at == indent and not dash and name:
                     if value is _NOTHING or name in mapping:
                         raise _Unusual
                     mapping[self._key(name)] = value
                     continue
-                if at or dash is not None:
+                if at or dash:
                     raise _Unusual
                 state = top
-            if at or dash is not None or name in data:
+            if at or dash or name in data:
                 raise _Unusual
-            where[name if name in self.str_keys else self._key(name)] = number  # type: ignore[arg-type,operator]
+            where[name if name in self.str_keys else self._key(name)] = number
             if value is _NOTHING:
                 state, key = pending, name
                 continue
-            data[name] = value  # type: ignore[index]
+            data[name] = value
             if type(value) is list:
                 for index in range(len(value)):
                     where[f"{name}.{index}"] = number
