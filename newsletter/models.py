@@ -192,18 +192,19 @@ _set_body_html = Post.body_html.__set__  # type: ignore[attr-defined]
 _get_body = Post._body.__get__  # type: ignore[attr-defined]
 _set_body = Post._body.__set__  # type: ignore[attr-defined]
 
-_LINES: dict[tuple[tuple[str, int], ...], dict[str, int]] = {}
+_LINES: dict[tuple[str | int, ...], dict[str, int]] = {}
 _LINES_KEPT = 10_000  # layouts remembered at most (a long-running preview server loads posts again and again)
 
 
 def _shared_lines(lines: dict[str, int]) -> dict[str, int]:
     """One dict for every post whose front matter is laid out alike (most are), its keys interned."""
-    items = tuple(lines.items())
-    shared = _LINES.get(items)
+    # The keys, then their lines, in one flat tuple: a pair per key would be a tuple more to make, hash and compare.
+    layout = (*lines, *lines.values())
+    shared = _LINES.get(layout)
     if shared is None:
         if len(_LINES) >= _LINES_KEPT:
             _LINES.clear()
-        shared = _LINES[items] = {sys.intern(key): line for key, line in items}
+        shared = _LINES[layout] = {sys.intern(key): line for key, line in lines.items()}
     return shared
 
 
