@@ -143,3 +143,13 @@ def test_usual_dates_are_read_as_timestamps_are(year: int, month: int, day: int,
         got = None
     assert got == expected
     assert repr(got) == repr(expected)
+
+
+def test_the_unusual_characters_are_all_but_those_pyyaml_reads_that_break_no_line() -> None:
+    import re
+
+    from newsletter.plainyaml import _UNUSUAL
+
+    accepted = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+    every = "".join(map(chr, range(0x110000)))
+    assert _UNUSUAL.findall(every) == accepted.findall(every)
