@@ -186,7 +186,8 @@ def _build(
     wanted = {"feeds": feeds, "site": site, "media": feeds or site, "digest": digest}
     parts = {name for name, yes in wanted.items() if yes and name != "digest"}  # whose stale files go
     changed = delta.changed if delta is not None else None
-    engine = Engine(root, cache, _render_key(project, cache), parts, progress, changed)
+    # In a build of changed posts, the helper process also makes their pages (it has imported what they need)
+    engine = Engine(root, cache, _render_key(project, cache), parts, progress, changed, helper if delta else None)
     plan = Plan(engine, project, result, _Keys(project), helper, week, sent_is_error)
     if not digest and helper is not None:
         helper.close()
@@ -196,6 +197,8 @@ def _build(
             for part, when, declare in MAKERS:
                 if wanted[part] and when == phase:
                     declare(plan)
+            if delta is not None and phase == 1:  # while the helper process renders the digest
+                delta.check_outputs(root)
             engine.make()
         save_posts(root, cache)
         made = engine.commit()
@@ -205,8 +208,7 @@ def _build(
                   "unchanged": engine.files(), "published": result.published,
                   "posts": len(project.posts), "week_posts": plan.week_posts, "heads": heads}  # fmt: skip
         if delta is None:
-            outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
-            window, folders = stamp.window(project, week), None
+            outputs, window, folders = stamp.outputs_of(engine.files_now), stamp.window(project, week), None
         else:  # the project holds some posts only: what it does not show is the last build's
             outputs, window, folders = delta.left(engine.files_now, report)
             result.published = report["published"]
@@ -363,11 +365,15 @@ def _declare_pages(plan: Plan) -> None:
         taken = keys.listed(page[3])
         engine.declare(Output(f"public/{path}", inputs, taxonomy, "site", True, weight=_weight(page[3]), posts=taken))
     if own_pages:
+        from newsletter.render.site import post_page_bytes
+
+        few = engine.changed is not None  # a build of changed posts: the helper process may make their pages
         for post in published:
             path = f"public/{page_path(post.url, base)}"
             # bytes: the frame is encoded once; a partial: half the memory of a lambda (100,000 of them)
             page = partial(pages.post_page_bytes, post)
-            engine.declare(Output(path, keys.posts([post]), page, "site", True, posts=(post.display_path,)))
+            job = (post_page_bytes, (settings, post)) if few else None
+            engine.declare(Output(path, keys.posts([post]), page, "site", True, posts=(post.display_path,), job=job))
     base_path = urlsplit(base).path or "/"
     for post in published:
         if not post.aliases:
@@ -434,9 +440,10 @@ def _declare_digest(plan: Plan) -> None:
         result.digest_status = "sent"
         result.notes.append(outbox.kept_note(the_week.label, kept))
     else:
+        ticket: list[int | None] = [None]  # the helper process's, once it has the job
 
         def make() -> RenderedDigest:
-            rendered = helper.result() if helper is not None else None
+            rendered = helper.result(ticket[0]) if helper is not None else None
             return rendered if rendered is not None else _render_digest(project, the_week, chosen)
 
         def put(rendered: RenderedDigest) -> list[Path] | None:
@@ -459,10 +466,10 @@ def _declare_digest(plan: Plan) -> None:
         if not engine.up_to_date(digest):
             if helper is not None:  # it renders the digest while this process does the rest
                 week_only = Project(settings=settings, posts=chosen, warnings=[], now=project.now)
-                helper.submit(_render_digest, week_only, the_week, chosen)
+                ticket[0] = helper.submit(_render_digest, week_only, the_week, chosen)
             return
         result.digest_status = "unchanged"
-    if helper is not None:
+    if helper is not None and engine.helper is None:  # no digest to render, no pages to make
         helper.close()
 
 
@@ -471,12 +478,13 @@ def _declare_digest_pages(plan: Plan) -> None:
     engine, project = plan.engine, plan.project
     from newsletter import outbox
     from newsletter.media import published_bytes
-    from newsletter.render.site import site_renderer
+    from newsletter.render.site import digests_index, site_renderer
 
     messages = outbox.list_messages(project.settings.outbox_dir)
     pages = site_renderer(project)
     index = lambda: pages.digests_index(messages)  # noqa: E731
-    engine.declare(Output("public/digests/index.html", repr(messages), index, "site", exact=True))
+    job = (digests_index, (project.settings, messages)) if engine.helper is not None else None
+    engine.declare(Output("public/digests/index.html", repr(messages), index, "site", exact=True, job=job))
     for message in messages:
         html = message.folder / "message.html"
         try:
@@ -512,6 +520,11 @@ def _prepare_digest(root: Path) -> None:
         language = for_settings(settings)
         environment(settings.templates_dir, language).get_template("email/digest.html")
         language.period(datetime.date(2000, 1, 3), datetime.date(2000, 1, 9))  # Babel's data of the locale
+        from newsletter.render.site import page_template
+
+        for name in ("site/post.html", "site/digests.html"):  # what it makes in a build of changed posts
+            page_template(settings, name)
+        language.date(datetime.date(2000, 1, 3))  # the long dates of posts' pages
 
 
 def _render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:
