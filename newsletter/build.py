@@ -10,8 +10,9 @@ processes when there are many), and puts it all in place together under
 the project lock. Read top to bottom, :func:`_build` is the list of what a
 build makes.
 
-On a rebuild, a helper process forked at the start renders the digest (it
-has imported premailer while this process loaded the posts).
+How a build starts (the last build's record, nothing to do, the helper
+process that renders the digest while this one loads) is
+:mod:`newsletter.rebuild`.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from urllib.parse import urlsplit
 
 from newsletter import stamp
 from newsletter.engine import Engine, NotDelta, Output, OutputClash
+from newsletter.rebuild import BuildResult, close_helper, nothing_to_do, probe, probed, start_helper
 
 if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none of it
     from newsletter.cache import BuildCache
     from newsletter.delta import Delta
-    from newsletter.errors import SourceError
     from newsletter.load import Project
     from newsletter.models import Post
     from newsletter.outbox import RenderedDigest
@@ -39,42 +40,6 @@ if TYPE_CHECKING:  # imported where used: a build with nothing to do loads none 
     from newsletter.weeks import Week
 
 __all__ = ["BuildResult", "OutputClash", "build", "nothing_to_do"]
-
-# The stamp (newsletter.stamp) as newsletter.cli_fast read it, by project folder, with the arguments it
-# found something to do for: the build that follows need not read and compare it again.
-probed: dict[str, tuple[tuple[str, bool, bool, bool, bool], stamp.Stamp | None]] = {}
-
-
-class BuildResult:
-    """What a build did, for the summary line and for tests.
-
-    ``project`` is the loaded project; after a build that found nothing to
-    do (see :mod:`newsletter.stamp`) it is loaded when first asked for.
-    """
-
-    def __init__(self, root: Path, project: Project | None = None) -> None:
-        self.root = root
-        self._project = project
-        self.written: list[str] = []  # paths relative to the project
-        self.unchanged = 0
-        self.week: Week | None = None
-        self.digest: RenderedDigest | None = None
-        self.digest_status = ""  # "written", "unchanged", "no posts", "sent", ""
-        self.notes: list[str] = []
-        self.removed: list[str] = []  # stale outputs of earlier builds
-        self.warnings: list[SourceError] = project.warnings if project is not None else []
-        self.published = len(project.published) if project is not None else 0
-
-    @property
-    def project(self) -> Project:
-        """The project as loaded for this build."""
-        if self._project is None:
-            from newsletter.cache import load_cache
-            from newsletter.load import load_project
-
-            self._project = load_project(self.root, cache=load_cache(self.root))
-        return self._project
-
 
 Progress = Callable[[str, int, int], None]
 
@@ -102,17 +67,17 @@ def build(
 
     arguments = (week, feeds, digest, site, sent_is_error)
     asked = probed.pop(os.fspath(root), None)
-    if asked is not None and asked[0] == arguments:  # newsletter.cli_fast found something to do a moment ago
-        last = asked[1]
-    else:
-        last = stamp.last(root)
-        done = nothing_to_do(root, arguments, last)
+    if asked is not None and asked[0] != arguments:
+        close_helper(asked[2])
+        asked = None
+    if asked is None:
+        done = probe(root, arguments)
         if done is not None:
             return done
+        asked = probed.pop(os.fspath(root))
+    _arguments, last, helper = asked
     from newsletter.delta import find_delta
 
-    # A rebuild: the other core is free while this one loads (a helper process renders the digest)
-    helper = _helper(root) if digest and last is not None else None
     try:
         delta = find_delta(root, arguments, last) if last is not None else None
     except BaseException:
@@ -122,19 +87,12 @@ def build(
     if delta is not None:  # a few posts changed alone
         with contextlib.suppress(NotDelta):  # an output the full build might make otherwise: it runs instead
             return _run(root, delta.cache, arguments, progress, last, delta, helper)
-        helper = _helper(root) if digest else None
+        helper = start_helper(root) if digest else None
     cache = load_cache(root)
     cache.seen = stamp.seen(last)  # the loader need not stat the posts again
     if helper is None and digest and cache.posts:
-        helper = _helper(root)
+        helper = start_helper(root)
     return _run(root, cache, arguments, progress, last, None, helper)
-
-
-def _helper(root: Path) -> Helper:
-    """A helper process that prepares to render the digest (see :func:`_prepare_digest`)."""
-    from newsletter.parallel import Helper
-
-    return Helper(lambda: _prepare_digest(root))
 
 
 def _run(
@@ -186,7 +144,8 @@ def _build(
     wanted = {"feeds": feeds, "site": site, "media": feeds or site, "digest": digest}
     parts = {name for name, yes in wanted.items() if yes and name != "digest"}  # whose stale files go
     changed = delta.changed if delta is not None else None
-    engine = Engine(root, cache, _render_key(project, cache), parts, progress, changed)
+    # In a build of changed posts, the helper process also makes their pages (it has imported what they need)
+    engine = Engine(root, cache, _render_key(project, cache), parts, progress, changed, helper if delta else None)
     plan = Plan(engine, project, result, _Keys(project), helper, week, sent_is_error)
     if not digest and helper is not None:
         helper.close()
@@ -196,6 +155,8 @@ def _build(
             for part, when, declare in MAKERS:
                 if wanted[part] and when == phase:
                     declare(plan)
+            if delta is not None and phase == 1:  # while the helper process renders the digest
+                delta.check_outputs(root)
             engine.make()
         save_posts(root, cache)
         made = engine.commit()
@@ -205,8 +166,7 @@ def _build(
                   "unchanged": engine.files(), "published": result.published,
                   "posts": len(project.posts), "week_posts": plan.week_posts, "heads": heads}  # fmt: skip
         if delta is None:
-            outputs = {path: st for path, st in engine.files_now.items() if path.startswith("public/")}
-            window, folders = stamp.window(project, week), None
+            outputs, window, folders = stamp.outputs_of(engine.files_now), stamp.window(project, week), None
         else:  # the project holds some posts only: what it does not show is the last build's
             outputs, window, folders = delta.left(engine.files_now, report)
             result.published = report["published"]
@@ -222,31 +182,6 @@ def _build(
         from newsletter.write import describe_refused
 
         result.notes.append(f"note: the build cache was not saved ({describe_refused(exc, root)})")
-    return result
-
-
-def nothing_to_do(
-    root: Path, arguments: tuple[str, bool, bool, bool, bool], last: stamp.Stamp | None
-) -> BuildResult | None:
-    """The result of the last build when nothing it read has changed since (see :mod:`newsletter.stamp`)."""
-    from newsletter import clock
-    from newsletter.errors import UsageError
-
-    try:
-        now = clock.now().timestamp()
-    except UsageError:
-        return None  # the build says so, in its turn
-    done = stamp.unchanged(root, arguments, now, last)
-    if done is None:
-        return None
-    result = BuildResult(root)
-    report = done.report
-    result.week = report["week"]
-    result.digest_status = "unchanged" if report["digest_status"] == "written" else report["digest_status"]
-    result.notes = list(report["notes"])
-    result.unchanged = report["unchanged"]
-    result.published = report["published"]
-    result.warnings = done.warnings
     return result
 
 
@@ -363,11 +298,15 @@ def _declare_pages(plan: Plan) -> None:
         taken = keys.listed(page[3])
         engine.declare(Output(f"public/{path}", inputs, taxonomy, "site", True, weight=_weight(page[3]), posts=taken))
     if own_pages:
+        from newsletter.render.site import post_page_bytes
+
+        few = engine.changed is not None  # a build of changed posts: the helper process may make their pages
         for post in published:
             path = f"public/{page_path(post.url, base)}"
             # bytes: the frame is encoded once; a partial: half the memory of a lambda (100,000 of them)
             page = partial(pages.post_page_bytes, post)
-            engine.declare(Output(path, keys.posts([post]), page, "site", True, posts=(post.display_path,)))
+            job = (post_page_bytes, (settings, post)) if few else None
+            engine.declare(Output(path, keys.posts([post]), page, "site", True, posts=(post.display_path,), job=job))
     base_path = urlsplit(base).path or "/"
     for post in published:
         if not post.aliases:
@@ -434,9 +373,10 @@ def _declare_digest(plan: Plan) -> None:
         result.digest_status = "sent"
         result.notes.append(outbox.kept_note(the_week.label, kept))
     else:
+        ticket: list[int | None] = [None]  # the helper process's, once it has the job
 
         def make() -> RenderedDigest:
-            rendered = helper.result() if helper is not None else None
+            rendered = helper.result(ticket[0]) if helper is not None else None
             return rendered if rendered is not None else _render_digest(project, the_week, chosen)
 
         def put(rendered: RenderedDigest) -> list[Path] | None:
@@ -459,10 +399,10 @@ def _declare_digest(plan: Plan) -> None:
         if not engine.up_to_date(digest):
             if helper is not None:  # it renders the digest while this process does the rest
                 week_only = Project(settings=settings, posts=chosen, warnings=[], now=project.now)
-                helper.submit(_render_digest, week_only, the_week, chosen)
+                ticket[0] = helper.submit(_render_digest, week_only, the_week, chosen)
             return
         result.digest_status = "unchanged"
-    if helper is not None:
+    if helper is not None and engine.helper is None:  # no digest to render, no pages to make
         helper.close()
 
 
@@ -471,12 +411,13 @@ def _declare_digest_pages(plan: Plan) -> None:
     engine, project = plan.engine, plan.project
     from newsletter import outbox
     from newsletter.media import published_bytes
-    from newsletter.render.site import site_renderer
+    from newsletter.render.site import digests_index, site_renderer
 
     messages = outbox.list_messages(project.settings.outbox_dir)
     pages = site_renderer(project)
     index = lambda: pages.digests_index(messages)  # noqa: E731
-    engine.declare(Output("public/digests/index.html", repr(messages), index, "site", exact=True))
+    job = (digests_index, (project.settings, messages)) if engine.helper is not None else None
+    engine.declare(Output("public/digests/index.html", repr(messages), index, "site", exact=True, job=job))
     for message in messages:
         html = message.folder / "message.html"
         try:
@@ -492,26 +433,6 @@ def _declare_digest_pages(plan: Plan) -> None:
                 exact=True,
             )
         )
-
-
-def _prepare_digest(root: Path) -> None:
-    """What rendering a digest imports and compiles (in the helper, while the build loads the posts)."""
-    from newsletter.render.email import render_digest  # noqa: F401
-    from newsletter.render.email_html import inliner
-
-    inliner()
-    with contextlib.suppress(Exception):  # whatever is wrong, the build says so; the helper just did less
-        import datetime
-
-        from newsletter.config import load_settings
-        from newsletter.errors import Problems
-        from newsletter.i18n import for_settings
-        from newsletter.templates import environment
-
-        settings = load_settings(root, Problems(root=root))
-        language = for_settings(settings)
-        environment(settings.templates_dir, language).get_template("email/digest.html")
-        language.period(datetime.date(2000, 1, 3), datetime.date(2000, 1, 9))  # Babel's data of the locale
 
 
 def _render_digest(project: Project, week: Week, posts: list[Post]) -> RenderedDigest:

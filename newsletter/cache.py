@@ -29,15 +29,15 @@ from newsletter.models import Post, find_bodies
 
 CACHE_DIR = ".newsletter-cache"
 POSTS_FILE = "posts-{:02d}.pickle"  # not a plain pickle: see posts_bytes()
-SHARDS = 32
+SHARDS = 128
 OUTPUTS_FILE = "outputs.pickle"
 HEADS_FILE = "heads.pickle"
-# 12: outputs record the posts they take; 11: posts and cache entries pickled as slots (a post as a tuple, see
-# newsletter.models), front-matter line tables shared; 10: posts files keep the bodies apart, read when used; 9:
-# outputs recorded as (part, fingerprint, st_mtime_ns, st_size); 8: aliases on posts, URLs from [site]
-# post_path; 7: images carry the line that refers to them; 6: posts carry their own lang; 5: the loader refuses
-# deep nesting, 50+ categories, bad image sizes, stray citation markup
-FORMAT = 12
+# 13: 128 posts files (a changed post rewrites fewer others); 12: outputs record the posts they take; 11: posts
+# and cache entries pickled as slots (a post as a tuple, see newsletter.models), front-matter line tables shared;
+# 10: posts files keep the bodies apart, read when used; 9: outputs recorded as (part, fingerprint, st_mtime_ns,
+# st_size); 8: aliases on posts, URLs from [site] post_path; 7: images carry the line that refers to them; 6: posts
+# carry their own lang; 5: the loader refuses deep nesting, 50+ categories, bad image sizes, stray citation markup
+FORMAT = 13
 
 
 @dataclass(slots=True)  # kept by the hundred thousand: no dict each

@@ -13,7 +13,6 @@ same status. Anything else (another option, no project, a bad
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -281,6 +280,21 @@ def quick(argv: list[str]) -> int | None:
     options = _options(argv)
     if options is None:
         return None
+    import gc
+
+    # A short run (see run_build): the cycle collector would walk every
+    # object the imports and the stamp make, again and again, for nothing.
+    gc.disable()
+    code = None
+    try:
+        code = _quick(options)
+    finally:
+        if code is None:  # the command line runs it, as long as it takes
+            gc.enable()
+    return code
+
+
+def _quick(options: tuple[str, str | None, set[str]]) -> int | None:
     command, folder, flags = options
     from newsletter import clock
     from newsletter.errors import NewsletterError
@@ -305,16 +319,14 @@ def quick(argv: list[str]) -> int | None:
 
 def _quick_build(root: Path, flags: set[str], say: Say) -> int:
     """``newsletter build``: from the stamp when nothing changed, else built here (as newsletter.cli.build)."""
-    from newsletter import build, stamp
+    from newsletter import build
 
     arguments = ("last", True, True, True, False)  # newsletter.cli.build's
     quiet = "quiet" in flags
-    last = stamp.last(root)
-    result = build.nothing_to_do(root, arguments, last)
+    result = build.probe(root, arguments)
     if result is not None:
         say_warnings(result.warnings, say, quiet)
-    else:
-        build.probed[os.fspath(root)] = (arguments, last)  # the build need not read and compare it again
+    else:  # the build takes what the probe found from build.probed
         try:
             result, code = run_build(root, quiet, say)
         except Exception as exc:  # noqa: BLE001 - never run twice: said here, as newsletter.cli.main says it

@@ -12,7 +12,9 @@ always (:func:`newsletter.build.build`) on a project that holds only the
 posts it needs: the changed ones and the others that the outputs taking
 them take (the newest posts of a feed, the week's posts of the digest),
 read from the heads file or the posts files of the build cache
-(:mod:`newsletter.cache`). The engine, told which posts changed, makes the
+(:mod:`newsletter.cache`). Under the project lock, before anything is
+made, every output must be as the last build left it
+(:meth:`Delta.check_outputs`). The engine, told which posts changed, makes the
 outputs recorded as taking one of them and checks that each takes the same
 posts as before (:class:`newsletter.engine.NotDelta` otherwise, and the
 full build runs instead). What it records (the cache, the stamp) is what
@@ -61,18 +63,39 @@ class Delta:
     last: stamps.Stamp
     heads: dict[str, tuple[str, bytes]]  # the heads file as read
 
+    def check_outputs(self, root: Path) -> None:
+        """Raise :class:`newsletter.engine.NotDelta` unless every output is as the last build left it.
+
+        Asked under the project lock, before anything is made, once the
+        helper process has its work (the digest): the ``stat`` of every
+        output is then not in its way.
+        """
+        from newsletter.engine import NotDelta
+
+        if not stamps.outputs_as_left(root, self.last):
+            raise NotDelta("an output is not as the last build left it")
+
     def left(
         self, looked_at: dict[str, tuple[int, int]], report: dict[str, Any]
-    ) -> tuple[dict[str, tuple[int, int]], tuple[float, float], Iterable[str]]:
-        """What the stamp records of this build: every file in public/ (``looked_at``: the size and time
-        of those it made or looked at, the last build's for the others), the clock's window and the
-        folders of public/ that hold folders, as the last build left them; ``report`` gets its counts."""
+    ) -> tuple[tuple[list[str], bytes], tuple[float, float], Iterable[str]]:
+        """What the stamp records of this build: every file in public/ and their sizes and times
+        (``looked_at``: of those it made or looked at; the last build's for the others), the clock's
+        window and the folders of public/ that hold folders, as the last build left them; ``report``
+        gets its counts."""
+        paths = self.last.outputs
         numbers = array("q")
         numbers.frombytes(self.last.output_stats)
-        left = {path: (numbers[2 * at], numbers[2 * at + 1]) for at, path in enumerate(self.last.outputs)}
-        left.update((path, stat) for path, stat in looked_at.items() if path.startswith("public/"))
+        for path, (mtime, size) in looked_at.items():
+            if path.startswith("public/"):
+                try:
+                    at = paths.index(path)  # a few paths: no table of all of them
+                except ValueError:
+                    at = len(paths)
+                    paths.append(path)
+                    numbers.extend((0, 0))
+                numbers[2 * at], numbers[2 * at + 1] = mtime, size
         report.update((name, self.last.report[name]) for name in ("unchanged", "published", "posts"))
-        return left, self.last.window, self.last.folders.keys()  # the same outputs, in the same folders
+        return (paths, numbers.tobytes()), self.last.window, self.last.folders.keys()  # the same outputs, folders
 
 
 def find_delta(root: Path, arguments: tuple[Any, ...], last: stamps.Stamp) -> Delta | None:

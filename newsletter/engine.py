@@ -42,6 +42,7 @@ from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
     from newsletter.cache import BuildCache
+    from newsletter.parallel import Helper
     from newsletter.write import Staging
 
 Progress = Callable[[str, int, int], None]
@@ -79,6 +80,9 @@ class Output:
     fingerprint; such a build makes it only when that is what it was.
     ``exact``: its inputs name everything it is made from, whatever the
     project holds (a file it publishes).
+
+    ``job``: a module-level function and picklable arguments that make the
+    same bytes as ``make()``, for a helper process (see :class:`Engine`).
     """
 
     path: str
@@ -94,6 +98,7 @@ class Output:
     posts: tuple[str, ...] | None = None
     label: str = ""
     exact: bool = False
+    job: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
 
 
 class NotDelta(Exception):
@@ -120,6 +125,10 @@ class Engine:
     the last build recorded them. An output that does not say which posts
     it takes, or does not take what it took, raises :class:`NotDelta` (the
     full build runs instead). Nothing is removed.
+
+    ``helper``: a helper process (:class:`newsletter.parallel.Helper`) that
+    makes the few alike outputs of a small build that have a ``job`` (a
+    post's page) while this process makes the rest.
     """
 
     def __init__(
@@ -130,6 +139,7 @@ class Engine:
         parts: Iterable[str],
         progress: Progress,
         changed: frozenset[str] | None = None,
+        helper: Helper | None = None,
     ) -> None:
         from newsletter.cache import digest
 
@@ -148,6 +158,7 @@ class Engine:
         self.files_now: dict[str, tuple[int, int]] = {}  # each output's (st_mtime_ns, st_size) as left
         self._before_fork: list[Callable[[], object]] = []
         self.changed = changed
+        self.helper = helper
         self._all_declared = False  # in a build of changed posts: checked (see make())
 
     # Declaring
@@ -244,13 +255,31 @@ class Engine:
         self._pending = []
         made: list[tuple[Output, Any]] = []  # outputs with a put(): written once all the rest is staged
         todo.sort(key=lambda output: output.put is not None)  # those last: a helper process may be making one
+        handed = self._hand_over(spread, todo)
+        if handed:
+            spread = [output for output in spread if output.job is None]
+            todo = [output for output in todo if output.job is None]
         self._make_spread(spread, lambda: self._make_here(todo, made))
+        for output, ticket in handed:
+            data = self.helper.result(ticket) if self.helper is not None else None
+            if not self._staging.stage(self.root / output.path, data if data is not None else output.make()):
+                self.made.unchanged += 1
         for output, data in made:
             written = output.put(data)  # type: ignore[misc]
             if written is None:  # put() decided against writing: nothing to record
                 self._fingerprints.pop(output.path, None)
             else:
                 self.made.written += [p.relative_to(self.root).as_posix() for p in written]
+
+    def _hand_over(self, spread: list[Output], todo: list[Output]) -> list[tuple[Output, int | None]]:
+        """Send the helper process the outputs that have a job, unless the alike ones are many (the workers
+        make them then): each with its ticket."""
+        from newsletter import parallel
+
+        if self.helper is None or not self.helper.pid or parallel.workers(len(spread)) > 1:
+            return []
+        helper = self.helper
+        return [(out, helper.submit(out.job[0], *out.job[1])) for out in (*spread, *todo) if out.job is not None]
 
     def _make_here(self, outputs: list[Output], made: list[tuple[Output, Any]]) -> None:
         """Make outputs in this process: stage the files; keep what goes to a ``put`` in ``made``."""
@@ -279,7 +308,7 @@ class Engine:
             return
         jobs = parallel.workers(len(outputs))
         with contextlib.ExitStack() as stack:
-            slices: Iterable[tuple[int, tuple[list[tuple[str, str]], int]]]
+            slices: Iterable[tuple[int, Slice]]
             if jobs < 2:  # these first: meanwhile() may wait for a helper process (see make())
                 slices = [(len(outputs), _make_slice((self.root, outputs), 0, len(outputs)))]
                 meanwhile()
@@ -292,9 +321,10 @@ class Engine:
                 )
                 slices = stack.enter_context(contextlib.closing(work))
             done = 0
-            for count, (staged, unchanged) in slices:
+            for count, (staged, unchanged, stats) in slices:
                 self.made.unchanged += unchanged
                 self._staging.add(staged)
+                self.files_now.update(stats)
                 done += count
                 self.progress("pages", done, len(outputs))
 
@@ -423,12 +453,18 @@ def _address(output: Output) -> int:
     return id(args[0]) if args else id(output.make)
 
 
-def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> tuple[list[tuple[str, str]], int]:
+# What making a slice of outputs gives: the files staged (temporary name, target), how many were unchanged,
+# and each output's file as it will be once in place (path, (st_mtime_ns, st_size)): moved there, a staged
+# file keeps its time (Engine._record need not look at them all again, one after another).
+Slice = tuple[list[tuple[str, str]], int, list[tuple[str, tuple[int, int]]]]
+
+
+def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> Slice:
     """Make some outputs and stage the changed ones (in a worker process, or here)."""
     from newsletter.write import stage
 
     root, outputs = shared
-    staged, unchanged = [], 0
+    staged, unchanged, stats = [], 0, []
     for output in outputs[start:stop]:
         target = f"{root}/{output.path}"
         temp = stage(target, output.make())
@@ -436,7 +472,12 @@ def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> tup
             unchanged += 1
         else:
             staged.append((temp, target))
-    return staged, unchanged
+        try:
+            st = os.stat(target if temp is None else temp)
+        except OSError:
+            continue  # gone meanwhile: Engine._record says so
+        stats.append((output.path, (st.st_mtime_ns, st.st_size)))
+    return staged, unchanged, stats
 
 
 def _remove(root: Path, public: Path, paths: list[str]) -> list[str]:

@@ -142,19 +142,6 @@ class Post:
         if self.tags:
             _SET["tags"](self, tuple(map(intern, self.tags)))
 
-    def __getattr__(self, name: str) -> Any:
-        """The body of a post read from the build cache, decoded from the cache file each time it is used.
-
-        Not kept: a worker process rendering thousands of pages would hold
-        every body it decoded until it ends.
-        """
-        if name == "body_html":
-            ref = _get_body(self)
-            if ref is not None:
-                bodies, start, size = ref
-                return str(bodies[start : start + size], "utf-8", "surrogatepass")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def __getstate__(self) -> tuple[Any, ...]:
         """The fields in order (see ``_STATE``), the body last: pickled to a helper process, a post carries it."""
         return _get_state(self) + (self.body_html,)  # type: ignore[no-any-return]
@@ -181,6 +168,40 @@ class Post:
         return self.lines.get(key, 1)
 
 
+class _CachedBody:
+    """``Post.body_html``: the slot's value, else the body of a post read from the build cache, decoded each time.
+
+    Not kept: a worker process rendering thousands of pages would hold every
+    body it decoded until it ends. A descriptor on this one field rather than
+    ``__getattr__`` on the class, which makes Python read every other
+    attribute of every post the slow way (about three times as long).
+    """
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Any):
+        self.slot = slot
+
+    def __get__(self, post: Post | None, owner: type | None = None) -> Any:
+        if post is None:
+            return self
+        try:
+            return self.slot.__get__(post, owner)
+        except AttributeError:
+            ref = _get_body(post)
+            if ref is None:
+                raise AttributeError(f"{type(post).__name__!r} object has no attribute 'body_html'") from None
+            bodies, start, size = ref
+            return str(bodies[start : start + size], "utf-8", "surrogatepass")
+
+    def __set__(self, post: Post, value: str) -> None:
+        self.slot.__set__(post, value)
+
+    def __delete__(self, post: Post) -> None:
+        self.slot.__delete__(post)
+
+
+Post.body_html = _CachedBody(Post.body_html)  # type: ignore[assignment,method-assign]
 # A post's pickled state: these fields' values in this order, then its body
 # (newsletter.cache writes where the body is in its file instead).
 _STATE = tuple(f.name for f in fields(Post) if f.name not in ("body_html", "_body"))
@@ -192,18 +213,19 @@ _set_body_html = Post.body_html.__set__  # type: ignore[attr-defined]
 _get_body = Post._body.__get__  # type: ignore[attr-defined]
 _set_body = Post._body.__set__  # type: ignore[attr-defined]
 
-_LINES: dict[tuple[tuple[str, int], ...], dict[str, int]] = {}
+_LINES: dict[tuple[str | int, ...], dict[str, int]] = {}
 _LINES_KEPT = 10_000  # layouts remembered at most (a long-running preview server loads posts again and again)
 
 
 def _shared_lines(lines: dict[str, int]) -> dict[str, int]:
     """One dict for every post whose front matter is laid out alike (most are), its keys interned."""
-    items = tuple(lines.items())
-    shared = _LINES.get(items)
+    # The keys, then their lines, in one flat tuple: a pair per key would be a tuple more to make, hash and compare.
+    layout = (*lines, *lines.values())
+    shared = _LINES.get(layout)
     if shared is None:
         if len(_LINES) >= _LINES_KEPT:
             _LINES.clear()
-        shared = _LINES[items] = {sys.intern(key): line for key, line in items}
+        shared = _LINES[layout] = {sys.intern(key): line for key, line in lines.items()}
     return shared
 
 

@@ -5,7 +5,7 @@ settings), so only small tasks and results cross between processes. Fork
 is used only where it is safe: on platforms that have it and in a process
 with no other threads (the preview server has some; it works serially).
 A worker that dies makes the run fail (BrokenProcessPool), never hang.
-A :class:`Helper` is one process forked early for one job, which the
+A :class:`Helper` is one process forked early for a few jobs, which the
 caller does itself if the helper cannot.
 
 Every process forked here dies with this one: it asks the kernel for a
@@ -138,6 +138,7 @@ def map_slices(
     slices: Sequence[tuple[int, int]] = bounds or [(i, min(i + size, count)) for i in range(0, count, size)]
     forked = max(1, jobs - 1) if here else jobs
     _shared = shared
+    _reap()  # a helper killed a while ago: no longer a child of this process when the workers come
     pool = ProcessPoolExecutor(forked, mp_context=multiprocessing.get_context("fork"))
     finished = False
     try:
@@ -225,14 +226,15 @@ def stop_pool(pool: Any) -> None:
 
 
 class Helper:
-    """A process forked early that prepares (imports) while this one loads, then does one job.
+    """A process forked early that prepares (imports) while this one loads, then does jobs, one after another.
 
     ``prepare()`` runs in the helper at once. :meth:`submit` sends it a job
-    (a module-level function and picklable arguments), :meth:`result`
-    waits for the answer. Whatever goes wrong there (no fork, the job
-    raising, the helper dying) makes :meth:`result` return ``None`` and the
-    caller does the job itself. A helper given no job exits when this
-    process closes it or ends.
+    (a module-level function and picklable arguments) and returns its
+    ticket; :meth:`result` waits for that job's answer. Whatever goes wrong
+    there (no fork, a job raising, the helper dying) makes :meth:`result`
+    return ``None`` for that job and those after it, and the caller does
+    them itself. A helper with no job to do exits when this process closes
+    it or ends.
     """
 
     def __init__(self, prepare: Callable[[], None]):
@@ -240,6 +242,9 @@ class Helper:
 
         self.pid = 0
         self._jobs = self._results = -1  # our ends of the two pipes
+        self._sent = self._answered = 0  # jobs sent, answers read
+        self._answers: dict[int, bytes] = {}  # read, not yet asked for (by ticket)
+        _reap()
         if threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods():
             return
         import sys
@@ -250,19 +255,18 @@ class Helper:
         results_read, results_write = os.pipe()
         with _forking():
             pid = os.fork()
-        if pid == 0:  # the helper: prepare, do the one job, leave without the parent's clean-up
+        if pid == 0:  # the helper: prepare, do the jobs, leave without the parent's clean-up
             code = 1
             try:
                 os.close(jobs_write)
                 os.close(results_read)
+                jobs = _drained(jobs_read)
                 prepare()
-                job = _receive(jobs_read)
-                if job:
-                    import pickle
+                import pickle
 
+                while (job := jobs.get()) is not None:
                     function, args = pickle.loads(job)
-                    answer = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
-                    _send(results_write, answer)
+                    _send_frame(results_write, pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL))
                 code = 0
             finally:
                 os._exit(code)
@@ -270,47 +274,54 @@ class Helper:
         os.close(results_write)
         self.pid, self._jobs, self._results = pid, jobs_write, results_read
 
-    def submit(self, function: Callable[..., Any], *args: Any) -> None:
-        """Send the helper its job (``function`` must be importable by name)."""
-        if not self.pid:
-            return
+    def submit(self, function: Callable[..., Any], *args: Any) -> int | None:
+        """Send the helper a job (``function`` must be importable by name); its ticket, or None when not sent."""
+        if not self.pid or self._jobs == -1:
+            return None
         import pickle
 
         try:
             job = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 - something that cannot travel: do it here
-            self.close()
-            return
-        fd, self._jobs = self._jobs, -1
+        except Exception:  # noqa: BLE001 - something that cannot travel: the caller does it
+            return None
         try:
-            _send(fd, job)
+            _send_frame(self._jobs, job)
         except OSError:  # the helper is gone
-            self.close()
+            self.close(kill=True)
+            return None
+        self._sent += 1
+        return self._sent - 1
 
-    def result(self) -> Any:
-        """The job's result, or None when the helper could not do it."""
-        if not self.pid or self._jobs != -1:  # not started, or no job sent
-            self.close()
+    def result(self, ticket: int | None) -> Any:
+        """The answer to the job of this ticket, or None when the helper could not do it."""
+        if ticket is None:
             return None
         import pickle
 
-        fd, self._results = self._results, -1
+        while ticket not in self._answers and self._answered < self._sent and self._results != -1:
+            try:
+                answer = _receive_frame(self._results)
+            except OSError:
+                answer = None
+            if answer is None:  # the helper died (a job raised): no more answers
+                self.close(kill=True)
+                break
+            self._answers[self._answered] = answer
+            self._answered += 1
+        answer = self._answers.pop(ticket, None)
         try:
-            answer = _receive(fd)
-            return pickle.loads(answer) if answer else None
+            return pickle.loads(answer) if answer is not None else None
         except Exception:  # noqa: BLE001 - the caller does the job itself
             return None
-        finally:
-            self.close()
 
     def close(self, kill: bool = False) -> None:
-        """Tell the helper there is no (more) job and wait for it to exit.
+        """Tell the helper there are no more jobs and wait for it to exit.
 
-        One still preparing for a job it will never get is stopped at once:
-        it has written nothing; so is any helper when ``kill`` (the caller
-        gave up).
+        One with no job under way (still preparing, or waiting for a job)
+        is stopped at once: it has written nothing; so is any helper when
+        ``kill`` (the caller gave up).
         """
-        idle = kill or self._jobs != -1
+        idle = kill or self._answered == self._sent
         for name in ("_jobs", "_results"):
             fd = getattr(self, name)
             if fd != -1:
@@ -319,31 +330,75 @@ class Helper:
                     os.close(fd)
         if self.pid:
             pid, self.pid = self.pid, 0
-            if idle:
+            if idle:  # killed: the kernel tears it down while this process goes on (reaped later)
                 import signal
 
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+                _unreaped.append(pid)
+                _reap()
+            else:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
 
 
-def _send(fd: int, data: bytes) -> None:
-    """Write ``data`` whole, then close ``fd`` (the reader sees its end)."""
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
+_unreaped: list[int] = []  # helpers killed and not waited for yet
 
 
-def _receive(fd: int) -> bytes:
-    """Read until the writer closes its end, then close ``fd``."""
-    try:
-        parts = []
-        while chunk := os.read(fd, 1 << 20):
-            parts.append(chunk)
-        return b"".join(parts)
-    finally:
-        os.close(fd)
+def _reap() -> None:
+    """Wait for the killed helpers that have ended (each Helper made or closed, and each pool, asks)."""
+    for pid in list(_unreaped):
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _unreaped.remove(pid)
+
+
+_LENGTH = 8  # bytes of a frame's length, before its bytes (see _send_frame)
+
+
+def _drained(fd: int) -> Any:
+    """A queue of the frames read from ``fd`` by a thread as they come, then None.
+
+    In the helper: this process never waits to send a job while the
+    helper waits to send an answer (a pipe holds 64 KB).
+    """
+    import queue
+
+    frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def read() -> None:
+        try:
+            while (frame := _receive_frame(fd)) is not None:
+                frames.put(frame)
+        finally:
+            frames.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return frames
+
+
+def _send_frame(fd: int, data: bytes) -> None:
+    """Write ``data`` whole, after its length."""
+    view = memoryview(len(data).to_bytes(_LENGTH, "little") + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _receive_frame(fd: int) -> bytes | None:
+    """Read one frame written by :func:`_send_frame`; None when the writer closed its end first."""
+    head = _read_exactly(fd, _LENGTH)
+    return None if head is None else _read_exactly(fd, int.from_bytes(head, "little"))
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    parts, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)

@@ -19,7 +19,8 @@ The next build (:func:`unchanged`) takes the same record, from file
 listings and ``stat`` alone, and compares: when everything matches, every
 output is up to date already and the build reports what the last one did
 without loading a post. When only some post files differ
-(:func:`changed_posts`), a build of those posts alone may do
+(:func:`changed_posts`) and the outputs are as it left them
+(:func:`outputs_as_left`), a build of those posts alone may do
 (:mod:`newsletter.delta`). Anything else different, missing or unreadable
 means a normal build, which only costs the comparison. ``newsletter
 check`` uses the part on the inputs (:func:`source_unchanged`).
@@ -254,11 +255,13 @@ def unchanged(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp |
 
 
 def changed_posts(root: Path, arguments: tuple[Any, ...], now: float, stamp: Stamp | None) -> list[str] | None:
-    """The post files changed since the last build when nothing else it read or left has (else None).
+    """The post files changed since the last build when nothing else it read has (else None).
 
     The same post files must be there (none added or removed), the files
-    they refer to, the settings, templates, outbox and outputs as the
-    last build (``stamp``) saw and left them, the clock in its window.
+    they refer to, the settings, templates and outbox as the last build
+    (``stamp``) saw and left them, the clock in its window. Whether its
+    outputs are as it left them is for :func:`outputs_as_left` to say
+    (later: the build of those posts asks once the helper process has work).
     """
     if stamp is None or stamp.arguments != arguments or not stamp.posts or not stamp.window[0] <= now < stamp.window[1]:
         return None
@@ -279,9 +282,12 @@ def changed_posts(root: Path, arguments: tuple[Any, ...], now: float, stamp: Sta
         for at, (name, mtime, size) in enumerate(found.posts)
         if before[2 * at] != mtime or before[2 * at + 1] != size or mtime == -1
     ]
-    if _outbox(root) != stamp.outbox or _output_stats(root, stamp.outputs) != stamp.output_stats:
-        return None
-    return changed
+    return changed if _outbox(root) == stamp.outbox else None
+
+
+def outputs_as_left(root: Path, stamp: Stamp) -> bool:
+    """Whether every output of the last build (``stamp``) is as it left it, by size and time."""
+    return _output_stats(root, stamp.outputs) == stamp.output_stats
 
 
 def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> Inputs:
@@ -291,11 +297,18 @@ def inputs_of(root: Path, settings_text: str, cache: BuildCache) -> Inputs:
     return Inputs(_base(root, settings_text), posts, deps)
 
 
+def outputs_of(files: dict[str, tuple[int, int]]) -> tuple[list[str], bytes]:
+    """The files of public/ among ``files`` (path -> its st_mtime_ns and st_size), and their stats as
+    :attr:`Stamp.output_stats` keeps them."""
+    paths = [path for path in files if path.startswith("public/")]
+    return paths, array("q", [number for path in paths for number in files[path]]).tobytes()
+
+
 def record(
     root: Path,
     arguments: tuple[Any, ...],
     inputs: Inputs,
-    outputs: dict[str, tuple[int, int]],
+    outputs: tuple[list[str], bytes],
     window: tuple[float, float],
     report: dict[str, Any],
     warnings: list[SourceError],
@@ -303,14 +316,14 @@ def record(
 ) -> None:
     """Keep the stamp of a build that just finished (call it while still holding the project lock).
 
-    ``outputs``: every file the build left in public/, with its size and time; ``folders``: the folders
-    of public/ that hold their folders (see :func:`_folders`), when known already.
+    ``outputs``: every file the build left in public/, and their sizes and times (see
+    :func:`outputs_of`); ``folders``: the folders of public/ that hold their folders (see
+    :func:`_folders`), when known already.
     """
     from newsletter.cache import CACHE_DIR
     from newsletter.write import write_atomic
 
-    paths = list(outputs)
-    stats = array("q", [number for stat in outputs.values() for number in stat]).tobytes()
+    paths, stats = outputs
     stamp = Stamp(
         arguments, _outbox(root), paths, stats, window, report, warnings, _folders(root, paths, folders),
         inputs.base, inputs.names(), inputs.stats(),

@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 
 _ANY_TAG = re.compile(r"<[^>]*>")
-# Where str.split() splits in ASCII text, less the space: \t \n \v \f \r and \x1c-\x1f.
-_ASCII_SPACE = bytes([*range(0x09, 0x0E), *range(0x1C, 0x20)])
 _MARKER_TEXT = re.compile(r"\[[1-9][0-9]*\]")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r" (?=[.,;:!?])")
 
@@ -21,9 +19,14 @@ def single_spaced(text: str) -> str:
     """``" ".join(text.split())``: words separated by one space, without making the words when they already are."""
     if text[:1] == " " or text[-1:] == " " or "  " in text:
         return " ".join(text.split())
-    if text.isascii():  # the usual case: the ASCII characters split() splits at, looked for in the bytes
-        data = text.encode("ascii")
-        return text if len(data.translate(None, _ASCII_SPACE)) == len(data) else " ".join(text.split())
+    if text.isascii():  # the usual case: each ASCII character split() splits at looked for (memchr each,
+        # three times as fast as deleting them all from the bytes with one translate)
+        if (
+            "\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
+            or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
+        ):  # fmt: skip
+            return " ".join(text.split())
+        return text
     # Every other character split() splits at is unprintable (a control character or a Unicode separator).
     return text if text.isprintable() else " ".join(text.split())
 

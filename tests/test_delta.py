@@ -120,6 +120,19 @@ def test_an_edit_of_a_posts_shape_means_the_full_build(
     assert _outputs(sample) == _outputs(_twin(sample, tmp_path))
 
 
+def test_an_output_changed_by_hand_beside_a_body_edit_means_the_full_build(
+    sample: Path, tmp_path: Path, loads: list[int]
+) -> None:
+    build(sample)
+    loads.clear()
+    BODY_EDITS["body of a post in the week"](sample)
+    listing = sample / "public" / "index.html"
+    listing.write_text(listing.read_text(encoding="utf-8") + "<!-- edited by hand -->", encoding="utf-8")
+    build(sample)
+    assert loads  # the full build, which makes the listing again
+    assert _outputs(sample) == _outputs(_twin(sample, tmp_path))
+
+
 def _records(project: Path) -> tuple[dict[str, tuple[object, ...]], dict[str, object]]:
     """The build cache's record of outputs (without file times) and the stamp's fields that are not times."""
     with open(project / CACHE_DIR / "outputs.pickle", "rb") as handle:

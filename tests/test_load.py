@@ -165,3 +165,15 @@ def test_field_and_body_problems_of_one_file_together(empty_project: Path) -> No
         load_project(empty_project)
     assert [str(e).split(":")[1] for e in info.value.errors] == ["3", "6"]
     assert "citation [5] has no reference" in str(info.value.errors[1])
+
+
+def test_a_post_id_ends_with_the_file_name_as_splitext_leaves_it() -> None:
+    import itertools
+    import os
+
+    from newsletter.load import _stem
+
+    names = ["posts/2023-11-17-x.md", "x.markdown", ".md", "..md", "a/.x.md", "a.b.md", "a/b.d/c", ""]
+    names += ["".join(chars) for n in range(1, 6) for chars in itertools.product("a./", repeat=n)]
+    for name in names:
+        assert _stem(name) == os.path.splitext(os.path.basename(name))[0], name

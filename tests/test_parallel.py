@@ -45,6 +45,25 @@ def test_parallel_build_equals_serial(sample: Path, tmp_path: Path, forked: None
         assert tree(sample / folder) == tree(serial / folder)
 
 
+def test_what_workers_made_is_recorded_as_it_lies(sample: Path, forked: None) -> None:
+    """The workers say each file's time and size as staged: the record matches the files once in place."""
+    from newsletter.cache import load_cache
+    from newsletter.stamp import last
+
+    _many(sample)
+    assert parallel.workers(100) > 1 or (parallel.os.cpu_count() or 1) == 1
+    build(sample)
+    recorded = {path: record[2:4] for path, record in load_cache(sample).outputs.items()}
+    pages = [path for path in recorded if path.startswith("public/posts/")]
+    assert len(pages) > 60
+    for path in pages:
+        st = (sample / path).stat()
+        assert recorded[path] == (st.st_mtime_ns, st.st_size), path
+    stamp = last(sample)
+    assert stamp is not None and set(pages) <= set(stamp.outputs)
+    assert build(sample).written == []  # nothing to do: the stamp matches the files too
+
+
 def test_parallel_load_reports_every_problem(empty_project: Path, forked: None) -> None:
     _many(empty_project, 30)
     # A bracketed number is a citation only in a post with references.
@@ -77,17 +96,42 @@ def _fail(x: int) -> int:
     raise ValueError(x)
 
 
+def _echo(data: bytes) -> bytes:
+    return data
+
+
 def test_a_helper_does_its_job_or_says_it_could_not(forked: None) -> None:
     helper = parallel.Helper(lambda: None)
     assert helper.pid
-    helper.submit(_square, 12)
-    assert helper.result() == 144
+    assert helper.result(helper.submit(_square, 12)) == 144
+    helper.close()
     failing = parallel.Helper(lambda: None)
-    failing.submit(_fail, 1)
-    assert failing.result() is None  # the caller then does the job itself
+    assert failing.result(failing.submit(_fail, 1)) is None  # the caller then does the job itself
+    failing.close()
     unpicklable = parallel.Helper(lambda: None)
-    unpicklable.submit(lambda x: x, 1)  # a lambda cannot travel
-    assert unpicklable.result() is None
+    assert unpicklable.submit(lambda x: x, 1) is None  # a lambda cannot travel
+    unpicklable.close()
+
+
+def test_a_helper_does_jobs_in_turn_and_answers_each_by_its_ticket(forked: None) -> None:
+    helper = parallel.Helper(lambda: None)
+    big = bytes(range(256)) * 4096  # 1 MB each way: more than a pipe holds, both ways at once
+    tickets = [helper.submit(_echo, big), helper.submit(_square, 3), helper.submit(_echo, big[::-1])]
+    assert helper.result(tickets[2]) == big[::-1]  # the answers before it are kept for their turn
+    assert helper.result(tickets[0]) == big
+    assert helper.result(tickets[1]) == 9
+    helper.close()
+    assert helper.pid == 0
+
+
+def test_after_a_job_fails_the_helper_answers_none_and_the_caller_does_the_rest(forked: None) -> None:
+    helper = parallel.Helper(lambda: None)
+    first, failing, after = helper.submit(_square, 2), helper.submit(_fail, 1), helper.submit(_square, 4)
+    assert helper.result(first) == 4
+    assert helper.result(failing) is None
+    assert helper.result(after) is None
+    assert helper.submit(_square, 5) is None  # it is gone
+    helper.close()
 
 
 def test_an_idle_helper_is_stopped_at_once(forked: None) -> None:
@@ -100,16 +144,17 @@ def test_an_idle_helper_is_stopped_at_once(forked: None) -> None:
     assert helper.pid == 0
 
 
-def test_the_digest_rendered_by_the_helper_equals_the_one_rendered_here(
+def test_what_the_helper_renders_equals_what_is_rendered_here(
     sample: Path, tmp_path: Path, forked: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A rebuild with the seed (in the digest week) edited: its digest comes from the helper process."""
+    """A rebuild with the seed (in the digest week) edited: its digest, its page and the digests' archive come
+    from the helper process."""
     used = []
     real = parallel.Helper.result
 
-    def spy(self: parallel.Helper) -> object:
-        answer = real(self)
-        used.append(answer is not None)
+    def spy(self: parallel.Helper, ticket: int | None) -> object:
+        answer = real(self, ticket)
+        used.append(type(answer).__name__)
         return answer
 
     monkeypatch.setattr(parallel.Helper, "result", spy)
@@ -117,7 +162,7 @@ def test_the_digest_rendered_by_the_helper_equals_the_one_rendered_here(
     seed = next((sample / "posts").glob("2026-11-18-*.md"))
     seed.write_text(seed.read_text(encoding="utf-8").replace("six patients", "six adult patients"), "utf-8")
     again = build(sample)
-    assert used == [True] and "outbox/2026-W47/message.eml" in again.written
+    assert used == ["RenderedDigest", "bytes", "str"] and "outbox/2026-W47/message.eml" in again.written
     twin = tmp_path / "twin"
     shutil.copytree(sample, twin, ignore=shutil.ignore_patterns("public", "outbox", ".newsletter-cache"))
     monkeypatch.setattr(threading, "active_count", lambda: 2)  # no helper, no workers

@@ -8,6 +8,7 @@ runs, so only what it accepts has to match.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
@@ -88,6 +89,15 @@ def test_the_ascii_screen_is_the_pattern(front: str) -> None:
     from newsletter.plainyaml import _UNUSUAL, _usual_characters
 
     assert _usual_characters(front) == (_UNUSUAL.search(front) is None)
+
+
+def test_the_unusual_characters_are_all_but_those_yaml_reads_on_one_line() -> None:
+    from newsletter.plainyaml import _UNUSUAL
+
+    # What PyYAML's reader accepts (yaml.reader.Reader.NON_PRINTABLE), less tab, CR, NEL, U+2028/U+2029, the BOM
+    usual = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+    every = "".join(map(chr, range(0x110000)))
+    assert [m.start() for m in _UNUSUAL.finditer(every)] == [at for at, c in enumerate(every) if not usual.match(c)]
 
 
 @pytest.mark.parametrize(

@@ -52,9 +52,9 @@ def post_page_path(post: Post, base_url: str) -> str:
     return page_path(post.url, base_url)
 
 
-def page_template(settings: Any) -> Any:
-    """The compiled template of a post's page (in the environment :class:`SiteRenderer` uses)."""
-    return _environment(settings, for_settings(settings)).get_template("site/post.html")
+def page_template(settings: Any, name: str = "site/post.html") -> Any:
+    """The compiled template of a page (in the environment :class:`SiteRenderer` uses): a post's by default."""
+    return _environment(settings, for_settings(settings)).get_template(name)
 
 
 def _environment(settings: Any, language: Language) -> Any:
@@ -250,6 +250,21 @@ class SiteRenderer:
 def site_renderer(project: Project) -> SiteRenderer:
     """The :class:`SiteRenderer` of this Project object, made on first use."""
     return per_project(_RENDERERS, project, SiteRenderer)  # type: ignore[arg-type]
+
+
+# Pages made from the settings and what they show alone, as SiteRenderer makes them: for a helper process
+# (see newsletter.engine.Output.job), which has no project.
+
+
+def post_page_bytes(settings: Any, post: Post) -> bytes:
+    """A post's page (:meth:`SiteRenderer.post_page_bytes`)."""
+    return site_renderer(Project(settings=settings, posts=[post], warnings=[], now=post.date)).post_page_bytes(post)
+
+
+def digests_index(settings: Any, messages: Sequence[OutboxEntry]) -> str:
+    """The archive of the digests in the outbox (:meth:`SiteRenderer.digests_index`)."""
+    never = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    return site_renderer(Project(settings=settings, posts=[], warnings=[], now=never)).digests_index(messages)
 
 
 def render_post_pages(project: Project, posts: Iterable[Post]) -> Iterator[tuple[str, str]]:
