@@ -93,7 +93,8 @@ class Frame:
         """A context for one page, as ``template.new_context(values)`` makes it, for less.
 
         A copy of a context made with the frame (its attributes and its
-        EvalContext's: no autoescape function called for every page). Its names (the globals, the common values and the page's) are in one
+        EvalContext's: no autoescape function called for every page). Its
+        names (the globals, the common values and the page's) are in one
         dict, looked up by that dict's own ``__getitem__`` (C, ``missing``
         for an unknown name) where Jinja would call ``resolve_or_missing``.
         A block writes no variable into the context (Jinja keeps a block's
