@@ -251,22 +251,3 @@ def test_our_templates_write_each_value_as_markupsafe_escapes_it(value: object) 
     template = "<p title='{{ v }}'>{{ v }}</p>{% set s %}[{{ v }}]{% endset %}{{ s }}{{ s | upper }}{{ v ~ '<' }}"
     reference = Environment(autoescape=True).from_string(template)
     assert env.from_string(template).render(v=value) == reference.render(v=value)
-
-
-@pytest.mark.parametrize(
-    "pieces",
-    [
-        [],
-        ["plain"],
-        ["a · b"],
-        ["<p>", "x" * 2000, "</p>"],  # long, plain ASCII
-        ["<p>", " · ", "x" * 2000, "</p>"],  # the usual: a "·" before a long plain body
-        ["<p>", "x" * 2000, " · ", "y"],  # the last piece beyond ASCII is near the end
-        ["x" * 2000, "y · z"],  # ... or the very last
-        [Markup("<b>"), "中文 " * 500, Markup("é"), "x" * 900, "</p>"],  # wider characters, Markup pieces
-    ],
-)
-def test_a_block_s_pieces_are_encoded_as_their_text_is(pieces: list[str]) -> None:
-    from newsletter.render.pages import _utf8
-
-    assert _utf8(pieces) == "".join(pieces).encode("utf-8")

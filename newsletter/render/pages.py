@@ -144,33 +144,9 @@ class Frame:
         encoded = self.encoded
         out = [encoded[0]]
         for pieces, data in zip(self._run(values), encoded[1:], strict=True):
-            out.append(_utf8(pieces))
+            out.append("".join(pieces).encode("utf-8"))
             out.append(data)
         return b"".join(out)
-
-
-def _utf8(pieces: list[str]) -> bytes:
-    """The pieces of a block, joined and encoded in UTF-8.
-
-    A text holding a character beyond ASCII is encoded character by
-    character, ten times slower than plain ASCII (copied as it is). In a
-    long one, such characters are most often in a few pieces near its
-    start (the ``·`` of a post's meta line) and none in the post's body:
-    the pieces up to the last one holding such a character are encoded
-    together, the rest (plain ASCII) apart. A post's page took a sixth of
-    its time encoding its body otherwise.
-    """
-    text = "".join(pieces)
-    if len(text) < _LONG or text.isascii():
-        return text.encode("utf-8")
-    plain_at_end = list(map(str.isascii, reversed(pieces))).index(False)
-    if plain_at_end == 0:
-        return text.encode("utf-8")
-    cut = len(pieces) - plain_at_end
-    return "".join(pieces[:cut]).encode("utf-8") + "".join(pieces[cut:]).encode("utf-8")
-
-
-_LONG = 1000  # characters: below, a text is encoded whole
 
 
 @lru_cache(maxsize=1)
