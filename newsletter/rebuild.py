@@ -3,10 +3,10 @@
 :func:`probe` reads the stamp of the last build (:mod:`newsletter.stamp`)
 and answers with that build's result when nothing it read has changed
 since; otherwise it leaves what it found in :data:`probed` for
-:func:`newsletter.build.build`. A rebuild starts a helper process first
-(:class:`newsletter.parallel.Helper`): while this one compares and loads,
-it imports and compiles what rendering the digest (and, in a build of a
-few changed posts, their pages) takes.
+:func:`newsletter.build.build`. A rebuild then starts a helper process
+(:class:`newsletter.parallel.Helper`): while this one loads, it imports
+and compiles what rendering the digest (and, in a build of a few changed
+posts, their pages) takes.
 """
 
 from __future__ import annotations
@@ -68,19 +68,16 @@ def probe(root: Path, arguments: tuple[str, bool, bool, bool, bool]) -> BuildRes
     """The result of the last build when a build with these arguments has nothing to do (see
     :func:`nothing_to_do`); else None, and what the build needs is in :data:`probed`.
 
-    A rebuild starts its helper process (it renders the digest) first, while
-    this one compares: the other core is free.
+    A rebuild starts its helper process (it renders the digest) once the
+    comparison is made: started before, it made a build with nothing to do
+    slower on a busy machine (0.22 -> 0.35 s, 10,000 posts) and a rebuild no
+    faster.
     """
     last = stamp.last(root)
-    helper = start_helper(root) if arguments[2] and last is not None else None
-    try:
-        done = nothing_to_do(root, arguments, last)
-    except BaseException:
-        close_helper(helper)
-        raise
+    done = nothing_to_do(root, arguments, last)
     if done is not None:
-        close_helper(helper)
         return done
+    helper = start_helper(root) if arguments[2] and last is not None else None
     probed[os.fspath(root)] = (arguments, last, helper)
     return None
 
