@@ -402,8 +402,9 @@ def _declare_digest(plan: Plan) -> None:
                 ticket[0] = helper.submit(_render_digest, week_only, the_week, chosen)
             return
         result.digest_status = "unchanged"
-    if helper is not None and engine.helper is None:  # no digest to render, no pages to make
+    if helper is not None:  # no digest to render: it would start on pages only once it has imported what that takes
         helper.close()
+        engine.helper = None
 
 
 def _declare_digest_pages(plan: Plan) -> None:

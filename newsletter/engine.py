@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -321,10 +322,13 @@ class Engine:
                 )
                 slices = stack.enter_context(contextlib.closing(work))
             done = 0
-            for count, (staged, unchanged, stats) in slices:
+            files_now = self.files_now
+            for count, (staged, unchanged, stats) in slices:  # in order: this slice is outputs[done:done + count]
                 self.made.unchanged += unchanged
                 self._staging.add(staged)
-                self.files_now.update(stats)
+                for at, output in enumerate(outputs[done : done + count]):
+                    if stats[2 * at] != -1:
+                        files_now[output.path] = (stats[2 * at], stats[2 * at + 1])
                 done += count
                 self.progress("pages", done, len(outputs))
 
@@ -454,9 +458,10 @@ def _address(output: Output) -> int:
 
 
 # What making a slice of outputs gives: the files staged (temporary name, target), how many were unchanged,
-# and each output's file as it will be once in place (path, (st_mtime_ns, st_size)): moved there, a staged
-# file keeps its time (Engine._record need not look at them all again, one after another).
-Slice = tuple[list[tuple[str, str]], int, list[tuple[str, tuple[int, int]]]]
+# and each output's file as it will be once in place, its st_mtime_ns and st_size in turn (-1, -1 when not
+# known): moved there, a staged file keeps its time (Engine._record need not look at them all again, one
+# after another).
+Slice = tuple[list[tuple[str, str]], int, "array[int]"]
 
 
 def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> Slice:
@@ -464,7 +469,7 @@ def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> Sli
     from newsletter.write import stage
 
     root, outputs = shared
-    staged, unchanged, stats = [], 0, []
+    staged, unchanged, stats = [], 0, array("q")
     for output in outputs[start:stop]:
         target = f"{root}/{output.path}"
         temp = stage(target, output.make())
@@ -475,8 +480,9 @@ def _make_slice(shared: tuple[Path, list[Output]], start: int, stop: int) -> Sli
         try:
             st = os.stat(target if temp is None else temp)
         except OSError:
-            continue  # gone meanwhile: Engine._record says so
-        stats.append((output.path, (st.st_mtime_ns, st.st_size)))
+            stats.extend((-1, -1))  # gone meanwhile: Engine._record says so
+            continue
+        stats.extend((st.st_mtime_ns, st.st_size))
     return staged, unchanged, stats
 
 
