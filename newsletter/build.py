@@ -300,12 +300,12 @@ def _declare_pages(plan: Plan) -> None:
     if own_pages:
         from newsletter.render.site import post_page_bytes
 
-        few = engine.changed is not None  # a build of changed posts: the helper process may make their pages
+        to_helper = engine.helper is not None  # a build of changed posts: the helper process makes their pages
         for post in published:
             path = f"public/{page_path(post.url, base)}"
             # bytes: the frame is encoded once; a partial: half the memory of a lambda (100,000 of them)
             page = partial(pages.post_page_bytes, post)
-            job = (post_page_bytes, (settings, post)) if few else None
+            job = (post_page_bytes, (settings, post)) if to_helper else None
             engine.declare(Output(path, keys.posts([post]), page, "site", True, posts=(post.display_path,), job=job))
     base_path = urlsplit(base).path or "/"
     for post in published:
