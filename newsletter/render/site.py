@@ -287,7 +287,7 @@ def render_site(
     to date already (the build cache knows); such pages are not rendered.
     With ``post_pages`` false, the posts' own pages are left to the caller
     (the build renders them in several processes). With ``messages`` None,
-    so is the digest archive (see :func:`render_digests_index`).
+    so is the digest archive (see :func:`digests_index`).
     """
     settings = project.settings
     renderer = site_renderer(project)
@@ -329,11 +329,6 @@ def render_redirects(project: Project, skip: Callable[[str, Sequence[Post]], boo
         for path, post in redirect_pages(project.settings, renderer.published)
         if skip is None or not skip(path, [post])
     }
-
-
-def render_digests_index(project: Project, messages: Sequence[OutboxEntry]) -> str:
-    """The archive of the digests in the outbox."""
-    return site_renderer(project).digests_index(messages)
 
 
 def render_subscribe_page(project: Project) -> str:
